@@ -1,0 +1,41 @@
+//! switchyard: routes job requests from Redis streams through sandboxed
+//! WebAssembly plugins that validate each job and choose where it goes.
+//!
+//! # Layout
+//! The pipeline, in the order a job meets it:
+//! - [`intake`]: reads entries with `XREADGROUP` (and takes over abandoned ones
+//!   with `XAUTOCLAIM`).
+//! - [`job`]: an entry decoded into a [`job::Job`].
+//! - [`validate`]: the route's validators turn a `Job` into a `Validated`.
+//! - [`route`]: the route's router turns a `Validated` into a `Routed`.
+//! - [`settle`]: every outcome (routed, rejected, dead letter) as the writes
+//!   it needs.
+//! - [`dispatch`]: performs a settlement atomically: XADD + status + XACK.
+//! - [`status`]: the status record a front end reads.
+//!
+//! Beside it:
+//! - [`config`]: the TOML routing config, validated into settings.
+//! - [`snapshot`]: routes + loaded plugins, swapped as one.
+//! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
+//! - [`daemon`]: wires intake, workers and dispatch; owns shutdown.
+//! - [`store`]: connecting to Redis, or starting the embedded one.
+//! - [`shutdown`]: the signal tasks stop on.
+//! - [`trial`]: `switchyard check` and `switchyard try`.
+//! - [`send`]: `switchyard send`.
+//! - [`logging`]: log output.
+pub mod config;
+pub mod daemon;
+pub mod dispatch;
+pub mod intake;
+pub mod job;
+pub mod logging;
+pub mod plugin;
+pub mod route;
+pub mod send;
+pub mod settle;
+pub mod shutdown;
+pub mod snapshot;
+pub mod status;
+pub mod store;
+pub mod trial;
+pub mod validate;

@@ -1,0 +1,213 @@
+//! The `switchyard` command line: raw flags become validated settings here,
+//! and errors are printed once, with their causes, at this edge.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchyard::plugin::{Plugin, PluginSettings, Runtime};
+use switchyard::trial;
+
+/// Routes job requests from Redis streams through sandboxed WebAssembly
+/// plugins that validate each job and choose the runner queue it goes to.
+#[derive(Parser)]
+#[command(name = "switchyard", version, about)]
+struct Cli {
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Say which worlds a plugin component satisfies (validator, router, plugin).
+    Check {
+        /// The plugin's `.wasm` file.
+        plugin: PathBuf,
+    },
+    /// Run a plugin on one job without Redis and print its answer as JSON.
+    Try {
+        /// The plugin's `.wasm` file.
+        plugin: PathBuf,
+        /// A config value for the plugin, `KEY=VALUE` or `KEY=@FILE`; repeatable.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// A target the router may choose; repeatable. Without it any target is accepted.
+        #[arg(long = "allow", value_name = "STREAM")]
+        allow: Vec<String>,
+        /// Deadline for each call, in milliseconds.
+        #[arg(long)]
+        deadline_ms: Option<u64>,
+        /// Memory limit, in MiB.
+        #[arg(long)]
+        memory_mib: Option<usize>,
+        /// The job: a JSON object of entry fields; `-` or nothing reads stdin.
+        job: Option<PathBuf>,
+    },
+    /// Run the router daemon.
+    Run {
+        /// The routing config (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Overrides `[redis] url`.
+        #[arg(long, env = "SWITCHYARD_REDIS_URL")]
+        redis_url: Option<String>,
+        /// Overrides `[consumer] name`.
+        #[arg(long, env = "SWITCHYARD_CONSUMER")]
+        consumer: Option<String>,
+    },
+    /// Push jobs (one JSON object of fields per line) to a stream.
+    Send {
+        /// The stream to push to.
+        #[arg(long)]
+        stream: String,
+        /// The Redis URL; `embedded` needs --config to find the data directory.
+        #[arg(long, env = "SWITCHYARD_REDIS_URL")]
+        redis_url: Option<String>,
+        /// A routing config to take the Redis URL from.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The jobs file (JSON lines); `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    switchyard::logging::init(&cli.log_format);
+    match cli.command {
+        Command::Check { plugin } => check(plugin),
+        Command::Try {
+            plugin,
+            config,
+            allow,
+            deadline_ms,
+            memory_mib,
+            job,
+        } => try_plugin(plugin, config, allow, deadline_ms, memory_mib, job),
+        Command::Run {
+            config,
+            redis_url,
+            consumer,
+        } => report(switchyard::daemon::run(&config, redis_url, consumer)),
+        Command::Send {
+            stream,
+            redis_url,
+            config,
+            file,
+        } => report(switchyard::send::run(
+            &stream,
+            redis_url,
+            config.as_deref(),
+            file.as_deref(),
+        )),
+    }
+}
+
+/// Prints an edge error with its causes and picks the exit code.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<Runtime, ExitCode> {
+    Runtime::new().map_err(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn check(plugin: PathBuf) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match trial::check(&runtime, &plugin) {
+        Ok(report) => {
+            let worlds = report["worlds"].as_array().map(Vec::len).unwrap_or(0);
+            println!(
+                "{}: {} satisfies {}",
+                plugin.display(),
+                report["plugin"].as_str().unwrap_or("?"),
+                report["worlds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(extra) = report["ignored-exports"].as_array().filter(|e| !e.is_empty()) {
+                println!("ignored exports: {}", serde_json::Value::from(extra.clone()));
+            }
+            if worlds == 0 {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_plugin(
+    path: PathBuf,
+    config: Vec<String>,
+    allow: Vec<String>,
+    deadline_ms: Option<u64>,
+    memory_mib: Option<usize>,
+    job: Option<PathBuf>,
+) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let setup = || -> anyhow::Result<(Plugin, switchyard::job::Job, Option<Vec<String>>)> {
+        let overrides = switchyard::plugin::LimitOverrides {
+            deadline_ms,
+            memory_mib,
+            ..Default::default()
+        };
+        let settings = PluginSettings {
+            limits: overrides
+                .apply(Default::default())
+                .map_err(anyhow::Error::msg)?,
+            config: trial::parse_config(&config)?,
+            ..Default::default()
+        };
+        let plugin = Plugin::load(&runtime, &trial::plugin_name(&path), &path, settings)?;
+        let job = trial::read_job(job.as_ref())?;
+        Ok((plugin, job, trial::allowed_targets(&allow)?))
+    };
+    let (plugin, job, allowed) = match setup() {
+        Ok(ready) => ready,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match trial::run(&plugin, &job, allowed.as_deref()) {
+        Ok(answer) => {
+            println!("{}", serde_json::to_string_pretty(&answer).expect("JSON values print"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&trial::error_json(&e)).expect("JSON values print")
+            );
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

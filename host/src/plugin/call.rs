@@ -1,0 +1,300 @@
+//! One call into a plugin: a fresh `Store`, the deadline armed, the call
+//! made, the answer checked.
+//!
+//! Nothing survives from one call to the next: each call instantiates the
+//! prepared component in a new store (the pooling allocator makes that a
+//! matter of microseconds), so a plugin cannot carry state between jobs.
+//! Every failure leaves here as a [`PluginError`].
+
+use std::collections::HashSet;
+
+use wasmtime::component::ComponentExportIndex;
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use super::bindings::{Decision, FieldError, Job};
+use super::error::PluginError;
+use super::load::Plugin;
+use super::runtime::TICK;
+use super::sandbox::{MemoryLimiter, Sandbox, cut};
+
+/// A validator's answer: valid, or every error it found.
+pub type Validation = Result<(), Vec<FieldError>>;
+
+/// The smallest stdio buffer, so a plugin's first `println!` never fails.
+const MIN_STDIO: usize = 1024;
+
+impl Plugin {
+    /// Runs `validate` on `job`. `job_id` tags the plugin's log lines.
+    pub fn validate(&self, job: &Job, job_id: &str) -> Result<Validation, PluginError> {
+        let index = self.validate.as_ref().ok_or_else(|| {
+            self.require_validator()
+                .expect_err("require_validator fails when validate is not exported")
+        })?;
+        let answer = self.call(job_id, index, |store, instance, index| {
+            let func = instance
+                .get_typed_func::<(&Job,), (Validation,)>(&mut *store, index)?;
+            Ok(func.call(&mut *store, (job,))?.0)
+        })?;
+        if let Err(errors) = &answer {
+            let size: usize = errors.iter().map(|e| e.field.len() + e.message.len() + 8).sum();
+            self.check_output_size(size)?;
+        }
+        Ok(answer)
+    }
+
+    /// Runs `route` on `job` and checks the decision: at least one target,
+    /// no target twice, every target in `allowed` (when given), no extra
+    /// field that would replace one of the job's own or switchyard's.
+    pub fn route(
+        &self,
+        job: &Job,
+        job_id: &str,
+        allowed: Option<&[String]>,
+    ) -> Result<Decision, PluginError> {
+        let index = self.route.as_ref().ok_or_else(|| {
+            self.require_router()
+                .expect_err("require_router fails when route is not exported")
+        })?;
+        let decision = self.call(job_id, index, |store, instance, index| {
+            let func = instance.get_typed_func::<(&Job,), (Decision,)>(&mut *store, index)?;
+            Ok(func.call(&mut *store, (job,))?.0)
+        })?;
+        self.check_output_size(total_decision_bytes(&decision))?;
+        self.check_decision(&decision, job, allowed)?;
+        Ok(decision)
+    }
+
+    /// A fresh store for one call: captured stdio, the plugin's grants and
+    /// nothing else, the memory limiter, the deadline armed.
+    pub(crate) fn store(&self, job_id: &str) -> Store<Sandbox> {
+        let limits = self.settings.limits;
+        let stdout = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
+        let stderr = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (key, value) in &self.settings.grants.env {
+            wasi.env(key, value);
+        }
+        for (host, guest) in &self.settings.grants.read_dirs {
+            if let Err(e) = wasi.preopened_dir(host, guest, FsPerms::ReadOnly) {
+                tracing::warn!(
+                    plugin = %self.identity.version,
+                    "cannot open granted directory {}: {e:#}",
+                    host.display()
+                );
+            }
+        }
+        let sandbox = Sandbox {
+            wasi: wasi.build(),
+            table: Default::default(),
+            limiter: MemoryLimiter {
+                limit: limits.memory,
+                refused: None,
+            },
+            plugin: self.identity.clone(),
+            job_id: job_id.to_owned(),
+            log_lines: 0,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(self.pre.engine(), sandbox);
+        store.limiter(|sandbox| &mut sandbox.limiter);
+        let ticks = limits.deadline.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Instantiates the plugin in a fresh store and runs `body` on it.
+    fn call<R>(
+        &self,
+        job_id: &str,
+        index: &ComponentExportIndex,
+        body: impl FnOnce(
+            &mut Store<Sandbox>,
+            &wasmtime::component::Instance,
+            &ComponentExportIndex,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let mut store = self.store(job_id);
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| body(&mut store, &instance, index));
+        self.forward_stdio(&store);
+        result.map_err(|e| self.fault(e, &store))
+    }
+
+    /// Classifies a failed call: memory limit, deadline, or trap (with the
+    /// plugin's panic message when it printed one).
+    pub(crate) fn fault(&self, error: wasmtime::Error, store: &Store<Sandbox>) -> PluginError {
+        let plugin = self.identity.version.clone();
+        let limits = self.settings.limits;
+        if let Some(requested) = store.data().limiter.refused {
+            return PluginError::Memory {
+                plugin,
+                limit: limits.memory,
+                requested,
+            };
+        }
+        if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
+            return PluginError::Deadline {
+                plugin,
+                limit_ms: limits.deadline.as_millis() as u64,
+            };
+        }
+        let stderr = store.data().stderr.contents();
+        let message = panic_message(&String::from_utf8_lossy(&stderr)).unwrap_or_else(|| {
+            match error.downcast_ref::<Trap>() {
+                Some(trap) => format!("{trap}"),
+                None => format!("{error:#}"),
+            }
+        });
+        PluginError::Trap { plugin, message }
+    }
+
+    /// Copies what the plugin printed to the log, tagged with plugin and job.
+    fn forward_stdio(&self, store: &Store<Sandbox>) {
+        let sandbox = store.data();
+        for (stream, pipe) in [("stdout", &sandbox.stdout), ("stderr", &sandbox.stderr)] {
+            let bytes = pipe.contents();
+            if bytes.is_empty() {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            tracing::info!(
+                plugin = %self.identity.version,
+                job = %sandbox.job_id,
+                stream,
+                "{}",
+                cut(text.trim_end(), super::sandbox::MAX_LOG_LINE)
+            );
+        }
+    }
+
+    fn check_output_size(&self, size: usize) -> Result<(), PluginError> {
+        let limit = self.settings.limits.output;
+        if size > limit {
+            return Err(self.bad_output(format!(
+                "its answer holds {size} bytes, over the output limit of {limit}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_decision(
+        &self,
+        decision: &Decision,
+        job: &Job,
+        allowed: Option<&[String]>,
+    ) -> Result<(), PluginError> {
+        let Decision::Dispatch(targets) = decision else {
+            return Ok(());
+        };
+        if targets.is_empty() {
+            return Err(self.bad_output("it dispatched the job to no target".into()));
+        }
+        let mut seen = HashSet::new();
+        for target in targets {
+            if target.stream.is_empty() {
+                return Err(self.bad_output("it named a target with an empty stream name".into()));
+            }
+            if let Some(allowed) = allowed
+                && !allowed.iter().any(|a| *a == target.stream)
+            {
+                return Err(self.bad_output(format!(
+                    "target `{}` is not one of the route's allowed targets ({})",
+                    target.stream,
+                    allowed.join(", ")
+                )));
+            }
+            if !seen.insert(target.stream.as_str()) {
+                return Err(self.bad_output(format!(
+                    "it named target `{}` twice",
+                    target.stream
+                )));
+            }
+            for (name, _) in &target.extra_fields {
+                if name.is_empty() || name.starts_with("switchyard-") {
+                    return Err(self.bad_output(format!(
+                        "extra field `{name}` for target `{}` is empty or reserved \
+                         (switchyard-*)",
+                        target.stream
+                    )));
+                }
+                if name == "payload" || job.fields.iter().any(|(field, _)| field == name) {
+                    return Err(self.bad_output(format!(
+                        "extra field `{name}` for target `{}` would replace the job's own field",
+                        target.stream
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bad_output(&self, reason: String) -> PluginError {
+        PluginError::BadOutput {
+            plugin: self.identity.version.clone(),
+            reason,
+        }
+    }
+}
+
+/// The bytes a decision carries: what the output limit counts.
+pub fn total_decision_bytes(decision: &Decision) -> usize {
+    match decision {
+        Decision::Reject(reason) => reason.len(),
+        Decision::Dispatch(targets) => targets
+            .iter()
+            .map(|t| {
+                t.stream.len()
+                    + t.payload.as_ref().map_or(0, Vec::len)
+                    + t.extra_fields
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len())
+                        .sum::<usize>()
+            })
+            .sum(),
+    }
+}
+
+/// The message of a Rust panic, from what the standard library printed to
+/// stderr: the lines after `panicked at FILE:LINE:COL:` up to the `note:`.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("panicked at ")?;
+    let rest = &stderr[start..];
+    let (location, after) = rest.split_once('\n')?;
+    let location = location
+        .trim_start_matches("panicked at ")
+        .trim_end_matches(':');
+    let message: Vec<&str> = after
+        .lines()
+        .take_while(|line| !line.starts_with("note: "))
+        .collect();
+    let message = message.join("\n");
+    let message = message.trim();
+    Some(format!("panicked at {location}: {}", cut(message, 1024)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn panic_message_is_read_from_rust_stderr() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:12:5:\nfixture panic: boom\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at src/lib.rs:12:5: fixture panic: boom")
+        );
+        assert_eq!(panic_message("just some output"), None);
+    }
+}

@@ -1,0 +1,343 @@
+//! Turning a `.wasm` file into a ready [`Plugin`].
+//!
+//! Loading compiles the component once, checks its imports and exports
+//! against the worlds in `wit/plugin.wit`, prepares it (`InstancePre`) and
+//! instantiates it once to check its functions' types. Everything that can be
+//! wrong with a file is reported here, naming the file, so that a bad plugin
+//! never reaches the pipeline.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+use super::bindings::{Decision, FieldError, Job};
+use super::error::PluginError;
+use super::limits::{Grants, Limits};
+use super::runtime::Runtime;
+use super::sandbox::{PluginIdentity, Sandbox};
+use super::{ROUTE_EXPORT, VALIDATE_EXPORT};
+
+/// The interfaces a plugin may import from switchyard's own package.
+const HOST_IMPORTS: [&str; 2] = ["switchyard:plugin/host@0.1", "switchyard:plugin/types@0.1"];
+
+/// How a plugin is configured: limits, grants and its own config table.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// Resource limits for each call.
+    pub limits: Limits,
+    /// Capabilities beyond computing.
+    pub grants: Grants,
+    /// What `config-get` returns, key by key.
+    pub config: std::collections::BTreeMap<String, String>,
+}
+
+/// Which of the contract's interfaces a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Worlds {
+    /// Exports `switchyard:plugin/validate`: usable as a validator.
+    pub validate: bool,
+    /// Exports `switchyard:plugin/route`: usable as a router.
+    pub route: bool,
+}
+
+impl Worlds {
+    /// The worlds of `wit/plugin.wit` this component satisfies.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.validate {
+            names.push("validator");
+        }
+        if self.route {
+            names.push("router");
+        }
+        if self.validate && self.route {
+            names.push("plugin");
+        }
+        names
+    }
+}
+
+/// A compiled, checked and prepared plugin. Cheap to share behind an `Arc`;
+/// every call gets a fresh instance.
+pub struct Plugin {
+    /// Name, version and config, shared with every call's sandbox.
+    pub(crate) identity: Arc<PluginIdentity>,
+    /// The file it was loaded from.
+    pub(crate) file: PathBuf,
+    /// Which interfaces it exports.
+    pub(crate) worlds: Worlds,
+    /// The component, linked against the sandbox's imports.
+    pub(crate) pre: InstancePre<Sandbox>,
+    /// Where `validate` is, if exported.
+    pub(crate) validate: Option<ComponentExportIndex>,
+    /// Where `route` is, if exported.
+    pub(crate) route: Option<ComponentExportIndex>,
+    /// Limits, grants and config.
+    pub(crate) settings: PluginSettings,
+    /// Exports beyond the contract's, which switchyard ignores.
+    pub(crate) extra_exports: Vec<String>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("version", &self.identity.version)
+            .field("file", &self.file)
+            .field("worlds", &self.worlds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Loads the plugin in `file` under `name`.
+    pub fn load(
+        runtime: &Runtime,
+        name: &str,
+        file: &Path,
+        settings: PluginSettings,
+    ) -> Result<Plugin, PluginError> {
+        let bytes = std::fs::read(file).map_err(|e| PluginError::Load {
+            file: file.to_owned(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        Plugin::from_bytes(runtime, name, file, &bytes, settings)
+    }
+
+    /// Loads a plugin from bytes already read from `file`.
+    pub fn from_bytes(
+        runtime: &Runtime,
+        name: &str,
+        file: &Path,
+        bytes: &[u8],
+        settings: PluginSettings,
+    ) -> Result<Plugin, PluginError> {
+        let load_error = |reason: String| PluginError::Load {
+            file: file.to_owned(),
+            reason,
+        };
+        let world_error = |reason: String| PluginError::WrongWorld {
+            file: file.to_owned(),
+            reason,
+        };
+        check_header(bytes).map_err(load_error)?;
+        let component = Component::new(&runtime.engine, bytes)
+            .map_err(|e| load_error(format!("not a valid component: {e:#}")))?;
+
+        let ty = component.component_type();
+        let unknown: Vec<String> = ty
+            .imports(&runtime.engine)
+            .map(|(name, _)| name.to_owned())
+            .filter(|name| {
+                !name.starts_with("wasi:") && !HOST_IMPORTS.iter().any(|p| name.starts_with(p))
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(world_error(format!(
+                "imports {} which the sandbox does not offer (a plugin may import only \
+                 switchyard:plugin/host@0.1.0 and WASI)",
+                quote_list(&unknown)
+            )));
+        }
+
+        let exports: Vec<String> = ty
+            .exports(&runtime.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let worlds = Worlds {
+            validate: exports.iter().any(|e| e == VALIDATE_EXPORT),
+            route: exports.iter().any(|e| e == ROUTE_EXPORT),
+        };
+        let extra_exports: Vec<String> = exports
+            .iter()
+            .filter(|e| *e != VALIDATE_EXPORT && *e != ROUTE_EXPORT)
+            .cloned()
+            .collect();
+        if !worlds.validate && !worlds.route {
+            let older = exports
+                .iter()
+                .filter(|e| e.starts_with("switchyard:plugin/"))
+                .cloned()
+                .collect::<Vec<_>>();
+            let hint = if !older.is_empty() {
+                format!(
+                    "; it exports {}, a different version of the contract",
+                    quote_list(&older)
+                )
+            } else if exports.iter().any(|e| e.starts_with("wasi:cli/run")) {
+                "; it is a WASI command (fn main), not a plugin".to_owned()
+            } else if exports.is_empty() {
+                "; it exports nothing".to_owned()
+            } else {
+                format!("; it exports {}", quote_list(&exports))
+            };
+            return Err(world_error(format!(
+                "satisfies none of the worlds validator, router, plugin: it exports neither \
+                 `{VALIDATE_EXPORT}` nor `{ROUTE_EXPORT}`{hint}"
+            )));
+        }
+
+        let validate = function_index(&component, VALIDATE_EXPORT, "validate", worlds.validate)
+            .map_err(world_error)?;
+        let route = function_index(&component, ROUTE_EXPORT, "route", worlds.route)
+            .map_err(world_error)?;
+
+        let pre = runtime
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| world_error(format!("cannot be linked in the sandbox: {e:#}")))?;
+
+        let digest = Sha256::digest(bytes);
+        let identity = Arc::new(PluginIdentity {
+            name: name.to_owned(),
+            version: format!("{name}@{}", &hex::encode(digest)[..8]),
+            config: settings.config.clone(),
+        });
+        let plugin = Plugin {
+            identity,
+            file: file.to_owned(),
+            worlds,
+            pre,
+            validate,
+            route,
+            settings,
+            extra_exports,
+        };
+        plugin.check_types(runtime)?;
+        Ok(plugin)
+    }
+
+    /// The plugin's name (`slivka-form`).
+    pub fn name(&self) -> &str {
+        &self.identity.name
+    }
+
+    /// `name@hash`, the version stamped on everything this plugin decides.
+    pub fn version(&self) -> &str {
+        &self.identity.version
+    }
+
+    /// The file the plugin was loaded from.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Which interfaces the plugin exports.
+    pub fn worlds(&self) -> Worlds {
+        self.worlds
+    }
+
+    /// Exports beyond the contract's (ignored, reported by `check`).
+    pub fn extra_exports(&self) -> &[String] {
+        &self.extra_exports
+    }
+
+    /// The plugin's limits.
+    pub fn limits(&self) -> Limits {
+        self.settings.limits
+    }
+
+    /// Fails unless the plugin can serve as a validator.
+    pub fn require_validator(&self) -> Result<(), PluginError> {
+        if self.worlds.validate {
+            return Ok(());
+        }
+        Err(PluginError::WrongWorld {
+            file: self.file.clone(),
+            reason: format!(
+                "plugin {} is used as a validator but does not export `{VALIDATE_EXPORT}` \
+                 (it satisfies: {})",
+                self.identity.name,
+                self.worlds.names().join(", ")
+            ),
+        })
+    }
+
+    /// Fails unless the plugin can serve as a router.
+    pub fn require_router(&self) -> Result<(), PluginError> {
+        if self.worlds.route {
+            return Ok(());
+        }
+        Err(PluginError::WrongWorld {
+            file: self.file.clone(),
+            reason: format!(
+                "plugin {} is used as a router but does not export `{ROUTE_EXPORT}` \
+                 (it satisfies: {})",
+                self.identity.name,
+                self.worlds.names().join(", ")
+            ),
+        })
+    }
+
+    /// Instantiates the plugin once and checks that its functions have the
+    /// contract's types. Also catches a component whose start traps.
+    fn check_types(&self, runtime: &Runtime) -> Result<(), PluginError> {
+        let _ = runtime;
+        let mut store = self.store("(load check)");
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.fault(e, &store))?;
+        let world_error = |name: &str, e: wasmtime::Error| PluginError::WrongWorld {
+            file: self.file.clone(),
+            reason: format!("its `{name}` function does not have the contract's type: {e:#}"),
+        };
+        if let Some(index) = &self.validate {
+            instance
+                .get_typed_func::<(&Job,), (Result<(), Vec<FieldError>>,)>(&mut store, index)
+                .map_err(|e| world_error("validate", e))?;
+        }
+        if let Some(index) = &self.route {
+            instance
+                .get_typed_func::<(&Job,), (Decision,)>(&mut store, index)
+                .map_err(|e| world_error("route", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Recognises files that are not components before the compiler does, so the
+/// message can say what the file is instead.
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(format!(
+            "not a WebAssembly file ({} bytes, no `\\0asm` header); truncated or not a plugin",
+            bytes.len()
+        ));
+    }
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err("is a core WebAssembly module, not a component: build the plugin for \
+                    the wasm32-wasip2 target"
+            .into());
+    }
+    Ok(())
+}
+
+/// Where function `func` of exported interface `interface` is.
+fn function_index(
+    component: &Component,
+    interface: &str,
+    func: &str,
+    exported: bool,
+) -> Result<Option<ComponentExportIndex>, String> {
+    if !exported {
+        return Ok(None);
+    }
+    let instance = component
+        .get_export_index(None, interface)
+        .ok_or_else(|| format!("cannot find export `{interface}`"))?;
+    component
+        .get_export_index(Some(&instance), func)
+        .map(Some)
+        .ok_or_else(|| format!("exports `{interface}` without its function `{func}`"))
+}
+
+/// `a`, `b` and `c` quoted for a message.
+fn quote_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,127 @@
+//! The process-wide plugin runtime: one `Engine`, one `Linker`, one ticker.
+//!
+//! Every plugin is compiled by the same engine, so compiled code, the
+//! instance pool and the epoch counter are shared. The epoch ticker thread
+//! advances the engine's epoch every [`TICK`]; a call's deadline is a number
+//! of ticks, so a plugin stuck in a loop is interrupted within one tick of
+//! its deadline. The ticker is joined when the runtime drops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings;
+use super::limits::MAX_MEMORY_LIMIT;
+use super::sandbox::Sandbox;
+
+/// How often the engine's epoch advances; the resolution of deadlines.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// How many plugin instances may be alive at once across the process. Calls
+/// beyond this wait for a slot (the daemon bounds its workers below it).
+pub const MAX_INSTANCES: u32 = 256;
+
+/// The engine, the linker and the ticker, shared by every plugin.
+pub struct Runtime {
+    /// Compiles and runs every plugin; cheap to clone (reference counted).
+    pub(crate) engine: Engine,
+    /// Offers the sandbox's imports: `switchyard:plugin/host` and WASI.
+    pub(crate) linker: Arc<Linker<Sandbox>>,
+    /// Advances the epoch; stopped and joined when the runtime drops.
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine (component model, pooling allocator, epoch
+    /// interruption) and the linker. Compiled plugins are cached on disk
+    /// (wasmtime's cache) unless `SWITCHYARD_NO_COMPILE_CACHE` is set.
+    pub fn new() -> anyhow::Result<Runtime> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.parallel_compilation(true);
+
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_INSTANCES);
+        pool.total_core_instances(MAX_INSTANCES * 8);
+        pool.total_memories(MAX_INSTANCES * 2);
+        pool.total_tables(MAX_INSTANCES * 4);
+        pool.max_memories_per_component(4);
+        pool.max_tables_per_component(8);
+        pool.max_core_instances_per_component(16);
+        pool.max_memory_size(MAX_MEMORY_LIMIT);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+
+        if std::env::var_os("SWITCHYARD_NO_COMPILE_CACHE").is_none() {
+            match wasmtime::Cache::from_file(None) {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(e) => tracing::warn!("compiled-plugin cache disabled: {e:#}"),
+            }
+        }
+
+        let engine = Engine::new(&config)
+            .map_err(|e| anyhow!("cannot create the wasmtime engine: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| anyhow!("cannot add WASI to the plugin linker: {e:#}"))?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
+            .map_err(|e| anyhow!("cannot add switchyard's host interface to the linker: {e:#}"))?;
+
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker: Arc::new(linker),
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine, for callers that compile components themselves.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// A thread that advances an engine's epoch every [`TICK`].
+struct EpochTicker {
+    /// Set to ask the thread to stop.
+    stop: Arc<AtomicBool>,
+    /// The thread; `None` once joined.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("switchyard-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The thread only sleeps and increments; it cannot panic.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! What one plugin call's `Store` holds, and the host functions a plugin may
+//! import.
+//!
+//! A `Sandbox` lives for exactly one call: it is created with the job, and
+//! dropped with everything the plugin allocated. It carries the WASI context
+//! (no files, network, environment or stdin beyond the plugin's grants), the
+//! memory limiter, and the tags (plugin, job) that the plugin's log lines get.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::switchyard::plugin::{host, types};
+use super::bindings::Level;
+
+/// Longest log line a plugin may write; longer ones are cut.
+pub const MAX_LOG_LINE: usize = 4096;
+/// Most log lines one call may write; the rest are counted and dropped.
+pub const MAX_LOG_LINES: u32 = 64;
+/// Most table elements one instance may grow to.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// What is fixed about a plugin across calls: its identity and its config.
+#[derive(Debug)]
+pub struct PluginIdentity {
+    /// The plugin's name, from its file name (`slivka-form`).
+    pub name: String,
+    /// `name@hash`: the name and the first 8 hex digits of the SHA-256 of
+    /// the component's bytes, so two builds never share a version.
+    pub version: String,
+    /// The plugin's table from the config, values as strings (non-string
+    /// values as JSON text). What `config-get` reads.
+    pub config: BTreeMap<String, String>,
+}
+
+/// The state of one call.
+pub struct Sandbox {
+    /// WASI as the plugin sees it: stdio captured, nothing else granted.
+    pub(crate) wasi: WasiCtx,
+    /// WASI's resource handles.
+    pub(crate) table: ResourceTable,
+    /// Enforces the memory limit and remembers whether it was hit.
+    pub(crate) limiter: MemoryLimiter,
+    /// Who is running.
+    pub(crate) plugin: Arc<PluginIdentity>,
+    /// The job's id, for log lines.
+    pub(crate) job_id: String,
+    /// Log lines written so far in this call.
+    pub(crate) log_lines: u32,
+    /// The plugin's captured stdout, copied to the log after the call.
+    pub(crate) stdout: MemoryOutputPipe,
+    /// The plugin's captured stderr; also the source of panic messages.
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past the plugin's limit and records the attempt, so
+/// the trap that usually follows is reported as a memory-limit error.
+pub struct MemoryLimiter {
+    /// The plugin's memory limit in bytes.
+    pub limit: usize,
+    /// The size of the first refused growth, if any.
+    pub refused: Option<usize>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.refused.get_or_insert(desired);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+impl types::Host for Sandbox {}
+
+impl host::Host for Sandbox {
+    fn log(&mut self, level: Level, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            if self.log_lines == MAX_LOG_LINES + 1 {
+                tracing::warn!(
+                    plugin = %self.plugin.version,
+                    job = %self.job_id,
+                    "plugin wrote more than {MAX_LOG_LINES} log lines for one job; the rest are dropped"
+                );
+            }
+            return;
+        }
+        let message = cut(&message, MAX_LOG_LINE);
+        let plugin = &self.plugin.version;
+        let job = &self.job_id;
+        match level {
+            Level::Trace => tracing::trace!(plugin = %plugin, job = %job, "{message}"),
+            Level::Debug => tracing::debug!(plugin = %plugin, job = %job, "{message}"),
+            Level::Info => tracing::info!(plugin = %plugin, job = %job, "{message}"),
+            Level::Warn => tracing::warn!(plugin = %plugin, job = %job, "{message}"),
+            Level::Error => tracing::error!(plugin = %plugin, job = %job, "{message}"),
+        }
+    }
+
+    fn config_get(&mut self, key: String) -> Option<String> {
+        self.plugin.config.get(&key).cloned()
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, marked when cut.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end).into()
+}
