@@ -1,1 +1,495 @@
-//! config
+//! The routing config: TOML as the operator writes it, validated into
+//! [`Settings`] the daemon can use without further checks.
+//!
+//! Every key is documented in the README. Paths in the file are relative to
+//! the file's directory. Errors name the file (and, for syntax errors, the
+//! line and column).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use serde::Deserialize;
+
+use crate::plugin::{Grants, LimitOverrides, Limits, PluginSettings};
+
+/// The config file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    #[serde(default)]
+    redis: RedisSection,
+    #[serde(default)]
+    consumer: ConsumerSection,
+    #[serde(default)]
+    plugins: PluginsSection,
+    #[serde(default)]
+    plugin: BTreeMap<String, PluginSection>,
+    #[serde(default)]
+    routes: Vec<RouteSection>,
+    #[serde(default)]
+    status: StatusSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RedisSection {
+    url: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConsumerSection {
+    group: Option<String>,
+    name: Option<String>,
+    batch: Option<usize>,
+    in_flight: Option<usize>,
+    block_ms: Option<u64>,
+    claim_idle_ms: Option<u64>,
+    max_deliveries: Option<u32>,
+    max_entry_bytes: Option<usize>,
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PluginsSection {
+    dir: Option<PathBuf>,
+    #[serde(flatten)]
+    limits: LimitOverrides,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PluginSection {
+    file: Option<PathBuf>,
+    #[serde(flatten)]
+    limits: LimitOverrides,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    config_files: BTreeMap<String, PathBuf>,
+    #[serde(default)]
+    grants: GrantsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct GrantsSection {
+    #[serde(default)]
+    read_dirs: BTreeMap<String, PathBuf>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RouteSection {
+    name: Option<String>,
+    source: String,
+    #[serde(default, rename = "match")]
+    matches: BTreeMap<String, MatchValue>,
+    #[serde(default)]
+    validators: Vec<String>,
+    router: String,
+    targets: Vec<String>,
+    rejected: String,
+    dead_letters: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum MatchValue {
+    One(String),
+    Any(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct StatusSection {
+    prefix: Option<String>,
+    ttl_seconds: Option<u64>,
+}
+
+/// Where Redis is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// A server at this URL (`redis://`, `rediss://`, `redis+unix://`).
+    Url(String),
+    /// A private `redis-server` that switchyard starts in `data_dir`.
+    Embedded {
+        /// Holds the socket, the AOF files and the server's log.
+        data_dir: PathBuf,
+    },
+}
+
+/// How the daemon consumes.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// The consumer group shared by every daemon.
+    pub group: String,
+    /// This daemon's name in the group; unique per daemon.
+    pub name: String,
+    /// Entries asked for per read.
+    pub batch: usize,
+    /// Entries read but not yet settled, at most.
+    pub in_flight: usize,
+    /// How long one blocking read waits.
+    pub block: Duration,
+    /// An entry pending this long with another consumer is taken over.
+    pub claim_idle: Duration,
+    /// An entry delivered more often than this is dead-lettered.
+    pub max_deliveries: u32,
+    /// An entry larger than this is dead-lettered unread.
+    pub max_entry_bytes: usize,
+    /// Threads that run plugins.
+    pub workers: usize,
+}
+
+/// One route: which entries it takes and what it does with them.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// The stream it reads.
+    pub source: String,
+    /// Field → accepted values; every field must match.
+    pub matches: Vec<(String, Vec<String>)>,
+    /// Validator plugins, in order.
+    pub validators: Vec<String>,
+    /// The router plugin.
+    pub router: String,
+    /// Streams the router may choose.
+    pub targets: Vec<String>,
+    /// Where invalid and refused jobs go.
+    pub rejected: String,
+    /// Where jobs that could not be handled go.
+    pub dead_letters: String,
+}
+
+impl RouteSettings {
+    /// Whether an entry with these fields belongs to this route.
+    pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
+        self.matches.iter().all(|(name, values)| {
+            field(name).is_some_and(|value| values.iter().any(|v| *v == value))
+        })
+    }
+}
+
+/// The status records.
+#[derive(Debug, Clone)]
+pub struct StatusSettings {
+    /// Key prefix; the record of job J is `PREFIX + J`.
+    pub prefix: String,
+    /// How long a record lives after its last write.
+    pub ttl: Duration,
+}
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Where Redis is.
+    pub redis: RedisTarget,
+    /// How to consume.
+    pub consumer: ConsumerSettings,
+    /// The plugin directory.
+    pub plugin_dir: PathBuf,
+    /// Each plugin the routes use: its file and settings.
+    pub plugins: BTreeMap<String, (PathBuf, PluginSettings)>,
+    /// The routes, in the order they are tried.
+    pub routes: Vec<RouteSettings>,
+    /// Status records.
+    pub status: StatusSettings,
+}
+
+impl Settings {
+    /// Reads and validates `file`; `url` and `consumer` override the file.
+    pub fn load(file: &Path, url: Option<String>, consumer: Option<String>) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read config {}", file.display()))?;
+        Settings::parse(file, &text, url, consumer)
+    }
+
+    /// Validates `text`, the contents of `file`.
+    pub fn parse(
+        file: &Path,
+        text: &str,
+        url: Option<String>,
+        consumer: Option<String>,
+    ) -> anyhow::Result<Settings> {
+        let raw: File = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+        let at = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let bad = |msg: String| anyhow!("{}: {msg}", file.display());
+
+        let redis = match url.or(raw.redis.url) {
+            None => bail!(bad("[redis] url is missing (a redis:// URL or \"embedded\")".into())),
+            Some(u) if u == "embedded" => RedisTarget::Embedded {
+                data_dir: at(&raw.redis.data_dir.unwrap_or_else(|| "switchyard-data".into())),
+            },
+            Some(u) => {
+                redis::parse_redis_url(&u)
+                    .ok_or_else(|| bad(format!("[redis] url `{}` is not a Redis URL", redact(&u))))?;
+                RedisTarget::Url(u)
+            }
+        };
+
+        let c = raw.consumer;
+        let batch = c.batch.unwrap_or(256);
+        let in_flight = c.in_flight.unwrap_or(batch * 4);
+        if batch == 0 || in_flight < batch {
+            bail!(bad(format!(
+                "[consumer] batch must be at least 1 and in-flight at least batch (got batch {batch}, in-flight {in_flight})"
+            )));
+        }
+        let consumer = ConsumerSettings {
+            group: c.group.unwrap_or_else(|| "switchyard".into()),
+            name: consumer.or(c.name).unwrap_or_else(default_consumer_name),
+            batch,
+            in_flight,
+            block: Duration::from_millis(c.block_ms.unwrap_or(2000).max(1)),
+            claim_idle: Duration::from_millis(c.claim_idle_ms.unwrap_or(30_000).max(10)),
+            max_deliveries: c.max_deliveries.unwrap_or(5).max(1),
+            max_entry_bytes: c.max_entry_bytes.unwrap_or(1 << 20),
+            workers: c
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .clamp(1, 64),
+        };
+
+        let plugin_dir = at(&raw.plugins.dir.unwrap_or_else(|| "plugins".into()));
+        let defaults = raw
+            .plugins
+            .limits
+            .apply(Limits::default())
+            .map_err(|e| bad(format!("[plugins] {e}")))?;
+
+        if raw.routes.is_empty() {
+            bail!(bad("no [[routes]]: every job would be dead-lettered".into()));
+        }
+        let mut routes = Vec::new();
+        for (i, r) in raw.routes.into_iter().enumerate() {
+            let name = r.name.unwrap_or_else(|| format!("{}#{}", r.source, i + 1));
+            let route_bad = |msg: String| bad(format!("route `{name}`: {msg}"));
+            if r.targets.is_empty() {
+                bail!(route_bad("`targets` is empty".into()));
+            }
+            for stream in r.targets.iter().chain([&r.rejected, &r.dead_letters]) {
+                if stream.is_empty() || *stream == r.source {
+                    bail!(route_bad(format!(
+                        "stream `{stream}` cannot be a target: it is empty or the source itself"
+                    )));
+                }
+            }
+            routes.push(RouteSettings {
+                matches: r
+                    .matches
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        MatchValue::One(v) => (k, vec![v]),
+                        MatchValue::Any(vs) => (k, vs),
+                    })
+                    .collect(),
+                name,
+                source: r.source,
+                validators: r.validators,
+                router: r.router,
+                targets: r.targets,
+                rejected: r.rejected,
+                dead_letters: r.dead_letters,
+            });
+        }
+
+        let mut plugins = BTreeMap::new();
+        for route in &routes {
+            for name in route.validators.iter().chain([&route.router]) {
+                if plugins.contains_key(name) {
+                    continue;
+                }
+                let section = raw.plugin.get(name);
+                let default_file = plugin_dir.join(format!("{name}.wasm"));
+                let settings = match section {
+                    None => PluginSettings {
+                        limits: defaults,
+                        ..Default::default()
+                    },
+                    Some(s) => plugin_settings(name, s, defaults, &at).map_err(|e| bad(format!("{e:#}")))?,
+                };
+                let path = section
+                    .and_then(|s| s.file.as_deref())
+                    .map(&at)
+                    .unwrap_or(default_file);
+                plugins.insert(name.clone(), (path, settings));
+            }
+        }
+        for name in raw.plugin.keys() {
+            if !plugins.contains_key(name) {
+                tracing::warn!("{}: [plugin.{name}] is used by no route", file.display());
+            }
+        }
+
+        Ok(Settings {
+            file: file.to_owned(),
+            redis,
+            consumer,
+            plugin_dir,
+            plugins,
+            routes,
+            status: StatusSettings {
+                prefix: raw.status.prefix.unwrap_or_else(|| "switchyard:job:".into()),
+                ttl: Duration::from_secs(raw.status.ttl_seconds.unwrap_or(7 * 24 * 3600).max(1)),
+            },
+        })
+    }
+
+    /// The distinct source streams, in route order.
+    pub fn sources(&self) -> Vec<String> {
+        let mut sources: Vec<String> = Vec::new();
+        for route in &self.routes {
+            if !sources.contains(&route.source) {
+                sources.push(route.source.clone());
+            }
+        }
+        sources
+    }
+}
+
+fn plugin_settings(
+    name: &str,
+    section: &PluginSection,
+    defaults: Limits,
+    at: &impl Fn(&Path) -> PathBuf,
+) -> anyhow::Result<PluginSettings> {
+    let limits = section
+        .limits
+        .apply(defaults)
+        .map_err(|e| anyhow!("[plugin.{name}] {e}"))?;
+    let mut config = BTreeMap::new();
+    for (key, value) in &section.config {
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            other => serde_json::to_string(other)
+                .with_context(|| format!("[plugin.{name}.config] {key}: cannot be written as JSON"))?,
+        };
+        config.insert(key.clone(), text);
+    }
+    for (key, path) in &section.config_files {
+        let path = at(path);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("[plugin.{name}.config-files] {key}: cannot read {}", path.display())
+        })?;
+        config.insert(key.clone(), text);
+    }
+    let mut grants = Grants::default();
+    for (guest, host) in &section.grants.read_dirs {
+        let host = at(host);
+        if !host.is_dir() {
+            bail!(
+                "[plugin.{name}.grants] read-dirs: {} is not a directory",
+                host.display()
+            );
+        }
+        grants.read_dirs.push((host, guest.clone()));
+    }
+    grants.env = section
+        .grants
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(PluginSettings {
+        limits,
+        grants,
+        config,
+    })
+}
+
+/// A TOML error as `FILE:LINE:COLUMN: message`.
+fn syntax_error(file: &Path, text: &str, error: &toml::de::Error) -> anyhow::Error {
+    let message = error.message();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            anyhow!("{}:{line}:{column}: {message}", file.display())
+        }
+        None => anyhow!("{}: {message}", file.display()),
+    }
+}
+
+/// The default consumer name: host name and process id.
+fn default_consumer_name() -> String {
+    let host = hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "switchyard".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// A URL with its password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[redis]
+url = "redis://127.0.0.1:1"
+[[routes]]
+source = "jobs"
+match = { service = ["clustalo", "mafft"] }
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
+    #[test]
+    fn a_good_config_is_read() {
+        let s = Settings::parse(Path::new("/etc/sy/s.toml"), GOOD, None, Some("c1".into())).unwrap();
+        assert_eq!(s.consumer.name, "c1");
+        assert_eq!(s.plugins["fasta-size"].0, PathBuf::from("/etc/sy/plugins/fasta-size.wasm"));
+        let route = &s.routes[0];
+        assert!(route.matches(|_| Some("mafft".into())));
+        assert!(!route.matches(|_| Some("jpred".into())));
+        assert!(!route.matches(|_| None));
+    }
+
+    #[test]
+    fn syntax_errors_name_file_line_and_column() {
+        let text = "[redis]\nurl = \"x\"\n[[routes]\n";
+        let err = Settings::parse(Path::new("s.toml"), text, None, None).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with("s.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn a_route_writing_to_its_source_is_refused() {
+        let text = GOOD.replace("jobs:dead", "jobs");
+        let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
+        assert!(format!("{err:#}").contains("the source itself"), "{err:#}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("redis://u:secret@h:1/0"), "redis://u:***@h:1/0");
+        assert_eq!(redact("redis://h:1"), "redis://h:1");
+    }
+}

@@ -1,3 +1,485 @@
-//! daemon
-/// Runs the daemon.
-pub fn run(_config: &std::path::Path, _url: Option<String>, _consumer: Option<String>) -> anyhow::Result<()> { anyhow::bail!("not yet") }
+//! `switchyard run`: wires intake, the plugin workers and dispatch, and owns
+//! their lifetime.
+//!
+//! The call chain is the data flow: [`run`] resolves the config, loads the
+//! snapshot and connects, then [`Daemon::serve`] reads batches; each batch
+//! runs through [`decide`] (decode → match → validate → route) on a worker
+//! thread, and its settlements are dispatched in one pipeline. A batch holds
+//! permits of the in-flight semaphore until it is settled, so intake never
+//! runs further ahead than `in-flight` entries.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::config::{ConsumerSettings, RedisTarget, Settings};
+use crate::dispatch::{Dispatcher, Settled};
+use crate::intake::Intake;
+use crate::job::{Entry, Job};
+use crate::plugin::Runtime;
+use crate::settle::{MAX_FIELDS, Outcome, Settlement};
+use crate::shutdown::Shutdown;
+use crate::snapshot::Snapshot;
+use crate::store::{self, Embedded};
+
+/// Where dead letters go when the config gives none for a source (cannot
+/// happen with a valid config; kept so no entry is ever without a place).
+const FALLBACK_DEAD_LETTERS: &str = "switchyard:dead";
+
+/// Runs the daemon until SIGINT/SIGTERM.
+pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyhow::Result<()> {
+    let settings = Settings::load(config, url, consumer)?;
+    let runtime = Arc::new(Runtime::new()?);
+    let snapshot = Snapshot::build(&runtime, &settings, None)
+        .with_context(|| format!("cannot load the plugins of {}", config.display()))?;
+    tracing::info!(plugins = ?snapshot.versions(), routes = snapshot.routes.len(), "snapshot loaded");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    tokio.block_on(async move {
+        let embedded = match &settings.redis {
+            RedisTarget::Embedded { data_dir } => Some(Embedded::start(data_dir).await?),
+            RedisTarget::Url(_) => None,
+        };
+        let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
+            .context("cannot listen for signals")?;
+        let daemon = Daemon {
+            settings: Arc::new(settings),
+            snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
+            runtime,
+        };
+        let result = daemon.serve(shutdown).await;
+        if let Some(embedded) = embedded {
+            embedded.stop().await;
+        }
+        result
+    })
+}
+
+/// The running daemon's shared state.
+pub struct Daemon {
+    /// The validated config.
+    pub settings: Arc<Settings>,
+    /// The snapshot new batches take; a batch keeps the one it took.
+    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// The plugin runtime (engine and epoch ticker) the snapshot runs on.
+    pub runtime: Arc<Runtime>,
+}
+
+impl Daemon {
+    /// Consumes until shutdown, then waits for every batch in flight.
+    pub async fn serve(&self, mut shutdown: Shutdown) -> anyhow::Result<()> {
+        let settings = self.settings.clone();
+        let consumer = &settings.consumer;
+        let url = store::url_for(&settings.redis)?;
+        let client = store::client(&url)?;
+        tracing::info!(
+            redis = %crate::config::redact(&url),
+            group = %consumer.group,
+            consumer = %consumer.name,
+            sources = ?settings.sources(),
+            "switchyard starting"
+        );
+
+        let read_timeout = consumer.block + Duration::from_secs(10);
+        let Some(intake_conn) = retry("connect to Redis", &mut shutdown, async || store::connect(&client, read_timeout).await).await else {
+            return Ok(());
+        };
+        let mut intake = Intake::new(intake_conn, &consumer.group, &consumer.name, settings.sources());
+        if retry("create the consumer groups", &mut shutdown, async || intake.ensure_groups().await).await.is_none() {
+            return Ok(());
+        }
+        let Some(dispatch_conn) = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(30)).await).await else {
+            return Ok(());
+        };
+        let Some(dispatcher) = retry("load the settle script", &mut shutdown, async || {
+            Dispatcher::new(dispatch_conn.clone(), &consumer.group, &consumer.name, settings.status.clone()).await
+        })
+        .await
+        else {
+            return Ok(());
+        };
+
+        let pipeline = Pipeline {
+            settings: settings.clone(),
+            snapshot: self.snapshot.clone(),
+            dispatcher,
+            in_flight: Arc::new(Semaphore::new(consumer.in_flight)),
+            workers: Arc::new(Semaphore::new(consumer.workers)),
+        };
+        let mut batches = JoinSet::new();
+
+        let claim_conn = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(30)).await).await;
+        let claimer = claim_conn.map(|conn| {
+            let intake = Intake::new(conn, &consumer.group, &consumer.name, settings.sources());
+            tokio::spawn(claim_loop(intake, pipeline.clone(), shutdown.clone()))
+        });
+
+        self.read_loop(&mut intake, &pipeline, &mut batches, &mut shutdown).await;
+
+        tracing::info!(batches = batches.len(), "intake stopped; waiting for jobs in flight");
+        if let Some(claimer) = claimer {
+            let _ = claimer.await;
+        }
+        while batches.join_next().await.is_some() {}
+        tracing::info!("all jobs in flight settled; bye");
+        Ok(())
+    }
+
+    async fn read_loop(
+        &self,
+        intake: &mut Intake,
+        pipeline: &Pipeline,
+        batches: &mut JoinSet<()>,
+        shutdown: &mut Shutdown,
+    ) {
+        let consumer = &self.settings.consumer;
+        let mut recover = true;
+        let mut backoff = Backoff::new();
+        while !shutdown.is_requested() {
+            let permit = tokio::select! {
+                _ = shutdown.requested() => break,
+                permit = pipeline.in_flight.clone().acquire_many_owned(consumer.batch as u32) => {
+                    permit.expect("the in-flight semaphore is never closed")
+                }
+            };
+            let read = if recover {
+                let mut cursors = HashMap::new();
+                let mut all = Vec::new();
+                let mut result = Ok(());
+                loop {
+                    match intake.read_own_pending(&mut cursors, consumer.batch).await {
+                        Ok(entries) if entries.is_empty() => break,
+                        Ok(entries) => all.extend(entries),
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                result.map(|()| all)
+            } else {
+                tokio::select! {
+                    _ = shutdown.requested() => break,
+                    read = intake.read_new(consumer.batch, consumer.block) => read,
+                }
+            };
+            match read {
+                Ok(entries) => {
+                    if backoff.failures > 0 {
+                        tracing::info!("Redis is reachable again; resuming");
+                    }
+                    backoff.reset();
+                    if recover && !entries.is_empty() {
+                        tracing::info!(entries = entries.len(), "re-reading this consumer's pending entries");
+                    }
+                    recover = false;
+                    pipeline.start(entries, permit, batches);
+                }
+                Err(e) => {
+                    drop(permit);
+                    recover = true;
+                    backoff.fail("read from the source streams", &e, shutdown).await;
+                }
+            }
+        }
+    }
+}
+
+/// What a batch needs to be processed and settled; cheap to clone.
+#[derive(Clone)]
+struct Pipeline {
+    /// The config.
+    settings: Arc<Settings>,
+    /// The current snapshot.
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// Settles batches.
+    dispatcher: Dispatcher,
+    /// Permits for entries read but not settled.
+    in_flight: Arc<Semaphore>,
+    /// Permits for worker threads running plugins.
+    workers: Arc<Semaphore>,
+}
+
+impl Pipeline {
+    /// Processes `entries` in the background, holding the permits of
+    /// `permit` that they need until they are settled.
+    fn start(&self, entries: Vec<Entry>, mut permit: OwnedSemaphorePermit, batches: &mut JoinSet<()>) {
+        let held = permit.num_permits();
+        if entries.len() < held {
+            // Return the permits this batch does not need.
+            drop(permit.split(held - entries.len().max(1)));
+        }
+        if entries.is_empty() {
+            return;
+        }
+        let pipeline = self.clone();
+        batches.spawn(async move {
+            pipeline.process(entries).await;
+            drop(permit);
+        });
+    }
+
+    /// Decides every entry on a worker thread, then settles them all.
+    async fn process(&self, entries: Vec<Entry>) {
+        let snapshot = self.snapshot.read().expect("snapshot lock is never poisoned").clone();
+        let consumer = self.settings.consumer.clone();
+        let worker = self.workers.clone().acquire_owned().await.expect("never closed");
+        let settlements = tokio::task::spawn_blocking(move || {
+            let _worker = worker;
+            entries
+                .into_iter()
+                .map(|entry| decide(&snapshot, &consumer, entry))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("deciding a batch does not panic");
+        self.settle(settlements).await;
+    }
+
+    /// Settles `settlements`, retrying while Redis is unreachable. A
+    /// settlement Redis refuses (a target of the wrong type) is turned into
+    /// a dead letter.
+    async fn settle(&self, settlements: Vec<Settlement>) {
+        let mut dispatcher = self.dispatcher.clone();
+        let mut backoff = Backoff::new();
+        let mut pending = settlements;
+        let mut last_chance = false;
+        loop {
+            match dispatcher.settle(&pending).await {
+                Ok(results) => {
+                    let mut retry = Vec::new();
+                    for (settled, settlement) in results.into_iter().zip(pending) {
+                        match settled {
+                            Settled::Done(outcome) => log_outcome(&settlement, outcome),
+                            Settled::NotOwner => tracing::info!(
+                                job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
+                                "entry was claimed by another consumer; it settles it"
+                            ),
+                            Settled::Refused(reason) if !last_chance => {
+                                tracing::warn!(
+                                    job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
+                                    "cannot write the outcome ({reason}); dead-lettering it"
+                                );
+                                let dead = self.dead_letters_for(&settlement.source);
+                                retry.push(Settlement::dead_letter(
+                                    settlement.entry().clone(),
+                                    &dead,
+                                    "dispatch",
+                                    "refused",
+                                    &format!("Redis refused the outcome: {reason}"),
+                                    &[],
+                                ));
+                            }
+                            Settled::Refused(reason) => tracing::error!(
+                                job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
+                                "cannot dead-letter the entry ({reason}); it stays pending"
+                            ),
+                        }
+                    }
+                    if retry.is_empty() {
+                        return;
+                    }
+                    pending = retry;
+                    last_chance = true;
+                }
+                Err(e) => {
+                    let mut never = NeverShutdown;
+                    backoff.fail("settle jobs", &e, &mut never).await;
+                }
+            }
+        }
+    }
+
+    fn dead_letters_for(&self, source: &str) -> String {
+        self.snapshot
+            .read()
+            .expect("snapshot lock is never poisoned")
+            .dead_letters_for(source)
+            .unwrap_or(FALLBACK_DEAD_LETTERS)
+            .to_owned()
+    }
+}
+
+/// Decides what becomes of one entry: the whole pipeline short of Redis.
+pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) -> Settlement {
+    let dead = snapshot
+        .dead_letters_for(&entry.stream)
+        .unwrap_or(FALLBACK_DEAD_LETTERS)
+        .to_owned();
+    if entry.deliveries > consumer.max_deliveries {
+        let reason = format!(
+            "delivered {} times, more than max-deliveries {}; every earlier attempt failed or its consumer died",
+            entry.deliveries, consumer.max_deliveries
+        );
+        return Settlement::dead_letter(entry, &dead, "deliveries", "max-deliveries", &reason, &[]);
+    }
+    if entry.fields.len() > MAX_FIELDS {
+        let reason = format!("entry has {} fields, more than {MAX_FIELDS}", entry.fields.len());
+        return Settlement::dead_letter(entry, &dead, "decode", "too-many-fields", &reason, &[]);
+    }
+    let job = match Job::decode(entry, consumer.max_entry_bytes) {
+        Ok(job) => job,
+        Err((entry, error)) => {
+            let kind = match error {
+                crate::job::DecodeError::NoPayload => "no-payload",
+                crate::job::DecodeError::TooLarge { .. } => "too-large",
+            };
+            return Settlement::dead_letter(entry, &dead, "decode", kind, &error.to_string(), &[]);
+        }
+    };
+    let Some(route) = snapshot.route_for(&job.entry) else {
+        let reason = format!(
+            "no route of stream `{}` matches this entry (service `{}`)",
+            job.entry.stream,
+            job.entry.field("service").unwrap_or("<none>")
+        );
+        return Settlement::dead_letter(job.entry, &dead, "match", "no-route", &reason, &[]);
+    };
+    let validated = match crate::validate::validate(route, job) {
+        Ok(validated) => validated,
+        Err(settlement) => return *settlement,
+    };
+    match crate::route::route(route, validated) {
+        Ok(routed) => Settlement::dispatched(routed),
+        Err(settlement) => *settlement,
+    }
+}
+
+fn log_outcome(settlement: &Settlement, outcome: Outcome) {
+    let targets: Vec<&str> = settlement.writes.iter().map(|w| w.stream.as_str()).collect();
+    let what = match outcome {
+        Outcome::Dispatched => "dispatched",
+        Outcome::Rejected => "rejected",
+        Outcome::DeadLettered => "dead-lettered",
+    };
+    tracing::debug!(
+        job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
+        to = ?targets, "{what}"
+    );
+}
+
+/// Takes over entries left idle by dead consumers, every half claim time.
+async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdown) {
+    let consumer = pipeline.settings.consumer.clone();
+    let period = (consumer.claim_idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
+    let mut backoff = Backoff::new();
+    let mut batches = JoinSet::new();
+    'outer: loop {
+        tokio::select! {
+            _ = shutdown.requested() => break,
+            _ = tokio::time::sleep(period) => {}
+        }
+        for source in pipeline.settings.sources() {
+            let mut cursor = "0-0".to_owned();
+            loop {
+                let permit = tokio::select! {
+                    _ = shutdown.requested() => break 'outer,
+                    permit = pipeline.in_flight.clone().acquire_many_owned(consumer.batch as u32) => {
+                        permit.expect("never closed")
+                    }
+                };
+                match intake.claim(&source, &cursor, consumer.claim_idle, consumer.batch).await {
+                    Ok((next, entries)) => {
+                        backoff.reset();
+                        if !entries.is_empty() {
+                            tracing::info!(stream = %source, entries = entries.len(), "took over entries left idle by other consumers");
+                        }
+                        pipeline.start(entries, permit, &mut batches);
+                        if next == "0-0" {
+                            break;
+                        }
+                        cursor = next;
+                    }
+                    Err(e) => {
+                        drop(permit);
+                        backoff.fail("claim idle entries", &e, &mut shutdown).await;
+                        break;
+                    }
+                }
+            }
+        }
+        while batches.try_join_next().is_some() {}
+    }
+    while batches.join_next().await.is_some() {}
+}
+
+/// Something a backoff sleep can be cut short by.
+trait Interrupt {
+    async fn wait(&mut self);
+}
+
+impl Interrupt for Shutdown {
+    async fn wait(&mut self) {
+        self.requested().await
+    }
+}
+
+/// Settling goes on through shutdown: jobs in flight must finish.
+struct NeverShutdown;
+
+impl Interrupt for NeverShutdown {
+    async fn wait(&mut self) {
+        std::future::pending::<()>().await
+    }
+}
+
+/// Exponential backoff from 100 ms to 5 s, logging each failure once.
+struct Backoff {
+    /// Failures since the last success.
+    failures: u32,
+    /// The next sleep.
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff {
+            failures: 0,
+            delay: Duration::from_millis(100),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+        self.delay = Duration::from_millis(100);
+    }
+
+    async fn fail(&mut self, what: &str, error: &redis::RedisError, interrupt: &mut impl Interrupt) {
+        self.failures += 1;
+        tracing::warn!(
+            attempt = self.failures,
+            "cannot {what}: {error}; retrying in {:?}",
+            self.delay
+        );
+        tokio::select! {
+            _ = interrupt.wait() => {}
+            _ = tokio::time::sleep(self.delay) => {}
+        }
+        self.delay = (self.delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Runs `attempt` until it succeeds or shutdown is requested.
+async fn retry<T>(
+    what: &str,
+    shutdown: &mut Shutdown,
+    mut attempt: impl AsyncFnMut() -> redis::RedisResult<T>,
+) -> Option<T> {
+    let mut backoff = Backoff::new();
+    loop {
+        if shutdown.is_requested() {
+            return None;
+        }
+        match attempt().await {
+            Ok(value) => return Some(value),
+            Err(e) => backoff.fail(what, &e, shutdown).await,
+        }
+    }
+}

@@ -1,1 +1,189 @@
-//! dispatch
+//! Performs settlements atomically: XADD the outcome entries, write the
+//! status record and XACK the source entry, in one Lua script per job.
+//!
+//! The script first checks that this consumer still owns the entry (it is
+//! in the group's pending list under our name). If another consumer has
+//! claimed it meanwhile, the script writes nothing: the other consumer will
+//! settle it. That check and the writes run as one script on one node, so a
+//! job is never written twice and never acknowledged without its outcome.
+//! Scripts for a whole batch go in one pipeline.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{RedisResult, Value};
+
+use crate::config::StatusSettings;
+use crate::settle::{Outcome, Settlement};
+
+/// The settle script. See the module doc; arguments are described inline.
+pub const SETTLE_SCRIPT: &str = r#"
+-- KEYS[1] source stream, KEYS[2] status hash, KEYS[3..] streams to add to
+-- ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id, ARGV[4] status TTL (ms)
+-- ARGV[5] n, then n field/value pairs of the status record
+-- then for each stream in KEYS[3..]: m, then m field/value pairs
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[2] then
+  return 0
+end
+for i = 3, #KEYS do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t ~= 'stream' and t ~= 'none' then
+    return redis.error_reply('WRONGTYPE key ' .. KEYS[i] .. ' holds a ' .. t .. ', not a stream')
+  end
+end
+local t = redis.call('TYPE', KEYS[2])['ok']
+if t ~= 'hash' and t ~= 'none' then
+  return redis.error_reply('WRONGTYPE status key ' .. KEYS[2] .. ' holds a ' .. t .. ', not a hash')
+end
+local a = 5
+local n = tonumber(ARGV[a])
+local status = {}
+for j = 1, 2 * n do status[j] = ARGV[a + j] end
+a = a + 2 * n + 1
+for i = 3, #KEYS do
+  local m = tonumber(ARGV[a])
+  local args = {}
+  for j = 1, 2 * m do args[j] = ARGV[a + j] end
+  redis.call('XADD', KEYS[i], '*', unpack(args))
+  a = a + 2 * m + 1
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(status))
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"#;
+
+/// What became of one settlement.
+#[derive(Debug)]
+pub enum Settled {
+    /// Written and acknowledged.
+    Done(Outcome),
+    /// Another consumer owns the entry now; nothing was written.
+    NotOwner,
+    /// Redis refused this one settlement (e.g. a target key of the wrong
+    /// type); the message says why. Nothing was written.
+    Refused(String),
+}
+
+/// Sends settlements to Redis.
+#[derive(Clone)]
+pub struct Dispatcher {
+    /// A multiplexed connection that reconnects on its own.
+    conn: ConnectionManager,
+    /// SHA-1 of [`SETTLE_SCRIPT`], as `SCRIPT LOAD` returned it.
+    sha: String,
+    /// The consumer group.
+    group: String,
+    /// This daemon's consumer name.
+    consumer: String,
+    /// Status key prefix and TTL.
+    status: StatusSettings,
+}
+
+impl Dispatcher {
+    /// Loads the settle script and returns a dispatcher using `conn`.
+    pub async fn new(
+        mut conn: ConnectionManager,
+        group: &str,
+        consumer: &str,
+        status: StatusSettings,
+    ) -> RedisResult<Dispatcher> {
+        let sha: String = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(SETTLE_SCRIPT)
+            .query_async(&mut conn)
+            .await?;
+        Ok(Dispatcher {
+            conn,
+            sha,
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            status,
+        })
+    }
+
+    /// Performs every settlement in one pipeline. `Err` means the pipeline
+    /// as a whole failed (connection lost): none, some or all may have been
+    /// performed, and performing them again is safe (a performed one is no
+    /// longer pending, so the script writes nothing the second time).
+    pub async fn settle(&mut self, settlements: &[Settlement]) -> RedisResult<Vec<Settled>> {
+        if settlements.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for settlement in settlements {
+            self.add_script(&mut pipe, settlement);
+        }
+        let replies: Vec<RedisResult<Value>> = match pipe.query_async(&mut self.conn).await {
+            Ok(replies) => replies,
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                self.reload().await?;
+                pipe.query_async(&mut self.conn).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut settled = Vec::with_capacity(replies.len());
+        let mut reload = false;
+        for (reply, settlement) in replies.into_iter().zip(settlements) {
+            settled.push(match reply {
+                Ok(Value::Int(1)) => Settled::Done(settlement.outcome),
+                Ok(_) => Settled::NotOwner,
+                Err(e) if e.to_string().contains("NOSCRIPT") => {
+                    reload = true;
+                    Settled::Refused("settle script not loaded".into())
+                }
+                Err(e) => Settled::Refused(e.to_string()),
+            });
+        }
+        if reload {
+            // Redis lost its scripts (restarted); load again and redo all:
+            // those already done are no longer pending and write nothing.
+            self.reload().await?;
+            return Box::pin(self.settle(settlements)).await;
+        }
+        Ok(settled)
+    }
+
+    async fn reload(&mut self) -> RedisResult<()> {
+        self.sha = redis::cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(SETTLE_SCRIPT)
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(())
+    }
+
+    fn add_script(&self, pipe: &mut redis::Pipeline, settlement: &Settlement) {
+        let cmd = pipe.cmd("EVALSHA").arg(&self.sha).arg(2 + settlement.writes.len());
+        cmd.arg(&settlement.source)
+            .arg(format!("{}{}", self.status.prefix, settlement.job_id));
+        for write in &settlement.writes {
+            cmd.arg(&write.stream);
+        }
+        let status = settlement.status.to_fields(&format!(
+            "{}/{}",
+            settlement.source, settlement.entry_id
+        ));
+        cmd.arg(&self.group)
+            .arg(&self.consumer)
+            .arg(&settlement.entry_id)
+            .arg(ttl_ms(self.status.ttl))
+            .arg(status.len());
+        for (name, value) in &status {
+            cmd.arg(name).arg(value);
+        }
+        for write in &settlement.writes {
+            cmd.arg(write.fields.len());
+            for (name, value) in &write.fields {
+                cmd.arg(name).arg(value.as_slice());
+            }
+        }
+    }
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    ttl.as_millis().min(u64::MAX as u128) as u64
+}

@@ -1,1 +1,327 @@
-//! intake
+//! Stage one: reading entries from the source streams.
+//!
+//! Three ways in, all through the consumer group:
+//! - [`Intake::read_own_pending`]: at start (and after Redis comes back), the
+//!   entries already delivered to this consumer and not yet acknowledged;
+//! - [`Intake::read_new`]: new entries, with a blocking `XREADGROUP` (never
+//!   a sleep-and-poll loop);
+//! - [`Intake::claim`]: entries another consumer left pending longer than
+//!   the claim time, taken over with `XAUTOCLAIM`.
+//!
+//! Delivery counts come from the pending list, so an entry that keeps
+//! failing is noticed and dead-lettered after the maximum.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{RedisResult, Value};
+
+use crate::job::Entry;
+
+/// A connection to the group on behalf of one consumer.
+pub struct Intake {
+    /// Used only by intake, so blocking reads hold up nothing else.
+    conn: ConnectionManager,
+    /// The consumer group.
+    group: String,
+    /// This consumer.
+    consumer: String,
+    /// The streams read, in config order.
+    sources: Vec<String>,
+}
+
+impl Intake {
+    /// Intake for `consumer` of `group` on `sources`.
+    pub fn new(conn: ConnectionManager, group: &str, consumer: &str, sources: Vec<String>) -> Intake {
+        Intake {
+            conn,
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+            sources,
+        }
+    }
+
+    /// Creates the group on every source that lacks it (and the stream, if
+    /// missing). A new group starts at the beginning of the stream, so jobs
+    /// sent before the first daemon started are routed too.
+    pub async fn ensure_groups(&mut self) -> RedisResult<()> {
+        for source in &self.sources {
+            let created: RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(source)
+                .arg(&self.group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut self.conn)
+                .await;
+            match created {
+                Ok(()) => tracing::info!(stream = %source, group = %self.group, "created consumer group"),
+                Err(e) if e.code() == Some("BUSYGROUP") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to `count` entries of this consumer's pending list after `cursor`
+    /// (one cursor per source, starting at `0`), with their delivery counts.
+    /// Entries deleted from the stream meanwhile are acknowledged and
+    /// skipped. Returns an empty list once every source is exhausted.
+    pub async fn read_own_pending(
+        &mut self,
+        cursors: &mut HashMap<String, String>,
+        count: usize,
+    ) -> RedisResult<Vec<Entry>> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS");
+        let open: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|s| cursors.get(*s).is_none_or(|c| c != "done"))
+            .cloned()
+            .collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        for source in &open {
+            cmd.arg(source.as_str());
+        }
+        for source in &open {
+            cmd.arg(cursors.get(source).map_or("0", String::as_str));
+        }
+        let reply: Value = cmd.query_async(&mut self.conn).await?;
+        let mut read = parse_streams(reply);
+        let mut entries = Vec::new();
+        for source in open {
+            let list = read.remove(&source).unwrap_or_default();
+            if list.is_empty() {
+                cursors.insert(source.clone(), "done".into());
+                continue;
+            }
+            if let Some((last, _)) = list.last() {
+                cursors.insert(source.clone(), last.clone());
+            }
+            let (live, gone): (Vec<_>, Vec<_>) = list.into_iter().partition(|(_, f)| f.is_some());
+            if !gone.is_empty() {
+                let ids: Vec<String> = gone.into_iter().map(|(id, _)| id).collect();
+                tracing::warn!(stream = %source, "acknowledging {} pending entries deleted from the stream: {}", ids.len(), ids.join(", "));
+                redis::cmd("XACK")
+                    .arg(&source)
+                    .arg(&self.group)
+                    .arg(&ids)
+                    .query_async::<()>(&mut self.conn)
+                    .await?;
+            }
+            let counts = self.delivery_counts(&source, &live).await?;
+            entries.extend(live.into_iter().map(|(id, fields)| Entry {
+                stream: source.clone(),
+                deliveries: counts.get(&id).copied().unwrap_or(1),
+                id,
+                fields: fields.unwrap_or_default(),
+            }));
+        }
+        Ok(entries)
+    }
+
+    /// Up to `count` new entries, waiting at most `block` for the first.
+    pub async fn read_new(&mut self, count: usize, block: Duration) -> RedisResult<Vec<Entry>> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block.as_millis() as u64)
+            .arg("STREAMS");
+        for source in &self.sources {
+            cmd.arg(source);
+        }
+        for _ in &self.sources {
+            cmd.arg(">");
+        }
+        let reply: Value = cmd.query_async(&mut self.conn).await?;
+        let mut entries = Vec::new();
+        for (stream, list) in parse_streams(reply) {
+            for (id, fields) in list {
+                entries.push(Entry {
+                    stream: stream.clone(),
+                    id,
+                    fields: fields.unwrap_or_default(),
+                    deliveries: 1,
+                });
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Takes over up to `count` entries of `source` that have been pending
+    /// with any consumer for at least `idle`, starting at `cursor`. Returns
+    /// the next cursor (`0-0` when the pending list has been walked).
+    pub async fn claim(
+        &mut self,
+        source: &str,
+        cursor: &str,
+        idle: Duration,
+        count: usize,
+    ) -> RedisResult<(String, Vec<Entry>)> {
+        let reply: Value = redis::cmd("XAUTOCLAIM")
+            .arg(source)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(idle.as_millis() as u64)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn)
+            .await?;
+        let Value::Array(mut parts) = reply else {
+            return Ok(("0-0".into(), Vec::new()));
+        };
+        if parts.len() > 2 {
+            let deleted = text_list(parts.remove(2));
+            if !deleted.is_empty() {
+                tracing::warn!(stream = %source, "pending entries deleted from the stream before they were routed: {}", deleted.join(", "));
+            }
+        }
+        let list = parts.pop().map(parse_entries).unwrap_or_default();
+        let next = parts.pop().and_then(text).unwrap_or_else(|| "0-0".into());
+        let live: Vec<(String, Option<Vec<(String, Vec<u8>)>>)> =
+            list.into_iter().filter(|(_, f)| f.is_some()).collect();
+        let counts = self.delivery_counts(source, &live).await?;
+        let entries = live
+            .into_iter()
+            .map(|(id, fields)| Entry {
+                stream: source.to_owned(),
+                deliveries: counts.get(&id).copied().unwrap_or(1),
+                id,
+                fields: fields.unwrap_or_default(),
+            })
+            .collect();
+        Ok((next, entries))
+    }
+
+    /// The delivery count of each of `entries` (all of one stream, in id
+    /// order) from the group's pending list.
+    async fn delivery_counts(
+        &mut self,
+        source: &str,
+        entries: &[(String, Option<Vec<(String, Vec<u8>)>>)],
+    ) -> RedisResult<HashMap<String, u32>> {
+        let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
+            return Ok(HashMap::new());
+        };
+        let reply: Value = redis::cmd("XPENDING")
+            .arg(source)
+            .arg(&self.group)
+            .arg(first)
+            .arg(last)
+            .arg(entries.len())
+            .arg(&self.consumer)
+            .query_async(&mut self.conn)
+            .await?;
+        let mut counts = HashMap::new();
+        if let Value::Array(rows) = reply {
+            for row in rows {
+                if let Value::Array(cols) = row
+                    && let (Some(id), Some(Value::Int(n))) = (cols.first().cloned().and_then(text), cols.get(3))
+                {
+                    counts.insert(id, *n as u32);
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// An entry's id and fields; `None` fields for an entry deleted from the
+/// stream while still pending.
+type RawEntry = (String, Option<Vec<(String, Vec<u8>)>>);
+
+/// `XREADGROUP`'s reply as stream → entries.
+fn parse_streams(reply: Value) -> HashMap<String, Vec<RawEntry>> {
+    let mut streams = HashMap::new();
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::Array(mut kv) if kv.len() == 2 => {
+                    let entries = kv.pop()?;
+                    let name = kv.pop()?;
+                    Some((name, entries))
+                }
+                _ => None,
+            })
+            .collect(),
+        Value::Map(kv) => kv,
+        _ => Vec::new(),
+    };
+    for (name, entries) in pairs {
+        if let Some(name) = text(name) {
+            streams.insert(name, parse_entries(entries));
+        }
+    }
+    streams
+}
+
+/// A list of `[id, [field, value, ...]]` entries.
+fn parse_entries(value: Value) -> Vec<RawEntry> {
+    let Value::Array(items) = value else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let Value::Array(mut parts) = item else {
+                return None;
+            };
+            if parts.is_empty() {
+                return None;
+            }
+            let fields = if parts.len() > 1 { parts.pop() } else { None };
+            let id = text(parts.pop()?)?;
+            let fields = match fields {
+                Some(Value::Array(flat)) => {
+                    let mut fields = Vec::with_capacity(flat.len() / 2);
+                    let mut iter = flat.into_iter();
+                    while let (Some(name), Some(value)) = (iter.next(), iter.next()) {
+                        let name = match bytes(name) {
+                            Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                            None => continue,
+                        };
+                        fields.push((name, bytes(value).unwrap_or_default()));
+                    }
+                    Some(fields)
+                }
+                _ => None,
+            };
+            Some((id, fields))
+        })
+        .collect()
+}
+
+fn bytes(value: Value) -> Option<Vec<u8>> {
+    match value {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.into_bytes()),
+        Value::Int(n) => Some(n.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+fn text(value: Value) -> Option<String> {
+    bytes(value).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+fn text_list(value: Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.into_iter().filter_map(text).collect(),
+        _ => Vec::new(),
+    }
+}

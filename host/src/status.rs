@@ -1,1 +1,77 @@
-//! status
+//! The status record a front end reads: one hash per job, `PREFIX + job-id`.
+//!
+//! switchyard's part of a job's life ends in one of three of slivka's
+//! states, so the record says which, with the slivka number beside it, and
+//! why: the targets, the validation errors, or the reason.
+
+/// Where switchyard's part of a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Dispatched to a runner's queue (slivka ACCEPTED, 3).
+    Accepted,
+    /// Invalid input, or no runner takes it (slivka REJECTED, 2).
+    Rejected,
+    /// A fault: a plugin failed, the entry was unreadable (slivka ERROR, 10).
+    Error,
+}
+
+impl State {
+    /// The name slivka uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Accepted => "ACCEPTED",
+            State::Rejected => "REJECTED",
+            State::Error => "ERROR",
+        }
+    }
+
+    /// slivka's number for the state.
+    pub fn code(self) -> u8 {
+        match self {
+            State::Accepted => 3,
+            State::Rejected => 2,
+            State::Error => 10,
+        }
+    }
+}
+
+/// The fields of one status record, built by the stage that settles a job.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The job's state.
+    pub state: State,
+    /// Further fields: `targets`, `errors`, `reason`, `plugins`, ...
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl Status {
+    /// A record in `state` with no further fields yet.
+    pub fn new(state: State) -> Status {
+        Status {
+            state,
+            fields: Vec::new(),
+        }
+    }
+
+    /// Adds a field.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Status {
+        self.fields.push((name, value.into()));
+        self
+    }
+
+    /// Every field of the hash, `status` and `state` first, `updated` (Unix
+    /// milliseconds) last.
+    pub fn to_fields(&self, source: &str) -> Vec<(String, String)> {
+        let mut fields = vec![
+            ("status".to_owned(), self.state.name().to_owned()),
+            ("state".to_owned(), self.state.code().to_string()),
+            ("source".to_owned(), source.to_owned()),
+        ];
+        fields.extend(self.fields.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        fields.push(("updated".to_owned(), now.to_string()));
+        fields
+    }
+}

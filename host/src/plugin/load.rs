@@ -23,7 +23,7 @@ use super::{ROUTE_EXPORT, VALIDATE_EXPORT};
 const HOST_IMPORTS: [&str; 2] = ["switchyard:plugin/host@0.1", "switchyard:plugin/types@0.1"];
 
 /// How a plugin is configured: limits, grants and its own config table.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PluginSettings {
     /// Resource limits for each call.
     pub limits: Limits,
@@ -78,6 +78,8 @@ pub struct Plugin {
     pub(crate) settings: PluginSettings,
     /// Exports beyond the contract's, which switchyard ignores.
     pub(crate) extra_exports: Vec<String>,
+    /// SHA-256 of the component's bytes.
+    pub(crate) digest: Vec<u8>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -203,6 +205,7 @@ impl Plugin {
             route,
             settings,
             extra_exports,
+            digest: digest.to_vec(),
         };
         plugin.check_types(runtime)?;
         Ok(plugin)
@@ -231,6 +234,15 @@ impl Plugin {
     /// Exports beyond the contract's (ignored, reported by `check`).
     pub fn extra_exports(&self) -> &[String] {
         &self.extra_exports
+    }
+
+    /// Whether this plugin was loaded from exactly `bytes` with `settings`,
+    /// so a reload can keep it instead of compiling it again.
+    pub fn is_same(&self, bytes: &[u8], settings: &PluginSettings) -> bool {
+        let digest = Sha256::digest(bytes);
+        self.identity.version.ends_with(&hex::encode(digest)[..8])
+            && self.digest == digest.as_slice()
+            && self.settings == *settings
     }
 
     /// The plugin's limits.

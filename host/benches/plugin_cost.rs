@@ -1,0 +1,154 @@
+//! What a plugin call costs the daemon: every job gets a fresh instance, so
+//! the price of a job is instantiate + call, once for the validator and once
+//! for the router. This measures it with the real plugins (slivka-form with
+//! the clustalo form, fasta-size) on a realistic clustalo job.
+//!
+//! Not a test: it asserts nothing about time. Run it with
+//! `make bench` (or `cargo bench --bench plugin_cost` after `make plugins`);
+//! `PLUGIN_COST_ITERATIONS` changes the number of jobs per measurement.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use switchyard::plugin::{Decision, Job, Plugin, PluginSettings, Runtime};
+
+/// Jobs per measurement unless `PLUGIN_COST_ITERATIONS` says otherwise.
+const DEFAULT_ITERATIONS: usize = 20_000;
+/// Calls made before measuring, so caches and the instance pool are warm.
+const WARMUP: usize = 200;
+
+fn main() {
+    let iterations = std::env::var("PLUGIN_COST_ITERATIONS")
+        .ok()
+        .map(|n| n.parse().expect("PLUGIN_COST_ITERATIONS must be a number"))
+        .unwrap_or(DEFAULT_ITERATIONS);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate lives one level below the repository root")
+        .to_path_buf();
+
+    let runtime = Runtime::new().expect("cannot create the plugin runtime");
+    let form = std::fs::read_to_string(root.join("examples/slivka/forms/clustalo.json"))
+        .expect("cannot read examples/slivka/forms/clustalo.json");
+    let mut validator_settings = PluginSettings::default();
+    validator_settings
+        .config
+        .insert("form.clustalo".into(), form);
+    let started = Instant::now();
+    let validator = load(&runtime, &root, "slivka-form", validator_settings);
+    let router = load(&runtime, &root, "fasta-size", PluginSettings::default());
+    let load_time = started.elapsed();
+
+    let job = clustalo_job();
+    let validate = || {
+        let verdict = validator.validate(&job, "bench").expect("slivka-form failed");
+        assert!(verdict.is_ok(), "the bench job is invalid: {verdict:?}");
+    };
+    let route = || {
+        let decision = router.route(&job, "bench", None).expect("fasta-size failed");
+        assert!(
+            matches!(decision, Decision::Dispatch(_)),
+            "the bench job is not dispatched: {decision:?}"
+        );
+    };
+
+    println!(
+        "plugin cost: {iterations} jobs per row, {} bytes of payload; both plugins loaded in {:.1} ms",
+        job.payload.len(),
+        load_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<38} {:>10} {:>10} {:>10} {:>12}",
+        "", "mean µs", "p50 µs", "p99 µs", "jobs/s"
+    );
+    report(
+        "instantiate + validate (slivka-form)",
+        measure(iterations, validate),
+    );
+    report("instantiate + route (fasta-size)", measure(iterations, route));
+    report(
+        "validate + route (one job)",
+        measure(iterations, || {
+            validate();
+            route();
+        }),
+    );
+}
+
+fn load(runtime: &Runtime, root: &Path, name: &str, settings: PluginSettings) -> Plugin {
+    let path: PathBuf = root.join("target/plugins").join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing; run `make plugins` first",
+        path.display()
+    );
+    Plugin::load(runtime, name, &path, settings)
+        .unwrap_or_else(|e| panic!("cannot load {name}: {e}"))
+}
+
+/// A clustalo job as slivka's web workers send it: 12 protein sequences of
+/// 180 residues, output format and iterations set.
+fn clustalo_job() -> Job {
+    let residues = b"ACDEFGHIKLMNPQRSTVWY";
+    let mut input = String::new();
+    for i in 0..12 {
+        input.push_str(&format!(">sp|P{:05}|PROT{i}_HUMAN test protein\n", 10_000 + i));
+        let sequence: Vec<u8> = (0..180)
+            .map(|j| residues[(i * 13 + j * 7) % residues.len()])
+            .collect();
+        for line in sequence.chunks(60) {
+            input.push_str(std::str::from_utf8(line).expect("residues are ASCII"));
+            input.push('\n');
+        }
+    }
+    let payload = serde_json::json!({
+        "inputs": { "input": input, "outfmt": "clustal", "iterations": "2" }
+    })
+    .to_string();
+    let fields = [
+        ("service", "clustalo"),
+        ("job-id", "Zm9vYmFyYmF6cXV4"),
+        ("payload", payload.as_str()),
+    ];
+    Job {
+        source: "jobs".into(),
+        entry_id: "1700000000000-0".into(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect(),
+        payload: payload.into_bytes(),
+        delivery_count: 1,
+    }
+}
+
+/// Runs `job` `iterations` times after a warm-up; each run's duration.
+fn measure(iterations: usize, mut job: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..WARMUP {
+        job();
+    }
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        job();
+        times.push(start.elapsed());
+    }
+    times
+}
+
+fn report(name: &str, mut times: Vec<Duration>) {
+    times.sort_unstable();
+    let total: Duration = times.iter().sum();
+    let mean = total.as_secs_f64() / times.len() as f64;
+    let percentile = |p: f64| {
+        let index = ((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1;
+        times[index].as_secs_f64() * 1e6
+    };
+    println!(
+        "{name:<38} {:>10.1} {:>10.1} {:>10.1} {:>12.0}",
+        mean * 1e6,
+        percentile(0.50),
+        percentile(0.99),
+        1.0 / mean
+    );
+}
