@@ -119,7 +119,7 @@ impl Dispatcher {
         }
         let replies: Vec<RedisResult<Value>> = match pipe.query_async(&mut self.conn).await {
             Ok(replies) => replies,
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            Err(e) if is_noscript(&e) => {
                 self.reload().await?;
                 pipe.query_async(&mut self.conn).await?
             }
@@ -131,7 +131,7 @@ impl Dispatcher {
             settled.push(match reply {
                 Ok(Value::Int(1)) => Settled::Done(settlement.outcome),
                 Ok(_) => Settled::NotOwner,
-                Err(e) if e.to_string().contains("NOSCRIPT") => {
+                Err(e) if is_noscript(&e) => {
                     reload = true;
                     Settled::Refused("settle script not loaded".into())
                 }
@@ -163,10 +163,11 @@ impl Dispatcher {
         for write in &settlement.writes {
             cmd.arg(&write.stream);
         }
-        let status = settlement.status.to_fields(&format!(
+        let mut status = settlement.status.to_fields(&format!(
             "{}/{}",
             settlement.source, settlement.entry_id
         ));
+        status.push(("consumer".to_owned(), self.consumer.clone()));
         cmd.arg(&self.group)
             .arg(&self.consumer)
             .arg(&settlement.entry_id)
@@ -182,6 +183,11 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Whether Redis answered that it does not know the script (it restarted).
+fn is_noscript(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }
 
 fn ttl_ms(ttl: Duration) -> u64 {

@@ -1,0 +1,72 @@
+# switchyard's build entry points: the plugins (wasm32-wasip2 components),
+# the daemon, the checks CI runs, a demo and the plugin cost benchmark.
+#
+#   make setup     install what is missing (wasm32-wasip2 target, redis-server)
+#   make plugins   build every plugin and fixture into target/plugins/NAME.wasm
+#   make build     the daemon, dev profile (make release: release profile)
+#   make test      plugins, then fmt, clippy and every test
+#   make demo      run the sample slivka jobs through the plugins
+#   make bench     what a plugin call costs (instantiate + validate/route)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+
+WASM_TARGET := wasm32-wasip2
+# Where cargo leaves the components, and where tests and the demo find them.
+WASM_OUT := target/$(WASM_TARGET)/plugin
+PLUGIN_DIR := target/plugins
+
+# Fixture crates are discovered, so a new fixture is built without editing
+# this file: the package name is the first `name = "..."` of its Cargo.toml.
+FIXTURE_CRATES := $(foreach manifest,$(sort $(wildcard tests/fixtures/plugins/*/Cargo.toml)),\
+	$(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(manifest) | head -n 1))
+PLUGIN_CRATES := slivka-form fasta-size $(FIXTURE_CRATES)
+
+.PHONY: all plugins build release test demo setup bench
+
+all: build plugins
+
+# A library crate's component is NAME_WITH_UNDERSCORES.wasm; a binary crate's
+# (the WASI-command fixture) keeps its hyphens.
+plugins:
+	$(CARGO) build --profile plugin --target $(WASM_TARGET) $(addprefix -p ,$(PLUGIN_CRATES))
+	mkdir -p $(PLUGIN_DIR)
+	for crate in $(PLUGIN_CRATES); do \
+		lib="$(WASM_OUT)/$${crate//-/_}.wasm"; bin="$(WASM_OUT)/$$crate.wasm"; \
+		if [ -f "$$lib" ]; then src="$$lib"; elif [ -f "$$bin" ]; then src="$$bin"; \
+		else echo "make plugins: no component built for $$crate" >&2; exit 1; fi; \
+		cp "$$src" "$(PLUGIN_DIR)/$$crate.wasm"; \
+	done
+	@echo "plugins in $(PLUGIN_DIR): $(PLUGIN_CRATES)"
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# Clippy runs twice: natively over the whole workspace (host, SDK, plugins,
+# with their unit tests), and for wasm32-wasip2 over the plugin crates, the
+# target they ship for.
+test: plugins
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) $(addprefix -p ,$(PLUGIN_CRATES)) -- -D warnings
+	$(CARGO) test --workspace
+
+demo: plugins build
+	examples/slivka/demo-try.sh
+
+setup:
+	if ! rustup target list --installed | grep -qx '$(WASM_TARGET)'; then \
+		rustup target add $(WASM_TARGET); \
+	fi
+	if ! command -v redis-server >/dev/null; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
+	fi
+
+bench: plugins
+	$(CARGO) bench --bench plugin_cost

@@ -1,0 +1,380 @@
+//! Running the real `switchyard run` against a test's private Redis, and
+//! looking at what it left there: the part of the harness that the daemon's
+//! tests (pipeline, faults, shutdown) share.
+//!
+//! Included with `#[path = "harness/daemon.rs"] mod daemon;` beside the
+//! general harness.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+/// The streams of the slivka example config.
+pub const TARGETS: [&str; 2] = ["queue:local", "queue:cluster"];
+/// Where invalid and refused jobs go.
+pub const REJECTED: &str = "jobs:rejected";
+/// Where faults go.
+pub const DEAD: &str = "jobs:dead";
+/// The source stream.
+pub const SOURCE: &str = "jobs";
+/// The consumer group.
+pub const GROUP: &str = "switchyard";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A config for the slivka example against `redis_url`, in `dir`, with
+/// `consumer` settings and any extra TOML appended (more routes, plugins).
+pub fn slivka_config(dir: &Path, redis_url: &str, consumer: &str, extra: &str) -> PathBuf {
+    let repo = repo();
+    let forms = repo.join("examples/slivka/forms");
+    let text = format!(
+        r#"
+[redis]
+url = "{redis_url}"
+
+[consumer]
+group = "{GROUP}"
+{consumer}
+
+[plugins]
+dir = "{plugins}"
+deadline-ms = 1000
+
+[plugin.slivka-form.config-files]
+"form.clustalo" = "{forms}/clustalo.json"
+"form.mafft" = "{forms}/mafft.json"
+"form.jpred" = "{forms}/jpred.json"
+
+[[routes]]
+name = "slivka"
+source = "jobs"
+match = {{ service = ["clustalo", "mafft", "jpred"] }}
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+{extra}
+"#,
+        plugins = repo.join("target/plugins").display(),
+        forms = forms.display(),
+    );
+    let path = dir.join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A running `switchyard run`; killed when dropped.
+pub struct Daemon {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `switchyard run --config CONFIG --consumer NAME`, logging to a
+    /// file beside the config.
+    pub fn start(config: &Path, consumer: &str) -> Daemon {
+        let log = config.with_file_name(format!("daemon-{consumer}-{}.log", unique()));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["run", "--config"])
+            .arg(config)
+            .args(["--consumer", consumer])
+            .env("RUST_LOG", "info")
+            .env_remove("SWITCHYARD_REDIS_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("cannot start switchyard run");
+        Daemon {
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit (at most 60 s).
+    pub fn terminate(&mut self) -> ExitStatus {
+        let child = self.child.as_mut().expect("daemon is running");
+        signal(child.id(), libc::SIGTERM);
+        let status = wait_exit(child, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("daemon did not exit within 60 s of SIGTERM; log:\n{}", self.log()));
+        self.child = None;
+        status
+    }
+
+    /// Sends a signal without waiting.
+    pub fn signal(&self, sig: i32) {
+        signal(self.child.as_ref().expect("daemon is running").id(), sig);
+    }
+
+    /// Waits for the exit after signals sent with [`Daemon::signal`].
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("daemon is running");
+        let status = wait_exit(child, timeout)
+            .unwrap_or_else(|| panic!("daemon did not exit within {timeout:?}; log:\n{}", self.log()));
+        self.child = None;
+        status
+    }
+
+    /// kill -9, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on a child we started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
+
+/// One entry's fields as (name, bytes).
+pub type Fields = Vec<(String, Vec<u8>)>;
+
+/// Adds every job to `stream`, in pipelines of 500.
+pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) {
+    for chunk in jobs.chunks(500) {
+        let mut pipe = redis::pipe();
+        for fields in chunk {
+            let cmd = pipe.cmd("XADD").arg(stream).arg("*");
+            for (k, v) in fields {
+                cmd.arg(k).arg(v.as_slice());
+            }
+            cmd.ignore();
+        }
+        pipe.exec(conn).expect("XADD jobs");
+    }
+}
+
+/// Length of a stream (0 if missing).
+pub fn xlen(conn: &mut redis::Connection, stream: &str) -> usize {
+    redis::cmd("XLEN").arg(stream).query(conn).unwrap()
+}
+
+/// Entries settled so far: targets + rejected + dead letters.
+pub fn settled(conn: &mut redis::Connection) -> usize {
+    TARGETS.iter().chain([&REJECTED, &DEAD]).map(|s| xlen(conn, s)).sum()
+}
+
+/// The group's pending count on the source.
+pub fn pending(conn: &mut redis::Connection) -> usize {
+    let reply: Value = redis::cmd("XPENDING").arg(SOURCE).arg(GROUP).query(conn).unwrap();
+    match reply {
+        Value::Array(parts) => match parts.first() {
+            Some(Value::Int(n)) => *n as usize,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// Every entry of `stream` as a map of text fields.
+pub fn entries(conn: &mut redis::Connection, stream: &str) -> Vec<HashMap<String, String>> {
+    let reply: Value = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query(conn).unwrap();
+    let Value::Array(items) = reply else { return Vec::new() };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let Value::Array(mut parts) = item else { return None };
+            let Value::Array(flat) = parts.pop()? else { return None };
+            let mut map = HashMap::new();
+            let mut iter = flat.into_iter();
+            while let (Some(Value::BulkString(k)), Some(Value::BulkString(v))) = (iter.next(), iter.next()) {
+                map.insert(
+                    String::from_utf8_lossy(&k).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                );
+            }
+            Some(map)
+        })
+        .collect()
+}
+
+/// Checks exactly-once over every outcome stream: each `switchyard-source`
+/// appears once, and there are `expected` of them. Returns the number of
+/// outcome entries per stream.
+pub fn assert_exactly_once(conn: &mut redis::Connection, expected: usize) -> HashMap<String, usize> {
+    let mut seen = HashSet::new();
+    let mut per_stream = HashMap::new();
+    for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {
+        let list = entries(conn, stream);
+        per_stream.insert(stream.to_string(), list.len());
+        for entry in list {
+            let source = entry
+                .get("switchyard-source")
+                .unwrap_or_else(|| panic!("an entry of {stream} has no switchyard-source: {entry:?}"))
+                .clone();
+            assert!(seen.insert(source.clone()), "{source} was settled twice");
+        }
+    }
+    assert_eq!(seen.len(), expected, "settled entries: {per_stream:?}");
+    per_stream
+}
+
+/// The status record of `job_id` as a map.
+pub fn status(conn: &mut redis::Connection, job_id: &str) -> HashMap<String, String> {
+    redis::cmd("HGETALL")
+        .arg(format!("switchyard:job:{job_id}"))
+        .query(conn)
+        .unwrap()
+}
+
+/// A 16-character job id, URL-safe base64 of a 12-byte number, as slivka's.
+pub fn job_id(n: u64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bytes = [0u8; 12];
+    bytes[4..].copy_from_slice(&n.to_be_bytes());
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let v = (chunk[0] as u32) << 16 | (chunk[1] as u32) << 8 | chunk[2] as u32;
+        for shift in [18, 12, 6, 0] {
+            out.push(ALPHABET[((v >> shift) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// `count` FASTA records of `length` residues.
+pub fn fasta(count: usize, length: usize) -> String {
+    let residues = b"ACDEFGHIKLMNPQRSTVWY";
+    let mut text = String::new();
+    for i in 0..count {
+        text.push_str(&format!(">seq{}\n", i + 1));
+        let seq: String = (0..length).map(|j| residues[(i + j) % 20] as char).collect();
+        text.push_str(&seq);
+        text.push('\n');
+    }
+    text
+}
+
+/// The kinds of job in the test mix and where each must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// 5 short sequences: `queue:local`.
+    Local,
+    /// 100 sequences: `queue:cluster`.
+    Cluster,
+    /// 1500 sequences: rejected by the router.
+    TooMany,
+    /// iterations out of range: rejected by the validator.
+    Invalid,
+    /// payload not JSON: rejected by the validator.
+    NotJson,
+    /// no payload field: dead letter (decode).
+    NoPayload,
+    /// a service no route takes: dead letter (no route).
+    UnknownService,
+}
+
+impl Kind {
+    /// Where a job of this kind ends.
+    pub fn stream(self) -> &'static str {
+        match self {
+            Kind::Local => "queue:local",
+            Kind::Cluster => "queue:cluster",
+            Kind::TooMany | Kind::Invalid | Kind::NotJson => REJECTED,
+            Kind::NoPayload | Kind::UnknownService => DEAD,
+        }
+    }
+
+    /// The status a front end reads for it.
+    pub fn status(self) -> &'static str {
+        match self {
+            Kind::Local | Kind::Cluster => "ACCEPTED",
+            Kind::TooMany | Kind::Invalid | Kind::NotJson => "REJECTED",
+            Kind::NoPayload | Kind::UnknownService => "ERROR",
+        }
+    }
+}
+
+/// Job number `n` of the mix: mostly valid, some invalid, a few broken.
+pub fn mixed_job(n: u64) -> (Kind, Fields) {
+    let kind = match n % 20 {
+        0..=11 => Kind::Local,
+        12..=14 => Kind::Cluster,
+        15 => Kind::TooMany,
+        16 => Kind::Invalid,
+        17 => Kind::NotJson,
+        18 => Kind::NoPayload,
+        _ => Kind::UnknownService,
+    };
+    (kind, job_of(kind, n))
+}
+
+/// A job of `kind` with id number `n`.
+pub fn job_of(kind: Kind, n: u64) -> Fields {
+    let inputs = |input: String, iterations: &str| {
+        serde_json::json!({"inputs": {"input": input, "iterations": iterations}}).to_string()
+    };
+    let (service, payload) = match kind {
+        Kind::Local => ("clustalo", Some(inputs(fasta(5, 60), "1"))),
+        Kind::Cluster => ("clustalo", Some(inputs(fasta(100, 50), "2"))),
+        Kind::TooMany => ("clustalo", Some(inputs(fasta(1500, 4), "1"))),
+        Kind::Invalid => ("clustalo", Some(inputs(fasta(3, 40), "500"))),
+        Kind::NotJson => ("clustalo", Some("{not json".to_owned())),
+        Kind::NoPayload => ("clustalo", None),
+        Kind::UnknownService => ("no-such-tool", Some(inputs(fasta(2, 10), "1"))),
+    };
+    let mut fields = vec![
+        ("service".to_owned(), service.as_bytes().to_vec()),
+        ("job-id".to_owned(), job_id(n).into_bytes()),
+    ];
+    if let Some(payload) = payload {
+        fields.push(("payload".to_owned(), payload.into_bytes()));
+    }
+    fields
+}

@@ -1,0 +1,401 @@
+//! The sandbox, proved by name: each test runs a real plugin built to
+//! misbehave in one way (spin, eat memory, panic, open a file, route where it
+//! may not, read the environment) and checks that switchyard stops it with
+//! the right typed error, and that the host goes on running other plugins.
+//!
+//! Most tests use the library API (`switchyard::plugin`); the last ones run
+//! `switchyard check` and `switchyard try` as a plugin author would.
+
+mod harness;
+
+use std::path::Path;
+use std::time::Duration;
+
+use harness::{fasta, job, plugin_path, run_switchyard, run_try, slivka_job};
+use switchyard::plugin::{
+    Decision, ErrorCode, FieldError, Grants, Job, Limits, Plugin, PluginError, PluginSettings,
+    Runtime,
+};
+
+/// What a plugin answered for one job: the validator's verdict, then (if it
+/// is valid and the plugin routes) the router's decision.
+#[derive(Debug)]
+enum Answer {
+    /// The validator refused the job.
+    Invalid(Vec<FieldError>),
+    /// The job is valid and the plugin does not route.
+    Valid,
+    /// The plugin routed the (valid) job.
+    Routed(Decision),
+}
+
+/// Runs the job through the plugin as the pipeline would: `validate` if
+/// exported, then `route` if exported and the job is valid.
+fn answer(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Answer, PluginError> {
+    if plugin.worlds().validate
+        && let Err(errors) = plugin.validate(job, "test-job")?
+        && !errors.is_empty()
+    {
+        return Ok(Answer::Invalid(errors));
+    }
+    if plugin.worlds().route {
+        return Ok(Answer::Routed(plugin.route(job, "test-job", allowed)?));
+    }
+    Ok(Answer::Valid)
+}
+
+/// Loads `target/plugins/NAME.wasm` with `settings`, failing the test if it
+/// does not load.
+fn load(runtime: &Runtime, name: &str, settings: PluginSettings) -> Plugin {
+    Plugin::load(runtime, name, &plugin_path(name), settings)
+        .unwrap_or_else(|e| panic!("plugin {name} does not load: {e}"))
+}
+
+/// Settings with a config table of `pairs`.
+fn with_config(pairs: &[(&str, &str)]) -> PluginSettings {
+    PluginSettings {
+        config: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A job any fixture accepts as input.
+fn any_job() -> Job {
+    slivka_job("clustalo", serde_json::json!({ "input": fasta(2, 10) }))
+}
+
+fn spin_job_fails(runtime: &Runtime) -> PluginError {
+    let settings = PluginSettings {
+        limits: Limits {
+            deadline: Duration::from_millis(50),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let spin = load(runtime, "fixture-spin", settings);
+    answer(&spin, &any_job(), None).expect_err("fixture-spin never answers")
+}
+
+fn memory_bomb_fails(runtime: &Runtime) -> PluginError {
+    let settings = PluginSettings {
+        limits: Limits {
+            memory: 16 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let bomb = load(runtime, "fixture-memory-bomb", settings);
+    answer(&bomb, &any_job(), None).expect_err("fixture-memory-bomb cannot fit in 16 MiB")
+}
+
+fn panic_fails(runtime: &Runtime) -> PluginError {
+    let panic = load(runtime, "fixture-panic", PluginSettings::default());
+    answer(&panic, &any_job(), None).expect_err("fixture-panic panics")
+}
+
+fn undeclared_target_fails(runtime: &Runtime) -> PluginError {
+    let plugin = load(runtime, "fixture-undeclared-target", PluginSettings::default());
+    let allowed = ["queue:local".to_string()];
+    answer(&plugin, &any_job(), Some(&allowed)).expect_err("queue:elsewhere is not allowed")
+}
+
+fn wrong_world_fails(runtime: &Runtime) -> PluginError {
+    let path = plugin_path("fixture-wrong-world");
+    Plugin::load(runtime, "fixture-wrong-world", &path, PluginSettings::default())
+        .expect_err("a WASI command is not a plugin")
+}
+
+/// Loads the bytes as if they were a plugin in `dir/name`.
+fn load_bytes(runtime: &Runtime, dir: &Path, name: &str, bytes: &[u8]) -> PluginError {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("cannot write into the test's tempdir");
+    Plugin::load(runtime, "broken", &path, PluginSettings::default())
+        .expect_err("these bytes are not a component")
+}
+
+/// `len` bytes that look random (xorshift), the same on every run.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// fasta-size answers a small job with `queue:local`: the host still works.
+fn assert_good_plugin_answers(runtime: &Runtime, after: &str) {
+    let router = load(runtime, "fasta-size", PluginSettings::default());
+    let job = slivka_job("clustalo", serde_json::json!({ "input": fasta(5, 50) }));
+    match answer(&router, &job, None) {
+        Ok(Answer::Routed(Decision::Dispatch(targets))) => {
+            assert_eq!(targets.len(), 1, "after {after}: {targets:?}");
+            assert_eq!(targets[0].stream, "queue:local", "after {after}");
+        }
+        other => panic!("after {after}, fasta-size answered {other:?}"),
+    }
+}
+
+#[test]
+fn deadline_exceeded_is_interrupted() {
+    let runtime = Runtime::new().unwrap();
+    match spin_job_fails(&runtime) {
+        PluginError::Deadline { plugin, limit_ms } => {
+            assert!(plugin.starts_with("fixture-spin@"), "{plugin}");
+            assert_eq!(limit_ms, 50);
+        }
+        other => panic!("expected a deadline error, got {other:?}"),
+    }
+}
+
+#[test]
+fn memory_limit_is_enforced() {
+    let runtime = Runtime::new().unwrap();
+    match memory_bomb_fails(&runtime) {
+        PluginError::Memory {
+            limit, requested, ..
+        } => {
+            assert_eq!(limit, 16 << 20);
+            assert!(requested > limit, "refused {requested} under the limit");
+        }
+        other => panic!("expected a memory error, got {other:?}"),
+    }
+}
+
+#[test]
+fn trap_reports_panic_message() {
+    let runtime = Runtime::new().unwrap();
+    match panic_fails(&runtime) {
+        PluginError::Trap { message, .. } => assert!(
+            message.contains("fixture panic: the job made me do it"),
+            "the trap does not carry the panic message: {message}"
+        ),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn file_access_is_denied() {
+    let runtime = Runtime::new().unwrap();
+    let plugin = load(&runtime, "fixture-open-file", PluginSettings::default());
+    match answer(&plugin, &any_job(), None) {
+        Ok(Answer::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "path");
+            assert_eq!(errors[0].code, ErrorCode::NotFound, "{errors:?}");
+        }
+        other => panic!("reading /etc/passwd must fail in the sandbox, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_only_grant_allows_reading() {
+    let runtime = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.fasta"), fasta(1, 20)).unwrap();
+    let mut settings = with_config(&[("path", "/uploads/input.fasta")]);
+    settings.grants = Grants {
+        read_dirs: vec![(dir.path().to_path_buf(), "/uploads".into())],
+        ..Default::default()
+    };
+    let plugin = load(&runtime, "fixture-open-file", settings);
+    match answer(&plugin, &any_job(), None) {
+        Ok(Answer::Valid) => {}
+        other => panic!("a granted file must be readable, got {other:?}"),
+    }
+
+    // The grant is that directory only.
+    let mut settings = with_config(&[("path", "/etc/passwd")]);
+    settings.grants = Grants {
+        read_dirs: vec![(dir.path().to_path_buf(), "/uploads".into())],
+        ..Default::default()
+    };
+    let plugin = load(&runtime, "fixture-open-file", settings);
+    match answer(&plugin, &any_job(), None) {
+        Ok(Answer::Invalid(errors)) => assert_eq!(errors[0].code, ErrorCode::NotFound),
+        other => panic!("a file outside the grant must stay unreadable, got {other:?}"),
+    }
+}
+
+#[test]
+fn undeclared_target_is_refused() {
+    let runtime = Runtime::new().unwrap();
+    match undeclared_target_fails(&runtime) {
+        PluginError::BadOutput { reason, .. } => {
+            assert!(reason.contains("queue:elsewhere"), "{reason}");
+        }
+        other => panic!("expected bad output, got {other:?}"),
+    }
+}
+
+#[test]
+fn wrong_world_is_refused() {
+    let runtime = Runtime::new().unwrap();
+    match wrong_world_fails(&runtime) {
+        error @ PluginError::WrongWorld { .. } => {
+            let message = error.to_string();
+            assert!(
+                message.contains("fixture-wrong-world.wasm"),
+                "the error does not name the file: {message}"
+            );
+            assert!(message.contains("WASI command"), "{message}");
+        }
+        other => panic!("expected a wrong-world error, got {other:?}"),
+    }
+}
+
+#[test]
+fn not_a_component_is_refused() {
+    let runtime = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(plugin_path("slivka-form")).unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("truncated.wasm", good[..good.len() / 2].to_vec()),
+        ("noise.wasm", noise(4096)),
+        ("core-module.wasm", b"\0asm\x01\0\0\0".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        match load_bytes(&runtime, dir.path(), name, &bytes) {
+            error @ PluginError::Load { .. } => {
+                let message = error.to_string();
+                assert!(message.contains(name), "{name}: the error does not name the file: {message}");
+            }
+            other => panic!("{name}: expected a load error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn each_job_gets_a_fresh_instance() {
+    let runtime = Runtime::new().unwrap();
+    let counter = load(&runtime, "fixture-counter", PluginSettings::default());
+    for round in 1..=5 {
+        let job = job(&[("job-id", &format!("job-{round}")), ("payload", "{}")]);
+        match answer(&counter, &job, None) {
+            Ok(Answer::Routed(Decision::Dispatch(targets))) => {
+                assert_eq!(targets.len(), 1);
+                assert_eq!(targets[0].stream, "queue:local");
+                assert_eq!(
+                    targets[0].extra_fields,
+                    vec![("count".to_string(), "1".to_string())],
+                    "job {round} saw state left by an earlier job"
+                );
+            }
+            other => panic!("job {round}: expected a dispatch, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn host_survives_and_keeps_running_plugins() {
+    let runtime = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    assert_good_plugin_answers(&runtime, "nothing");
+
+    assert!(matches!(spin_job_fails(&runtime), PluginError::Deadline { .. }));
+    assert_good_plugin_answers(&runtime, "a deadline");
+
+    assert!(matches!(memory_bomb_fails(&runtime), PluginError::Memory { .. }));
+    assert_good_plugin_answers(&runtime, "a memory limit");
+
+    assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
+    assert_good_plugin_answers(&runtime, "a panic");
+
+    assert!(matches!(undeclared_target_fails(&runtime), PluginError::BadOutput { .. }));
+    assert_good_plugin_answers(&runtime, "an undeclared target");
+
+    assert!(matches!(wrong_world_fails(&runtime), PluginError::WrongWorld { .. }));
+    assert_good_plugin_answers(&runtime, "a wrong world");
+
+    assert!(matches!(
+        load_bytes(&runtime, dir.path(), "noise.wasm", &noise(1024)),
+        PluginError::Load { .. }
+    ));
+    assert_good_plugin_answers(&runtime, "a file that is not a component");
+
+    // Failures in a row, then good calls, all in the same runtime.
+    for _ in 0..3 {
+        assert!(matches!(spin_job_fails(&runtime), PluginError::Deadline { .. }));
+        assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
+    }
+    assert_good_plugin_answers(&runtime, "repeated failures");
+}
+
+#[test]
+fn environment_and_network_are_denied() {
+    let runtime = Runtime::new().unwrap();
+    let probe = load(&runtime, "fixture-env-probe", PluginSettings::default());
+    assert_eq!(probe_report(&probe), "env=0 net=denied stdin=empty");
+
+    // Granted variables, and only those, are visible.
+    let settings = PluginSettings {
+        grants: Grants {
+            env: vec![("SLIVKA_HOME".into(), "/srv/slivka".into())],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let probe = load(&runtime, "fixture-env-probe", settings);
+    assert_eq!(probe_report(&probe), "env=1 net=denied stdin=empty");
+}
+
+/// What fixture-env-probe saw: the message of the one error it reports.
+fn probe_report(probe: &Plugin) -> String {
+    match answer(probe, &any_job(), None) {
+        Ok(Answer::Invalid(errors)) if errors.len() == 1 && errors[0].field == "env" => {
+            errors[0].message.clone()
+        }
+        other => panic!("fixture-env-probe should report one error on field env, got {other:?}"),
+    }
+}
+
+#[test]
+fn check_names_the_worlds() {
+    for (name, world) in [("slivka-form", "validator"), ("fasta-size", "router")] {
+        let path = plugin_path(name);
+        let output = run_switchyard(&["check", path.to_str().unwrap()], "");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "check {name} failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains(&format!("satisfies {world}")), "{name}: {stdout}");
+    }
+}
+
+#[test]
+fn check_refuses_wrong_world() {
+    let path = plugin_path("fixture-wrong-world");
+    let output = run_switchyard(&["check", path.to_str().unwrap()], "");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fixture-wrong-world.wasm"), "{stderr}");
+    assert!(stderr.contains("WASI command"), "{stderr}");
+}
+
+#[test]
+fn try_reports_deadline_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let job_file = dir.path().join("job.json");
+    std::fs::write(&job_file, r#"{"service": "clustalo", "payload": "{}"}"#).unwrap();
+    let spin = plugin_path("fixture-spin");
+    let (code, json, stderr) = run_try(&[
+        "--deadline-ms",
+        "50",
+        spin.to_str().unwrap(),
+        job_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert_eq!(json["error"]["kind"], "deadline", "{json}");
+    assert!(
+        json["error"]["message"].as_str().unwrap().contains("50 ms"),
+        "{json}"
+    );
+}
