@@ -140,35 +140,24 @@ impl Daemon {
         shutdown: &mut Shutdown,
     ) {
         let consumer = &self.settings.consumer;
-        let mut recover = true;
+        // Some(cursors) while this consumer's own pending entries are being
+        // re-read, page by page; None once caught up.
+        let mut recovering: Option<HashMap<String, String>> = Some(HashMap::new());
         let mut backoff = Backoff::new();
         while !shutdown.is_requested() {
+            while batches.try_join_next().is_some() {}
             let permit = tokio::select! {
                 _ = shutdown.requested() => break,
                 permit = pipeline.in_flight.clone().acquire_many_owned(consumer.batch as u32) => {
                     permit.expect("the in-flight semaphore is never closed")
                 }
             };
-            let read = if recover {
-                let mut cursors = HashMap::new();
-                let mut all = Vec::new();
-                let mut result = Ok(());
-                loop {
-                    match intake.read_own_pending(&mut cursors, consumer.batch).await {
-                        Ok(entries) if entries.is_empty() => break,
-                        Ok(entries) => all.extend(entries),
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-                result.map(|()| all)
-            } else {
-                tokio::select! {
+            let read = match recovering.as_mut() {
+                Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
+                None => tokio::select! {
                     _ = shutdown.requested() => break,
                     read = intake.read_new(consumer.batch, consumer.block) => read,
-                }
+                },
             };
             match read {
                 Ok(entries) => {
@@ -176,15 +165,23 @@ impl Daemon {
                         tracing::info!("Redis is reachable again; resuming");
                     }
                     backoff.reset();
-                    if recover && !entries.is_empty() {
-                        tracing::info!(entries = entries.len(), "re-reading this consumer's pending entries");
+                    if recovering.is_some() {
+                        if entries.is_empty() {
+                            recovering = None;
+                        } else {
+                            tracing::info!(
+                                entries = entries.len(),
+                                "re-reading entries pending under this consumer"
+                            );
+                        }
                     }
-                    recover = false;
                     pipeline.start(entries, permit, batches);
                 }
                 Err(e) => {
                     drop(permit);
-                    recover = true;
+                    // Entries may have been delivered to us by the failed
+                    // read: re-read our pending list once Redis is back.
+                    recovering = Some(HashMap::new());
                     backoff.fail("read from the source streams", &e, shutdown).await;
                 }
             }

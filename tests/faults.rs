@@ -1,0 +1,138 @@
+//! Plugin faults inside the running daemon: a plugin that loops, eats
+//! memory, panics or answers with a target it may not use dead-letters its
+//! own jobs, with the stage and the reason, and the daemon goes on routing
+//! everything else.
+
+mod harness;
+#[path = "harness/daemon.rs"]
+mod daemon;
+
+use std::time::Duration;
+
+use daemon::*;
+use harness::RedisServer;
+
+/// A route per hostile fixture, each taking the jobs of one service.
+fn hostile_routes() -> String {
+    let mut text = String::from(
+        r#"
+[plugin.fixture-spin]
+deadline-ms = 50
+[plugin.fixture-memory-bomb]
+memory-mib = 16
+"#,
+    );
+    for (service, validators, router) in [
+        ("spin", "[]", "fixture-spin"),
+        ("spin-validate", r#"["fixture-spin"]"#, "fasta-size"),
+        ("bomb", "[]", "fixture-memory-bomb"),
+        ("panic", "[]", "fixture-panic"),
+        ("elsewhere", "[]", "fixture-undeclared-target"),
+    ] {
+        text.push_str(&format!(
+            r#"
+[[routes]]
+name = "{service}"
+source = "jobs"
+match = {{ service = "{service}" }}
+validators = {validators}
+router = "{router}"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#
+        ));
+    }
+    text
+}
+
+fn job_for(service: &str, n: u64) -> Fields {
+    let mut fields = job_of(Kind::Local, n);
+    fields[0].1 = service.as_bytes().to_vec();
+    fields
+}
+
+#[test]
+fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", &hostile_routes());
+    let mut conn = redis.connection();
+
+    let hostile = [
+        ("spin", "route", "deadline", "deadline of 50 ms exceeded"),
+        ("spin-validate", "validate", "deadline", "deadline of 50 ms exceeded"),
+        ("bomb", "route", "memory", "memory limit of 16777216 bytes exceeded"),
+        ("panic", "route", "trap", "fixture panic: the job made me do it"),
+        ("elsewhere", "route", "bad-output", "target `queue:elsewhere` is not one of the route's allowed targets"),
+    ];
+    let mut jobs = Vec::new();
+    let mut n = 0;
+    for round in 0..3 {
+        for (service, ..) in hostile {
+            jobs.push(job_for(service, 1000 + n));
+            n += 1;
+        }
+        for _ in 0..20 {
+            jobs.push(job_of(Kind::Local, round * 100 + jobs.len() as u64));
+        }
+    }
+    push(&mut conn, SOURCE, &jobs);
+
+    let mut daemon = Daemon::start(&config, "tough");
+    let total = jobs.len();
+    assert!(
+        wait_until(Duration::from_secs(120), || settled(&mut conn) >= total && pending(&mut conn) == 0),
+        "settled {} of {total}; log:\n{}",
+        settled(&mut conn),
+        daemon.log()
+    );
+    assert_exactly_once(&mut conn, total);
+    assert_eq!(xlen(&mut conn, "queue:local"), 60, "every good job is dispatched");
+
+    let dead = entries(&mut conn, DEAD);
+    assert_eq!(dead.len(), 15);
+    for (service, stage, kind, reason) in hostile {
+        let mine: Vec<_> = dead.iter().filter(|e| e["service"] == service).collect();
+        assert_eq!(mine.len(), 3, "{service}: {dead:?}");
+        for entry in mine {
+            assert_eq!(entry["switchyard-stage"], stage, "{service}: {entry:?}");
+            assert_eq!(entry["switchyard-error"], kind, "{service}: {entry:?}");
+            assert!(entry["switchyard-reason"].contains(reason), "{service}: {entry:?}");
+            let record = status(&mut conn, &entry["job-id"]);
+            assert_eq!(record["status"], "ERROR");
+            assert_eq!(record["state"], "10");
+            assert!(record["reason"].contains(reason), "{record:?}");
+        }
+    }
+
+    // Still routing after all that.
+    push(&mut conn, SOURCE, &[job_of(Kind::Cluster, 9999)]);
+    assert!(wait_until(Duration::from_secs(30), || xlen(&mut conn, "queue:cluster") == 1));
+    assert!(daemon.terminate().success());
+}
+
+#[test]
+fn a_config_naming_a_plugin_of_the_wrong_world_is_refused_at_start() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = r#"
+[[routes]]
+name = "wrong"
+source = "jobs"
+router = "fixture-open-file"
+targets = ["queue:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+    let config = slivka_config(dir.path(), &redis.url(), "", extra);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fixture-open-file.wasm"), "{stderr}");
+    assert!(stderr.contains("used as a router"), "{stderr}");
+}
