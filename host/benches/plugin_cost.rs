@@ -41,11 +41,15 @@ fn main() {
 
     let job = clustalo_job();
     let validate = || {
-        let verdict = validator.validate(&job, "bench").expect("slivka-form failed");
+        let verdict = validator
+            .validate(&job, "bench")
+            .expect("slivka-form failed");
         assert!(verdict.is_ok(), "the bench job is invalid: {verdict:?}");
     };
     let route = || {
-        let decision = router.route(&job, "bench", None).expect("fasta-size failed");
+        let decision = router
+            .route(&job, "bench", None)
+            .expect("fasta-size failed");
         assert!(
             matches!(decision, Decision::Dispatch(_)),
             "the bench job is not dispatched: {decision:?}"
@@ -65,7 +69,10 @@ fn main() {
         "instantiate + validate (slivka-form)",
         measure(iterations, validate),
     );
-    report("instantiate + route (fasta-size)", measure(iterations, route));
+    report(
+        "instantiate + route (fasta-size)",
+        measure(iterations, route),
+    );
     report(
         "validate + route (one job)",
         measure(iterations, || {
@@ -92,7 +99,10 @@ fn clustalo_job() -> Job {
     let residues = b"ACDEFGHIKLMNPQRSTVWY";
     let mut input = String::new();
     for i in 0..12 {
-        input.push_str(&format!(">sp|P{:05}|PROT{i}_HUMAN test protein\n", 10_000 + i));
+        input.push_str(&format!(
+            ">sp|P{:05}|PROT{i}_HUMAN test protein\n",
+            10_000 + i
+        ));
         let sequence: Vec<u8> = (0..180)
             .map(|j| residues[(i * 13 + j * 7) % residues.len()])
             .collect();

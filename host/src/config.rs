@@ -187,6 +187,18 @@ pub struct StatusSettings {
     pub ttl: Duration,
 }
 
+/// One plugin as the config describes it.
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    /// The `.wasm` file.
+    pub file: PathBuf,
+    /// Limits, grants and its config table.
+    pub settings: PluginSettings,
+    /// The files its config values were read from (`config-files`), watched
+    /// for hot reload.
+    pub config_files: Vec<PathBuf>,
+}
+
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -198,8 +210,8 @@ pub struct Settings {
     pub consumer: ConsumerSettings,
     /// The plugin directory.
     pub plugin_dir: PathBuf,
-    /// Each plugin the routes use: its file and settings.
-    pub plugins: BTreeMap<String, (PathBuf, PluginSettings)>,
+    /// Each plugin the routes use, by name.
+    pub plugins: BTreeMap<String, PluginConfig>,
     /// The routes, in the order they are tried.
     pub routes: Vec<RouteSettings>,
     /// Status records.
@@ -319,11 +331,21 @@ impl Settings {
                     },
                     Some(s) => plugin_settings(name, s, defaults, &at).map_err(|e| bad(format!("{e:#}")))?,
                 };
-                let path = section
+                let file = section
                     .and_then(|s| s.file.as_deref())
                     .map(&at)
                     .unwrap_or(default_file);
-                plugins.insert(name.clone(), (path, settings));
+                let config_files = section
+                    .map(|s| s.config_files.values().map(|p| at(p)).collect())
+                    .unwrap_or_default();
+                plugins.insert(
+                    name.clone(),
+                    PluginConfig {
+                        file,
+                        settings,
+                        config_files,
+                    },
+                );
             }
         }
         for name in raw.plugin.keys() {
@@ -465,7 +487,7 @@ dead-letters = "jobs:dead"
     fn a_good_config_is_read() {
         let s = Settings::parse(Path::new("/etc/sy/s.toml"), GOOD, None, Some("c1".into())).unwrap();
         assert_eq!(s.consumer.name, "c1");
-        assert_eq!(s.plugins["fasta-size"].0, PathBuf::from("/etc/sy/plugins/fasta-size.wasm"));
+        assert_eq!(s.plugins["fasta-size"].file, PathBuf::from("/etc/sy/plugins/fasta-size.wasm"));
         let route = &s.routes[0];
         assert!(route.matches(|_| Some("mafft".into())));
         assert!(!route.matches(|_| Some("jpred".into())));

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,6 +22,7 @@ use crate::dispatch::{Dispatcher, Settled};
 use crate::intake::Intake;
 use crate::job::{Entry, Job};
 use crate::plugin::Runtime;
+use crate::reload::{ReloadReport, Reloader};
 use crate::settle::{MAX_FIELDS, Outcome, Settlement};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
@@ -33,7 +34,7 @@ const FALLBACK_DEAD_LETTERS: &str = "switchyard:dead";
 
 /// Runs the daemon until SIGINT/SIGTERM.
 pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyhow::Result<()> {
-    let settings = Settings::load(config, url, consumer)?;
+    let settings = Settings::load(config, url.clone(), consumer.clone())?;
     let runtime = Arc::new(Runtime::new()?);
     let snapshot = Snapshot::build(&runtime, &settings, None)
         .with_context(|| format!("cannot load the plugins of {}", config.display()))?;
@@ -49,12 +50,25 @@ pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyh
         };
         let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
             .context("cannot listen for signals")?;
+        let settings = Arc::new(settings);
         let daemon = Daemon {
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
-            runtime,
+            runtime: runtime.clone(),
+            reloads: Default::default(),
         };
+        let reloader = Reloader {
+            config: config.to_owned(),
+            url,
+            consumer,
+            running: settings,
+            runtime,
+            snapshot: daemon.snapshot.clone(),
+            report: daemon.reloads.clone(),
+        };
+        let watcher = tokio::spawn(reloader.watch(shutdown.clone()));
         let result = daemon.serve(shutdown).await;
+        let _ = watcher.await;
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
@@ -70,6 +84,8 @@ pub struct Daemon {
     pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
     /// The plugin runtime (engine and epoch ticker) the snapshot runs on.
     pub runtime: Arc<Runtime>,
+    /// The outcome of the latest hot reload.
+    pub reloads: Arc<Mutex<ReloadReport>>,
 }
 
 impl Daemon {
@@ -88,18 +104,42 @@ impl Daemon {
         );
 
         let read_timeout = consumer.block + Duration::from_secs(10);
-        let Some(intake_conn) = retry("connect to Redis", &mut shutdown, async || store::connect(&client, read_timeout).await).await else {
+        let Some(intake_conn) = retry("connect to Redis", &mut shutdown, async || {
+            store::connect(&client, read_timeout).await
+        })
+        .await
+        else {
             return Ok(());
         };
-        let mut intake = Intake::new(intake_conn, &consumer.group, &consumer.name, settings.sources());
-        if retry("create the consumer groups", &mut shutdown, async || intake.ensure_groups().await).await.is_none() {
+        let mut intake = Intake::new(
+            intake_conn,
+            &consumer.group,
+            &consumer.name,
+            settings.sources(),
+        );
+        if retry("create the consumer groups", &mut shutdown, async || {
+            intake.ensure_groups().await
+        })
+        .await
+        .is_none()
+        {
             return Ok(());
         }
-        let Some(dispatch_conn) = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(30)).await).await else {
+        let Some(dispatch_conn) = retry("connect to Redis", &mut shutdown, async || {
+            store::connect(&client, Duration::from_secs(30)).await
+        })
+        .await
+        else {
             return Ok(());
         };
         let Some(dispatcher) = retry("load the settle script", &mut shutdown, async || {
-            Dispatcher::new(dispatch_conn.clone(), &consumer.group, &consumer.name, settings.status.clone()).await
+            Dispatcher::new(
+                dispatch_conn.clone(),
+                &consumer.group,
+                &consumer.name,
+                settings.status.clone(),
+            )
+            .await
         })
         .await
         else {
@@ -115,15 +155,22 @@ impl Daemon {
         };
         let mut batches = JoinSet::new();
 
-        let claim_conn = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(30)).await).await;
+        let claim_conn = retry("connect to Redis", &mut shutdown, async || {
+            store::connect(&client, Duration::from_secs(30)).await
+        })
+        .await;
         let claimer = claim_conn.map(|conn| {
             let intake = Intake::new(conn, &consumer.group, &consumer.name, settings.sources());
             tokio::spawn(claim_loop(intake, pipeline.clone(), shutdown.clone()))
         });
 
-        self.read_loop(&mut intake, &pipeline, &mut batches, &mut shutdown).await;
+        self.read_loop(&mut intake, &pipeline, &mut batches, &mut shutdown)
+            .await;
 
-        tracing::info!(batches = batches.len(), "intake stopped; waiting for jobs in flight");
+        tracing::info!(
+            batches = batches.len(),
+            "intake stopped; waiting for jobs in flight"
+        );
         if let Some(claimer) = claimer {
             let _ = claimer.await;
         }
@@ -152,6 +199,18 @@ impl Daemon {
                     permit.expect("the in-flight semaphore is never closed")
                 }
             };
+            let sources = pipeline.current().sources();
+            if intake.set_sources(sources) {
+                tracing::info!(sources = ?intake.sources(), "source streams changed");
+                if let Err(e) = intake.ensure_groups().await {
+                    drop(permit);
+                    recovering = Some(HashMap::new());
+                    backoff
+                        .fail("create the consumer groups", &e, shutdown)
+                        .await;
+                    continue;
+                }
+            }
             let read = match recovering.as_mut() {
                 Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
                 None => tokio::select! {
@@ -182,7 +241,9 @@ impl Daemon {
                     // Entries may have been delivered to us by the failed
                     // read: re-read our pending list once Redis is back.
                     recovering = Some(HashMap::new());
-                    backoff.fail("read from the source streams", &e, shutdown).await;
+                    backoff
+                        .fail("read from the source streams", &e, shutdown)
+                        .await;
                 }
             }
         }
@@ -207,7 +268,12 @@ struct Pipeline {
 impl Pipeline {
     /// Processes `entries` in the background, holding the permits of
     /// `permit` that they need until they are settled.
-    fn start(&self, entries: Vec<Entry>, mut permit: OwnedSemaphorePermit, batches: &mut JoinSet<()>) {
+    fn start(
+        &self,
+        entries: Vec<Entry>,
+        mut permit: OwnedSemaphorePermit,
+        batches: &mut JoinSet<()>,
+    ) {
         let held = permit.num_permits();
         if entries.len() < held {
             // Return the permits this batch does not need.
@@ -225,9 +291,14 @@ impl Pipeline {
 
     /// Decides every entry on a worker thread, then settles them all.
     async fn process(&self, entries: Vec<Entry>) {
-        let snapshot = self.snapshot.read().expect("snapshot lock is never poisoned").clone();
+        let snapshot = self.current();
         let consumer = self.settings.consumer.clone();
-        let worker = self.workers.clone().acquire_owned().await.expect("never closed");
+        let worker = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
         let settlements = tokio::task::spawn_blocking(move || {
             let _worker = worker;
             entries
@@ -294,10 +365,16 @@ impl Pipeline {
         }
     }
 
-    fn dead_letters_for(&self, source: &str) -> String {
+    /// The snapshot new work takes.
+    fn current(&self) -> Arc<Snapshot> {
         self.snapshot
             .read()
             .expect("snapshot lock is never poisoned")
+            .clone()
+    }
+
+    fn dead_letters_for(&self, source: &str) -> String {
+        self.current()
             .dead_letters_for(source)
             .unwrap_or(FALLBACK_DEAD_LETTERS)
             .to_owned()
@@ -318,7 +395,10 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
         return Settlement::dead_letter(entry, &dead, "deliveries", "max-deliveries", &reason, &[]);
     }
     if entry.fields.len() > MAX_FIELDS {
-        let reason = format!("entry has {} fields, more than {MAX_FIELDS}", entry.fields.len());
+        let reason = format!(
+            "entry has {} fields, more than {MAX_FIELDS}",
+            entry.fields.len()
+        );
         return Settlement::dead_letter(entry, &dead, "decode", "too-many-fields", &reason, &[]);
     }
     let job = match Job::decode(entry, consumer.max_entry_bytes) {
@@ -350,7 +430,11 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
 }
 
 fn log_outcome(settlement: &Settlement, outcome: Outcome) {
-    let targets: Vec<&str> = settlement.writes.iter().map(|w| w.stream.as_str()).collect();
+    let targets: Vec<&str> = settlement
+        .writes
+        .iter()
+        .map(|w| w.stream.as_str())
+        .collect();
     let what = match outcome {
         Outcome::Dispatched => "dispatched",
         Outcome::Rejected => "rejected",
@@ -365,7 +449,8 @@ fn log_outcome(settlement: &Settlement, outcome: Outcome) {
 /// Takes over entries left idle by dead consumers, every half claim time.
 async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdown) {
     let consumer = pipeline.settings.consumer.clone();
-    let period = (consumer.claim_idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
+    let period =
+        (consumer.claim_idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
     let mut backoff = Backoff::new();
     let mut batches = JoinSet::new();
     'outer: loop {
@@ -373,7 +458,7 @@ async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdo
             _ = shutdown.requested() => break,
             _ = tokio::time::sleep(period) => {}
         }
-        for source in pipeline.settings.sources() {
+        for source in pipeline.current().sources() {
             let mut cursor = "0-0".to_owned();
             loop {
                 let permit = tokio::select! {
@@ -382,7 +467,10 @@ async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdo
                         permit.expect("never closed")
                     }
                 };
-                match intake.claim(&source, &cursor, consumer.claim_idle, consumer.batch).await {
+                match intake
+                    .claim(&source, &cursor, consumer.claim_idle, consumer.batch)
+                    .await
+                {
                     Ok((next, entries)) => {
                         backoff.reset();
                         if !entries.is_empty() {
@@ -448,7 +536,12 @@ impl Backoff {
         self.delay = Duration::from_millis(100);
     }
 
-    async fn fail(&mut self, what: &str, error: &redis::RedisError, interrupt: &mut impl Interrupt) {
+    async fn fail(
+        &mut self,
+        what: &str,
+        error: &redis::RedisError,
+        interrupt: &mut impl Interrupt,
+    ) {
         self.failures += 1;
         tracing::warn!(
             attempt = self.failures,

@@ -33,13 +33,33 @@ pub struct Intake {
 
 impl Intake {
     /// Intake for `consumer` of `group` on `sources`.
-    pub fn new(conn: ConnectionManager, group: &str, consumer: &str, sources: Vec<String>) -> Intake {
+    pub fn new(
+        conn: ConnectionManager,
+        group: &str,
+        consumer: &str,
+        sources: Vec<String>,
+    ) -> Intake {
         Intake {
             conn,
             group: group.to_owned(),
             consumer: consumer.to_owned(),
             sources,
         }
+    }
+
+    /// Makes `sources` the streams read from now on (a reload may add or
+    /// drop routes). Returns whether they changed.
+    pub fn set_sources(&mut self, sources: Vec<String>) -> bool {
+        if sources == self.sources {
+            return false;
+        }
+        self.sources = sources;
+        true
+    }
+
+    /// The streams read.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
     }
 
     /// Creates the group on every source that lacks it (and the stream, if
@@ -56,7 +76,9 @@ impl Intake {
                 .query_async(&mut self.conn)
                 .await;
             match created {
-                Ok(()) => tracing::info!(stream = %source, group = %self.group, "created consumer group"),
+                Ok(()) => {
+                    tracing::info!(stream = %source, group = %self.group, "created consumer group")
+                }
                 Err(e) if e.code() == Some("BUSYGROUP") => {}
                 Err(e) => return Err(e),
             }
@@ -230,7 +252,8 @@ impl Intake {
         if let Value::Array(rows) = reply {
             for row in rows {
                 if let Value::Array(cols) = row
-                    && let (Some(id), Some(Value::Int(n))) = (cols.first().cloned().and_then(text), cols.get(3))
+                    && let (Some(id), Some(Value::Int(n))) =
+                        (cols.first().cloned().and_then(text), cols.get(3))
                 {
                     counts.insert(id, *n as u32);
                 }

@@ -17,6 +17,7 @@
 //! - [`config`]: the TOML routing config, validated into settings.
 //! - [`snapshot`]: routes + loaded plugins, swapped as one.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
+//! - [`reload`]: watches the config and plugins; swaps in new snapshots.
 //! - [`daemon`]: wires intake, workers and dispatch; owns shutdown.
 //! - [`store`]: connecting to Redis, or starting the embedded one.
 //! - [`shutdown`]: the signal tasks stop on.
@@ -30,6 +31,7 @@ pub mod intake;
 pub mod job;
 pub mod logging;
 pub mod plugin;
+pub mod reload;
 pub mod route;
 pub mod send;
 pub mod settle;

@@ -44,7 +44,8 @@ impl Snapshot {
         previous: Option<&Snapshot>,
     ) -> anyhow::Result<Snapshot> {
         let mut plugins = BTreeMap::new();
-        for (name, (file, plugin_settings)) in &settings.plugins {
+        for (name, plugin) in &settings.plugins {
+            let (file, plugin_settings) = (&plugin.file, &plugin.settings);
             let bytes = std::fs::read(file).map_err(|e| {
                 anyhow!(
                     "plugin {name}: cannot read {}: {e} (is it built? `make plugins`)",
@@ -103,6 +104,17 @@ impl Snapshot {
             .iter()
             .find(|route| route.settings.source == source)
             .map(|route| route.settings.dead_letters.as_str())
+    }
+
+    /// The distinct source streams of the routes, in route order.
+    pub fn sources(&self) -> Vec<String> {
+        let mut sources: Vec<String> = Vec::new();
+        for route in &self.routes {
+            if !sources.contains(&route.settings.source) {
+                sources.push(route.settings.source.clone());
+            }
+        }
+        sources
     }
 
     /// `name@hash` of every plugin, for logs.
