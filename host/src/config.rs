@@ -30,6 +30,14 @@ struct File {
     routes: Vec<RouteSection>,
     #[serde(default)]
     status: StatusSection,
+    #[serde(default)]
+    metrics: MetricsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct MetricsSection {
+    listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +224,8 @@ pub struct Settings {
     pub routes: Vec<RouteSettings>,
     /// Status records.
     pub status: StatusSettings,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -354,7 +364,15 @@ impl Settings {
             }
         }
 
+        let metrics = match raw.metrics.listen {
+            None => None,
+            Some(addr) => Some(addr.parse().map_err(|e| {
+                bad(format!("[metrics] listen `{addr}` is not HOST:PORT ({e})"))
+            })?),
+        };
+
         Ok(Settings {
+            metrics,
             file: file.to_owned(),
             redis,
             consumer,

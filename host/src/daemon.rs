@@ -8,8 +8,9 @@
 //! permits of the in-flight semaphore until it is settled, so intake never
 //! runs further ahead than `in-flight` entries.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ use crate::config::{ConsumerSettings, RedisTarget, Settings};
 use crate::dispatch::{Dispatcher, Settled};
 use crate::intake::Intake;
 use crate::job::{Entry, Job};
+use crate::metrics::{SettledLabels, StreamLabels, metrics};
+use crate::health::{self, Readiness};
+use crate::observer::{Observer, unix_ms};
 use crate::plugin::Runtime;
 use crate::reload::{ReloadReport, Reloader};
 use crate::settle::{MAX_FIELDS, Outcome, Settlement};
@@ -50,12 +54,19 @@ pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyh
         };
         let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
             .context("cannot listen for signals")?;
+        let readiness = Arc::new(Readiness::default());
+        readiness.snapshot.store(true, Ordering::Relaxed);
+        let listener = match settings.metrics {
+            Some(addr) => Some(health::listen(addr, readiness.clone(), shutdown.clone()).await?),
+            None => None,
+        };
         let settings = Arc::new(settings);
         let daemon = Daemon {
             settings: settings.clone(),
             snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
             runtime: runtime.clone(),
             reloads: Default::default(),
+            readiness,
         };
         let reloader = Reloader {
             config: config.to_owned(),
@@ -69,6 +80,9 @@ pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyh
         let watcher = tokio::spawn(reloader.watch(shutdown.clone()));
         let result = daemon.serve(shutdown).await;
         let _ = watcher.await;
+        if let Some(listener) = listener {
+            let _ = listener.await;
+        }
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
@@ -86,6 +100,8 @@ pub struct Daemon {
     pub runtime: Arc<Runtime>,
     /// The outcome of the latest hot reload.
     pub reloads: Arc<Mutex<ReloadReport>>,
+    /// What `/readyz` says.
+    pub readiness: Arc<Readiness>,
 }
 
 impl Daemon {
@@ -155,6 +171,21 @@ impl Daemon {
         };
         let mut batches = JoinSet::new();
 
+        let observer = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(5)).await)
+            .await
+            .map(|conn| {
+                let observer = Observer {
+                    conn,
+                    group: consumer.group.clone(),
+                    consumer: consumer.name.clone(),
+                    snapshot: self.snapshot.clone(),
+                    reloads: self.reloads.clone(),
+                    readiness: self.readiness.clone(),
+                    started: unix_ms(std::time::SystemTime::now()),
+                };
+                tokio::spawn(observer.run(shutdown.clone()))
+            });
+
         let claim_conn = retry("connect to Redis", &mut shutdown, async || {
             store::connect(&client, Duration::from_secs(30)).await
         })
@@ -175,6 +206,9 @@ impl Daemon {
             let _ = claimer.await;
         }
         while batches.join_next().await.is_some() {}
+        if let Some(observer) = observer {
+            let _ = observer.await;
+        }
         tracing::info!("all jobs in flight settled; bye");
         Ok(())
     }
@@ -222,6 +256,7 @@ impl Daemon {
                 Ok(entries) => {
                     if backoff.failures > 0 {
                         tracing::info!("Redis is reachable again; resuming");
+                        metrics().reconnects.inc();
                     }
                     backoff.reset();
                     if recovering.is_some() {
@@ -282,9 +317,16 @@ impl Pipeline {
         if entries.is_empty() {
             return;
         }
+        let m = metrics();
+        for source in entries.iter().map(|e| e.stream.as_str()).collect::<BTreeSet<_>>() {
+            m.read(source, entries.iter().filter(|e| e.stream == source).count());
+        }
+        let count = entries.len() as i64;
+        m.in_flight.inc_by(count);
         let pipeline = self.clone();
         batches.spawn(async move {
             pipeline.process(entries).await;
+            metrics().in_flight.dec_by(count);
             drop(permit);
         });
     }
@@ -325,7 +367,10 @@ impl Pipeline {
                     let mut retry = Vec::new();
                     for (settled, settlement) in results.into_iter().zip(pending) {
                         match settled {
-                            Settled::Done(outcome) => log_outcome(&settlement, outcome),
+                            Settled::Done(outcome) => {
+                                count_outcome(&settlement, outcome);
+                                log_outcome(&settlement, outcome);
+                            }
                             Settled::NotOwner => tracing::info!(
                                 job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
                                 "entry was claimed by another consumer; it settles it"
@@ -419,13 +464,35 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
         );
         return Settlement::dead_letter(job.entry, &dead, "match", "no-route", &reason, &[]);
     };
+    let name = &route.settings.name;
     let validated = match crate::validate::validate(route, job) {
         Ok(validated) => validated,
-        Err(settlement) => return *settlement,
+        Err(settlement) => return settlement.on_route(name),
     };
     match crate::route::route(route, validated) {
-        Ok(routed) => Settlement::dispatched(routed),
-        Err(settlement) => *settlement,
+        Ok(routed) => Settlement::dispatched(routed).on_route(name),
+        Err(settlement) => settlement.on_route(name),
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Dispatched => "dispatched",
+        Outcome::Rejected => "rejected",
+        Outcome::DeadLettered => "dead_lettered",
+    }
+}
+
+fn count_outcome(settlement: &Settlement, outcome: Outcome) {
+    for write in &settlement.writes {
+        metrics()
+            .settled
+            .get_or_create(&SettledLabels {
+                route: settlement.route.clone(),
+                outcome: outcome_name(outcome).to_owned(),
+                target: write.stream.clone(),
+            })
+            .inc();
     }
 }
 
@@ -475,6 +542,10 @@ async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdo
                         backoff.reset();
                         if !entries.is_empty() {
                             tracing::info!(stream = %source, entries = entries.len(), "took over entries left idle by other consumers");
+                            metrics()
+                                .reclaimed
+                                .get_or_create(&StreamLabels { stream: source.clone() })
+                                .inc_by(entries.len() as u64);
                         }
                         pipeline.start(entries, permit, &mut batches);
                         if next == "0-0" {
@@ -543,6 +614,7 @@ impl Backoff {
         interrupt: &mut impl Interrupt,
     ) {
         self.failures += 1;
+        metrics().redis_error(what);
         tracing::warn!(
             attempt = self.failures,
             "cannot {what}: {error}; retrying in {:?}",

@@ -23,15 +23,25 @@
 //! - [`shutdown`]: the signal tasks stop on.
 //! - [`trial`]: `switchyard check` and `switchyard try`.
 //! - [`send`]: `switchyard send`.
+//! - [`report`]: `switchyard status`.
+//! - [`replay`]: `switchyard dead-letters` and `switchyard replay`.
 //! - [`logging`]: log output.
+//! - [`metrics`]: what switchyard counts, for Prometheus.
+//! - [`health`]: the HTTP listener: `/metrics`, `/healthz`, `/readyz`.
+//! - [`observer`]: readiness checks, gauges and the heartbeat record.
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
+pub mod health;
 pub mod intake;
 pub mod job;
 pub mod logging;
+pub mod metrics;
+pub mod observer;
 pub mod plugin;
 pub mod reload;
+pub mod replay;
+pub mod report;
 pub mod route;
 pub mod send;
 pub mod settle;

@@ -73,6 +73,66 @@ enum Command {
         /// The jobs file (JSON lines); `-` or nothing reads stdin.
         file: Option<PathBuf>,
     },
+    /// One screen for operators: streams, lag, pending, consumers, daemons.
+    Status {
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List dead letters with their reasons, oldest first.
+    DeadLetters {
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// The dead-letter stream; default: every one the config names.
+        #[arg(long)]
+        stream: Option<String>,
+        /// How many to list per stream.
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead letters back onto a stream for another try, one atomic move each.
+    Replay {
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// The dead-letter stream to take them from.
+        #[arg(long)]
+        from: String,
+        /// The stream to put them on (usually the source stream).
+        #[arg(long)]
+        to: String,
+        /// How many to move at most.
+        #[arg(long, default_value_t = usize::MAX)]
+        count: usize,
+        /// Only dead letters whose FIELD equals VALUE.
+        #[arg(long = "match", value_name = "FIELD=VALUE")]
+        filter: Option<String>,
+    },
+}
+
+/// Where Redis is, for commands run beside the daemon.
+#[derive(clap::Args)]
+struct RedisArgs {
+    /// The routing config (for the Redis URL and the stream names).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Overrides the config's Redis URL.
+    #[arg(long, env = "SWITCHYARD_REDIS_URL")]
+    redis_url: Option<String>,
+}
+
+impl RedisArgs {
+    fn connect(&self) -> anyhow::Result<(redis::Connection, Option<switchyard::config::Settings>)> {
+        let (url, settings) = switchyard::store::resolve(self.redis_url.clone(), self.config.as_deref())?;
+        let conn = switchyard::store::client(&url)?.get_connection().map_err(|e| {
+            anyhow::anyhow!("cannot connect to Redis at {}: {e}", switchyard::config::redact(&url))
+        })?;
+        Ok((conn, settings))
+    }
 }
 
 fn main() -> ExitCode {
@@ -104,7 +164,78 @@ fn main() -> ExitCode {
             config.as_deref(),
             file.as_deref(),
         )),
+        Command::Status { redis, json } => report(status(redis, json)),
+        Command::DeadLetters {
+            redis,
+            stream,
+            count,
+            json,
+        } => report(dead_letters(redis, stream, count, json)),
+        Command::Replay {
+            redis,
+            from,
+            to,
+            count,
+            filter,
+        } => report(replay(redis, from, to, count, filter)),
     }
+}
+
+fn status(redis: RedisArgs, json: bool) -> anyhow::Result<()> {
+    let (mut conn, settings) = redis.connect()?;
+    let settings = settings.ok_or_else(|| anyhow::anyhow!("status needs --config to know the streams"))?;
+    let report = switchyard::report::collect(&mut conn, &settings)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", switchyard::report::render(&report));
+    }
+    Ok(())
+}
+
+fn dead_letters(redis: RedisArgs, stream: Option<String>, count: usize, json: bool) -> anyhow::Result<()> {
+    let (mut conn, settings) = redis.connect()?;
+    let streams: Vec<String> = match (stream, &settings) {
+        (Some(stream), _) => vec![stream],
+        (None, Some(settings)) => {
+            let mut streams: Vec<String> = settings.routes.iter().map(|r| r.dead_letters.clone()).collect();
+            streams.dedup();
+            streams
+        }
+        (None, None) => anyhow::bail!("give --stream or --config"),
+    };
+    for stream in streams {
+        let letters = switchyard::replay::read(&mut conn, &stream, "-", count)?;
+        if !json {
+            let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
+            println!("{stream}: {total} dead letters{}", if total > letters.len() { format!(", the first {}", letters.len()) } else { String::new() });
+        }
+        for letter in &letters {
+            let d = switchyard::replay::describe(&stream, letter);
+            if json {
+                println!("{d}");
+            } else {
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
+                println!("  {}  job {}  service {}  [{} {}] {}", s("id"), s("job-id"), s("service"), s("stage"), s("error"), s("reason"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn replay(redis: RedisArgs, from: String, to: String, count: usize, filter: Option<String>) -> anyhow::Result<()> {
+    let filter = match filter {
+        Some(f) => Some(
+            f.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("--match `{f}`: expected FIELD=VALUE"))?,
+        ),
+        None => None,
+    };
+    let (mut conn, _) = redis.connect()?;
+    let moved = switchyard::replay::replay(&mut conn, &from, &to, count, filter.as_ref())?;
+    println!("replayed {moved} dead letters from {from} to {to}");
+    Ok(())
 }
 
 /// Prints an edge error with its causes and picks the exit code.

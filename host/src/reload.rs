@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -71,8 +71,17 @@ impl Reloader {
         let mut debouncer = match new_debouncer(QUIET, None, move |result: DebounceEventResult| {
             match result {
                 Ok(events) => {
-                    let paths = events.into_iter().flat_map(|e| e.event.paths).collect();
-                    let _ = tx.send(paths);
+                    // Reading a file is no change (and the reload itself
+                    // reads them): only creations, writes, renames and
+                    // removals count.
+                    let paths: Vec<PathBuf> = events
+                        .into_iter()
+                        .filter(|e| !matches!(e.event.kind, EventKind::Access(_) | EventKind::Other))
+                        .flat_map(|e| e.event.paths)
+                        .collect();
+                    if !paths.is_empty() {
+                        let _ = tx.send(paths);
+                    }
                 }
                 Err(errors) => {
                     for e in errors {
@@ -159,6 +168,7 @@ impl Reloader {
                 let versions: Vec<String> = snapshot.versions().into_iter().map(str::to_owned).collect();
                 *self.snapshot.write().expect("snapshot lock is never poisoned") = Arc::new(snapshot);
                 report.ok += 1;
+                crate::metrics::metrics().reload(true);
                 report.last_error = None;
                 tracing::info!(
                     reason,
@@ -173,12 +183,14 @@ impl Reloader {
                 tracing::error!(reason, "reload failed, still running the last good snapshot: {message}");
                 report.failed += 1;
                 report.last_error = Some(message);
+                crate::metrics::metrics().reload(false);
                 None
             }
             Err(e) => {
                 tracing::error!(reason, "reload failed: {e}");
                 report.failed += 1;
                 report.last_error = Some(e.to_string());
+                crate::metrics::metrics().reload(false);
                 None
             }
         }

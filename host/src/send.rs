@@ -9,7 +9,6 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::config::Settings;
 use crate::job::fields_from_json;
 
 /// Sends every job of `file` (stdin for `-` or none) to `stream`.
@@ -19,15 +18,7 @@ pub fn run(
     config: Option<&Path>,
     file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let url = match (url, config) {
-        (Some(url), _) if url != "embedded" => url,
-        (_, Some(config)) => {
-            let settings = Settings::load(config, None, Some("send".into()))?;
-            crate::store::url_for(&settings.redis)?
-        }
-        (Some(_), None) => bail!("--redis-url embedded needs --config to find the data directory"),
-        (None, None) => bail!("give --redis-url or --config"),
-    };
+    let (url, _) = crate::store::resolve(url, config)?;
     let reader: Box<dyn BufRead> = match file {
         Some(path) if path.as_os_str() != "-" => Box::new(BufReader::new(
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,

@@ -52,6 +52,8 @@ pub struct Write {
 /// Everything that records one job's end; performed all or nothing.
 #[derive(Debug, Clone)]
 pub struct Settlement {
+    /// The route that took the job; `none` when no route did.
+    pub route: String,
     /// The source stream.
     pub source: String,
     /// The source entry, acknowledged when this is performed.
@@ -183,6 +185,7 @@ impl Settlement {
 
     fn new(entry: Entry, job_id: String, outcome: Outcome, writes: Vec<Write>, status: Status) -> Settlement {
         Settlement {
+            route: "none".to_owned(),
             source: entry.stream.clone(),
             entry_id: entry.id.clone(),
             job_id,
@@ -191,6 +194,12 @@ impl Settlement {
             status,
             entry,
         }
+    }
+
+    /// This settlement, attributed to `route` (for metrics and logs).
+    pub fn on_route(mut self, route: &str) -> Settlement {
+        self.route = route.to_owned();
+        self
     }
 
     /// The entry this settlement acknowledges.

@@ -33,6 +33,26 @@ pub fn url_for(target: &RedisTarget) -> anyhow::Result<String> {
     }
 }
 
+/// The Redis URL for a command run beside the daemon: `--redis-url` if it
+/// names a server, else the config's (the embedded server's socket for
+/// `embedded`). Also returns the config, when one was given.
+pub fn resolve(
+    url: Option<String>,
+    config: Option<&Path>,
+) -> anyhow::Result<(String, Option<crate::config::Settings>)> {
+    let settings = match config {
+        Some(config) => Some(crate::config::Settings::load(config, None, Some("cli".into()))?),
+        None => None,
+    };
+    let url = match (url, &settings) {
+        (Some(url), _) if url != "embedded" => url,
+        (_, Some(settings)) => url_for(&settings.redis)?,
+        (Some(_), None) => bail!("--redis-url embedded needs --config to find the data directory"),
+        (None, None) => bail!("give --config (or --redis-url)"),
+    };
+    Ok((url, settings))
+}
+
 /// A client for `url`.
 pub fn client(url: &str) -> anyhow::Result<redis::Client> {
     redis::Client::open(url)

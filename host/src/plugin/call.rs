@@ -32,7 +32,7 @@ impl Plugin {
             self.require_validator()
                 .expect_err("require_validator fails when validate is not exported")
         })?;
-        let answer = self.call(job_id, index, |store, instance, index| {
+        let answer = self.call("validate", job_id, index, |store, instance, index| {
             let func = instance
                 .get_typed_func::<(&Job,), (Validation,)>(&mut *store, index)?;
             Ok(func.call(&mut *store, (job,))?.0)
@@ -57,7 +57,7 @@ impl Plugin {
             self.require_router()
                 .expect_err("require_router fails when route is not exported")
         })?;
-        let decision = self.call(job_id, index, |store, instance, index| {
+        let decision = self.call("route", job_id, index, |store, instance, index| {
             let func = instance.get_typed_func::<(&Job,), (Decision,)>(&mut *store, index)?;
             Ok(func.call(&mut *store, (job,))?.0)
         })?;
@@ -114,6 +114,7 @@ impl Plugin {
     /// Instantiates the plugin in a fresh store and runs `body` on it.
     fn call<R>(
         &self,
+        call: &str,
         job_id: &str,
         index: &ComponentExportIndex,
         body: impl FnOnce(
@@ -122,11 +123,13 @@ impl Plugin {
             &ComponentExportIndex,
         ) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        let started = std::time::Instant::now();
         let mut store = self.store(job_id);
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|instance| body(&mut store, &instance, index));
+        crate::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
         self.forward_stdio(&store);
         result.map_err(|e| self.fault(e, &store))
     }

@@ -1,0 +1,79 @@
+//! The HTTP listener operators and orchestrators poll: `/metrics`
+//! (Prometheus), `/healthz` (the process is alive) and `/readyz` (Redis is
+//! reachable and a snapshot is loaded).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::shutdown::Shutdown;
+
+/// What `/readyz` reports; set by the daemon as things change.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    /// Redis answered the latest check.
+    pub redis: AtomicBool,
+    /// A snapshot (routes + plugins) is loaded.
+    pub snapshot: AtomicBool,
+}
+
+/// Binds `addr` and serves until shutdown. Binding happens before this
+/// returns the task, so a busy port fails the start with a clear error.
+pub async fn listen(
+    addr: SocketAddr,
+    readiness: Arc<Readiness>,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("[metrics] listen: cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!("metrics listening on {local} (/metrics, /healthz, /readyz)");
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(readiness);
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.requested().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("metrics listener on {local} failed: {e}");
+        }
+    }))
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::metrics().encode(),
+    )
+}
+
+async fn ready(State(readiness): State<Arc<Readiness>>) -> impl IntoResponse {
+    let redis = readiness.redis.load(Ordering::Relaxed);
+    let snapshot = readiness.snapshot.load(Ordering::Relaxed);
+    if redis && snapshot {
+        (StatusCode::OK, "ready\n".to_owned())
+    } else {
+        let mut why = Vec::new();
+        if !redis {
+            why.push("Redis is unreachable");
+        }
+        if !snapshot {
+            why.push("no snapshot loaded");
+        }
+        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", why.join(", ")))
+    }
+}

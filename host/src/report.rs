@@ -1,0 +1,177 @@
+//! `switchyard status`: one screen an operator reads.
+//!
+//! Per source stream its length, the group's lag and pending count and its
+//! consumers with their idle time; the length of every target, rejected and
+//! dead-letter stream; the daemons alive (from their heartbeat records) with
+//! their plugin versions and last reload error. `--json` prints the same for
+//! scripts.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use redis::Value;
+use serde_json::{Value as Json, json};
+
+use crate::config::Settings;
+use crate::observer::{HEARTBEAT_PREFIX, flat_map, groups, unix_ms};
+
+/// Collects the report from Redis.
+pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Result<Json> {
+    let group = &settings.consumer.group;
+    let mut sources = Vec::new();
+    for source in settings.sources() {
+        let length: usize = redis::cmd("XLEN").arg(&source).query(conn)?;
+        let reply: Value = redis::cmd("XINFO").arg("GROUPS").arg(&source).query(conn).unwrap_or(Value::Nil);
+        let info = groups(reply).into_iter().find(|g| g.get("name") == Some(group));
+        let consumers = match &info {
+            Some(_) => {
+                let reply: Value = redis::cmd("XINFO")
+                    .arg("CONSUMERS")
+                    .arg(&source)
+                    .arg(group)
+                    .query(conn)?;
+                groups(reply)
+                    .into_iter()
+                    .map(|c| {
+                        json!({
+                            "name": c.get("name").cloned().unwrap_or_default(),
+                            "pending": number(c.get("pending")),
+                            "idle-ms": number(c.get("idle")),
+                        })
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        sources.push(json!({
+            "stream": source,
+            "length": length,
+            "group": group,
+            "group-exists": info.is_some(),
+            "pending": info.as_ref().map_or(0, |g| number(g.get("pending"))),
+            "lag": info.as_ref().map_or(0, |g| number(g.get("lag"))),
+            "consumers": consumers,
+        }));
+    }
+
+    let mut outputs: BTreeMap<String, &str> = BTreeMap::new();
+    for route in &settings.routes {
+        for target in &route.targets {
+            outputs.insert(target.clone(), "target");
+        }
+        outputs.insert(route.rejected.clone(), "rejected");
+        outputs.insert(route.dead_letters.clone(), "dead-letters");
+    }
+    let mut streams = Vec::new();
+    for (stream, role) in outputs {
+        let length: usize = redis::cmd("XLEN").arg(&stream).query(conn)?;
+        streams.push(json!({ "stream": stream, "role": role, "length": length }));
+    }
+
+    let mut daemons = Vec::new();
+    let keys: Vec<String> = redis::cmd("SCAN")
+        .arg(0)
+        .arg("MATCH")
+        .arg(format!("{HEARTBEAT_PREFIX}*"))
+        .arg("COUNT")
+        .arg(1000)
+        .query::<(String, Vec<String>)>(conn)
+        .map(|(_, keys)| keys)
+        .context("cannot list the daemons' heartbeats")?;
+    let now = unix_ms(std::time::SystemTime::now()) as i64;
+    for key in keys {
+        let reply: Value = redis::cmd("HGETALL").arg(&key).query(conn)?;
+        let beat = flat_map(reply);
+        daemons.push(json!({
+            "consumer": beat.get("consumer"),
+            "group": beat.get("group"),
+            "version": beat.get("version"),
+            "pid": number(beat.get("pid")),
+            "plugins": split(beat.get("plugins")),
+            "sources": split(beat.get("sources")),
+            "in-flight": number(beat.get("in-flight")),
+            "reloads-ok": number(beat.get("reloads-ok")),
+            "reloads-failed": number(beat.get("reloads-failed")),
+            "last-reload-error": beat.get("last-reload-error").filter(|e| !e.is_empty()),
+            "seen-ms-ago": now - number(beat.get("updated")),
+        }));
+    }
+    Ok(json!({ "sources": sources, "streams": streams, "daemons": daemons }))
+}
+
+/// The report as text for a terminal.
+pub fn render(report: &Json) -> String {
+    let mut out = String::new();
+    out.push_str("SOURCE STREAMS\n");
+    out.push_str(&format!("  {:<24} {:>10} {:>10} {:>10}  {}\n", "stream", "length", "lag", "pending", "consumers (pending, idle)"));
+    for s in report["sources"].as_array().into_iter().flatten() {
+        let consumers: Vec<String> = s["consumers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| format!("{} ({}, {})", text(&c["name"]), c["pending"], idle(c["idle-ms"].as_i64().unwrap_or(0))))
+            .collect();
+        let group = if s["group-exists"].as_bool() == Some(true) { "" } else { "  (no group yet)" };
+        out.push_str(&format!(
+            "  {:<24} {:>10} {:>10} {:>10}  {}{group}\n",
+            text(&s["stream"]),
+            text(&s["length"]),
+            text(&s["lag"]),
+            text(&s["pending"]),
+            consumers.join(", ")
+        ));
+    }
+    out.push_str("\nOUTPUT STREAMS\n");
+    for s in report["streams"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<24} {:<13} {:>10}\n",
+            text(&s["stream"]),
+            text(&s["role"]),
+            text(&s["length"])
+        ));
+    }
+    out.push_str("\nDAEMONS\n");
+    let daemons = report["daemons"].as_array().cloned().unwrap_or_default();
+    if daemons.is_empty() {
+        out.push_str("  none alive (no heartbeat in the last 15 s)\n");
+    }
+    for d in daemons {
+        out.push_str(&format!(
+            "  {} (v{}, pid {}, seen {} ago, {} in flight)\n    plugins: {}\n",
+            text(&d["consumer"]),
+            text(&d["version"]),
+            d["pid"],
+            idle(d["seen-ms-ago"].as_i64().unwrap_or(0)),
+            d["in-flight"],
+            d["plugins"].as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join(", "),
+        ));
+        if let Some(error) = d["last-reload-error"].as_str() {
+            out.push_str(&format!("    last reload FAILED: {error}\n"));
+        }
+    }
+    out
+}
+
+fn number(value: Option<&String>) -> i64 {
+    value.and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn split(value: Option<&String>) -> Vec<String> {
+    value
+        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn text(value: &Json) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn idle(ms: i64) -> String {
+    if ms < 10_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if ms < 3_600_000 {
+        format!("{}m{}s", ms / 60_000, ms / 1000 % 60)
+    } else {
+        format!("{}h{}m", ms / 3_600_000, ms / 60_000 % 60)
+    }
+}
