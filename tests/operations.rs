@@ -1,0 +1,262 @@
+//! What an operator sees and does: exact counts on `/metrics` after a known
+//! mix, `/readyz` following Redis, `switchyard status --json` after a known
+//! run, and replaying dead letters, including a replay killed half-way.
+
+mod harness;
+#[path = "harness/daemon.rs"]
+mod daemon;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use daemon::*;
+use harness::RedisServer;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `GET path` on the daemon's listener: (status code, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((code, body))
+}
+
+/// The port the daemon logged it listens on.
+fn metrics_port(daemon: &Daemon) -> u16 {
+    let mut port = None;
+    assert!(
+        wait_until(TIMEOUT, || {
+            port = daemon
+                .log()
+                .split("metrics listening on 127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
+            port.is_some()
+        }),
+        "no metrics listener; log:\n{}",
+        daemon.log()
+    );
+    port.unwrap()
+}
+
+/// Sample lines of the exposition as `name{labels}` → value.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn switchyard(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let mut conn = redis.connection();
+    let n = 200;
+    let mut kinds: HashMap<Kind, usize> = HashMap::new();
+    let jobs: Vec<Fields> = (0..n)
+        .map(|i| {
+            let (kind, fields) = mixed_job(i);
+            *kinds.entry(kind).or_default() += 1;
+            fields
+        })
+        .collect();
+    push(&mut conn, SOURCE, &jobs);
+    let daemon = Daemon::start(&config, "counted");
+    assert!(wait_until(TIMEOUT, || settled(&mut conn) == n as usize && pending(&mut conn) == 0));
+    let port = metrics_port(&daemon);
+
+    let (code, body) = get(port, "/metrics").unwrap();
+    assert_eq!(code, 200);
+    let m = samples(&body);
+    let k = |kind| kinds.get(&kind).copied().unwrap_or(0) as f64;
+    let settled_total = |route: &str, outcome: &str, target: &str| {
+        m.get(&format!(
+            r#"switchyard_jobs_settled_total{{route="{route}",outcome="{outcome}",target="{target}"}}"#
+        ))
+        .copied()
+        .unwrap_or(0.0)
+    };
+    assert_eq!(m[r#"switchyard_jobs_read_total{stream="jobs"}"#], n as f64);
+    assert_eq!(settled_total("slivka", "dispatched", "queue:local"), k(Kind::Local));
+    assert_eq!(settled_total("slivka", "dispatched", "queue:cluster"), k(Kind::Cluster));
+    assert_eq!(
+        settled_total("slivka", "rejected", REJECTED),
+        k(Kind::TooMany) + k(Kind::Invalid) + k(Kind::NotJson)
+    );
+    assert_eq!(settled_total("none", "dead_lettered", DEAD), k(Kind::NoPayload) + k(Kind::UnknownService));
+    // Every job with a payload on the slivka route met the validator; the
+    // valid ones met the router.
+    let validated = k(Kind::Local) + k(Kind::Cluster) + k(Kind::TooMany) + k(Kind::Invalid) + k(Kind::NotJson);
+    assert_eq!(m[r#"switchyard_plugin_call_seconds_count{plugin="slivka-form",call="validate"}"#], validated);
+    assert_eq!(
+        m[r#"switchyard_plugin_call_seconds_count{plugin="fasta-size",call="route"}"#],
+        k(Kind::Local) + k(Kind::Cluster) + k(Kind::TooMany)
+    );
+    assert_eq!(m["switchyard_jobs_in_flight"], 0.0);
+
+    // The heartbeat is written every few seconds; then status sees the daemon.
+    let mut report = serde_json::Value::Null;
+    assert!(wait_until(TIMEOUT, || {
+        let (ok, stdout, _) = switchyard(&["status", "--config", config.to_str().unwrap(), "--json"]);
+        report = serde_json::from_str(&stdout).unwrap_or_default();
+        ok && report["daemons"].as_array().is_some_and(|d| !d.is_empty())
+    }));
+    let source = &report["sources"][0];
+    assert_eq!(source["stream"], "jobs");
+    assert_eq!(source["length"], n);
+    assert_eq!(source["pending"], 0);
+    assert_eq!(source["lag"], 0);
+    assert_eq!(source["consumers"][0]["name"], "counted");
+    let lengths: HashMap<String, u64> = report["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stream"].as_str().unwrap().to_owned(), s["length"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lengths["queue:local"] as f64, k(Kind::Local));
+    assert_eq!(lengths[DEAD] as f64, k(Kind::NoPayload) + k(Kind::UnknownService));
+    let daemon_report = &report["daemons"][0];
+    assert_eq!(daemon_report["consumer"], "counted");
+    let plugins: Vec<&str> = daemon_report["plugins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(plugins.iter().any(|p| p.starts_with("slivka-form@")), "{plugins:?}");
+    assert!(plugins.iter().any(|p| p.starts_with("fasta-size@")), "{plugins:?}");
+
+    // The text form is for people; it names the same things.
+    let (ok, text, _) = switchyard(&["status", "--config", config.to_str().unwrap()]);
+    assert!(ok);
+    assert!(text.contains("counted") && text.contains("jobs:dead") && text.contains("slivka-form@"), "{text}");
+}
+
+#[test]
+fn readyz_follows_redis_away_and_back() {
+    let mut redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let daemon = Daemon::start(&config, "watched");
+    let port = metrics_port(&daemon);
+    let code = |path| get(port, path).map(|(code, _)| code).unwrap_or(0);
+    assert!(wait_until(TIMEOUT, || code("/readyz") == 200), "log:\n{}", daemon.log());
+    assert_eq!(code("/healthz"), 200);
+
+    redis.stop();
+    assert!(wait_until(TIMEOUT, || code("/readyz") == 503), "log:\n{}", daemon.log());
+    let (_, body) = get(port, "/readyz").unwrap();
+    assert!(body.contains("Redis is unreachable"), "{body}");
+    assert_eq!(code("/healthz"), 200, "the process is alive all along");
+
+    redis.start_again();
+    assert!(wait_until(TIMEOUT, || code("/readyz") == 200), "log:\n{}", daemon.log());
+    // And it routes again.
+    let mut conn = redis.connection();
+    push(&mut conn, SOURCE, &[job_of(Kind::Local, 1)]);
+    assert!(wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 1), "log:\n{}", daemon.log());
+}
+
+#[test]
+fn replay_after_the_fix_routes_dead_letters_and_empties_the_stream() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // mafft jobs arrive before anyone routes mafft: they are dead letters.
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(r#"["clustalo", "mafft", "jpred"]"#, r#"["clustalo", "jpred"]"#)).unwrap();
+    let mut conn = redis.connection();
+    let mafft = |n| {
+        let mut fields = job_of(Kind::Local, n);
+        fields[0].1 = b"mafft".to_vec();
+        let payload = serde_json::json!({"inputs": {"input": fasta(5, 60), "max-iter": "2"}});
+        fields[2].1 = payload.to_string().into_bytes();
+        fields
+    };
+    let jobs: Vec<Fields> = (0..30).map(mafft).chain((30..40).map(|n| job_of(Kind::Local, n))).collect();
+    push(&mut conn, SOURCE, &jobs);
+    let mut daemon = Daemon::start(&config, "fixer");
+    assert!(wait_until(TIMEOUT, || settled(&mut conn) == 40));
+    assert_eq!(xlen(&mut conn, DEAD), 30);
+    let (ok, listing, _) = switchyard(&["dead-letters", "--config", config.to_str().unwrap(), "--count", "5"]);
+    assert!(ok);
+    assert!(listing.contains("30 dead letters") && listing.contains("no-route"), "{listing}");
+    daemon.terminate();
+
+    // The fix: route mafft. Then replay.
+    std::fs::write(&config, text).unwrap();
+    let _daemon = Daemon::start(&config, "fixer");
+    let (ok, stdout, stderr) = switchyard(&[
+        "replay", "--config", config.to_str().unwrap(), "--from", DEAD, "--to", SOURCE, "--match", "service=mafft",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("replayed 30"), "{stdout}");
+    assert!(wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 40 && pending(&mut conn) == 0));
+    assert_eq!(xlen(&mut conn, DEAD), 0);
+    for n in 0..30 {
+        assert_eq!(status(&mut conn, &job_id(n))["status"], "ACCEPTED");
+    }
+}
+
+#[test]
+fn an_interrupted_replay_loses_and_duplicates_nothing() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    let n = 30_000;
+    let letters: Vec<Fields> = (0..n)
+        .map(|i| {
+            let mut fields = job_of(Kind::Local, i);
+            fields.push(("switchyard-reason".into(), b"no route".to_vec()));
+            fields
+        })
+        .collect();
+    push(&mut conn, DEAD, &letters);
+
+    let mut replay = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["replay", "--redis-url", &redis.url(), "--from", DEAD, "--to", SOURCE])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(TIMEOUT, || xlen(&mut conn, SOURCE) > 1000));
+    replay.kill().unwrap();
+    replay.wait().unwrap();
+    let moved = xlen(&mut conn, SOURCE);
+    let left = xlen(&mut conn, DEAD);
+    assert!(left > 0, "the replay finished before it was killed; make the test bigger");
+    assert_eq!(moved + left, n as usize, "moved {moved}, left {left}");
+
+    // Every job is in exactly one place, and replayed jobs carry no notes.
+    let mut seen = std::collections::HashSet::new();
+    for stream in [SOURCE, DEAD] {
+        for entry in entries(&mut conn, stream) {
+            assert!(seen.insert(entry["job-id"].clone()), "{} twice", entry["job-id"]);
+            if stream == SOURCE {
+                assert!(!entry.contains_key("switchyard-reason"));
+            }
+        }
+    }
+    assert_eq!(seen.len(), n as usize);
+
+    // Finishing the replay moves the rest.
+    let (ok, stdout, _) = switchyard(&["replay", "--redis-url", &redis.url(), "--from", DEAD, "--to", SOURCE]);
+    assert!(ok);
+    assert!(stdout.contains(&format!("replayed {left} ")), "{stdout}");
+    assert_eq!(xlen(&mut conn, SOURCE), n as usize);
+}
