@@ -154,6 +154,10 @@ pub struct ConsumerSettings {
     pub max_entry_bytes: usize,
     /// Threads that run plugins.
     pub workers: usize,
+    /// Benchmark mode: do all the Redis work but call no plugin (every
+    /// matched job goes to its route's first target). Set by `run
+    /// --null-pipeline`, never by a config file.
+    pub null_pipeline: bool,
 }
 
 /// One route: which entries it takes and what it does with them.
@@ -281,6 +285,7 @@ impl Settings {
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .clamp(1, 64),
+            null_pipeline: false,
         };
 
         let plugin_dir = at(&raw.plugins.dir.unwrap_or_else(|| "plugins".into()));

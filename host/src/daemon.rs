@@ -37,8 +37,17 @@ use crate::store::{self, Embedded};
 const FALLBACK_DEAD_LETTERS: &str = "switchyard:dead";
 
 /// Runs the daemon until SIGINT/SIGTERM.
-pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyhow::Result<()> {
-    let settings = Settings::load(config, url.clone(), consumer.clone())?;
+pub fn run(
+    config: &Path,
+    url: Option<String>,
+    consumer: Option<String>,
+    null_pipeline: bool,
+) -> anyhow::Result<()> {
+    let mut settings = Settings::load(config, url.clone(), consumer.clone())?;
+    if null_pipeline {
+        tracing::warn!("null pipeline: no plugin is called; every job goes to its route's first target");
+        settings.consumer.null_pipeline = true;
+    }
     let runtime = Arc::new(Runtime::new()?);
     let snapshot = Snapshot::build(&runtime, &settings, None)
         .with_context(|| format!("cannot load the plugins of {}", config.display()))?;
@@ -465,6 +474,19 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
         return Settlement::dead_letter(job.entry, &dead, "match", "no-route", &reason, &[]);
     };
     let name = &route.settings.name;
+    if consumer.null_pipeline {
+        let target = crate::plugin::Target {
+            stream: route.settings.targets[0].clone(),
+            payload: None,
+            extra_fields: Vec::new(),
+        };
+        let routed = crate::route::Routed {
+            job,
+            targets: vec![target],
+            plugins: Vec::new(),
+        };
+        return Settlement::dispatched(routed).on_route(name);
+    }
     let validated = match crate::validate::validate(route, job) {
         Ok(validated) => validated,
         Err(settlement) => return settlement.on_route(name),

@@ -25,10 +25,12 @@
 //! - [`send`]: `switchyard send`.
 //! - [`report`]: `switchyard status`.
 //! - [`replay`]: `switchyard dead-letters` and `switchyard replay`.
+//! - [`bench`]: `switchyard bench`.
 //! - [`logging`]: log output.
 //! - [`metrics`]: what switchyard counts, for Prometheus.
 //! - [`health`]: the HTTP listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`observer`]: readiness checks, gauges and the heartbeat record.
+pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;

@@ -58,6 +58,9 @@ enum Command {
         /// Overrides `[consumer] name`.
         #[arg(long, env = "SWITCHYARD_CONSUMER")]
         consumer: Option<String>,
+        /// Benchmark mode: all the Redis work, no plugin calls.
+        #[arg(long, hide = true)]
+        null_pipeline: bool,
     },
     /// Push jobs (one JSON object of fields per line) to a stream.
     Send {
@@ -72,6 +75,24 @@ enum Command {
         config: Option<PathBuf>,
         /// The jobs file (JSON lines); `-` or nothing reads stdin.
         file: Option<PathBuf>,
+    },
+    /// Measure the router against the limit Redis sets (starts its own redis-server).
+    Bench {
+        /// Jobs per drain.
+        #[arg(long, default_value_t = 200_000)]
+        jobs: usize,
+        /// Seed of the job generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where slivka-form.wasm and fasta-size.wasm are.
+        #[arg(long, default_value = "target/plugins")]
+        plugins: PathBuf,
+        /// Seconds of the latency run.
+        #[arg(long, default_value_t = 5)]
+        latency_seconds: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// One screen for operators: streams, lag, pending, consumers, daemons.
     Status {
@@ -152,7 +173,8 @@ fn main() -> ExitCode {
             config,
             redis_url,
             consumer,
-        } => report(switchyard::daemon::run(&config, redis_url, consumer)),
+            null_pipeline,
+        } => report(switchyard::daemon::run(&config, redis_url, consumer, null_pipeline)),
         Command::Send {
             stream,
             redis_url,
@@ -165,6 +187,19 @@ fn main() -> ExitCode {
             file.as_deref(),
         )),
         Command::Status { redis, json } => report(status(redis, json)),
+        Command::Bench {
+            jobs,
+            seed,
+            plugins,
+            latency_seconds,
+            json,
+        } => report(switchyard::bench::run(&switchyard::bench::BenchOptions {
+            jobs,
+            seed,
+            plugins,
+            latency_seconds,
+            json,
+        })),
         Command::DeadLetters {
             redis,
             stream,

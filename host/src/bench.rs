@@ -1,0 +1,447 @@
+//! `switchyard bench`: how close the router gets to the limit Redis sets.
+//!
+//! It starts a private `redis-server`, generates slivka-like jobs from a
+//! fixed seed (the demo's mix: mostly valid, some invalid, a few broken,
+//! about 1 KB each), preloads them and measures, in one run:
+//! 1. the drain rate of the real pipeline (slivka-form + fasta-size, status
+//!    records), one daemon, then two daemons in one group;
+//! 2. the drain rate of the *null pipeline*: the same Redis work (read,
+//!    XADD, status, XACK, in the same scripts) with no plugin call;
+//! 3. enqueue → dispatched latency at half the measured rate, from a
+//!    producer running beside the daemon to a runner reading the targets;
+//! 4. the daemon's peak RSS.
+//!
+//! Daemons are this same executable (`switchyard run`), so what is measured
+//! is what runs in production. A benchmark prints figures; it asserts none.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, bail};
+use redis::Value;
+use serde_json::json;
+
+use crate::store::Embedded;
+
+/// The streams of the bench config.
+const OUTPUTS: [&str; 4] = ["queue:local", "queue:cluster", "jobs:rejected", "jobs:dead"];
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Jobs per drain.
+    pub jobs: usize,
+    /// Seed of the job generator.
+    pub seed: u64,
+    /// Where the plugins are (`slivka-form.wasm`, `fasta-size.wasm`).
+    pub plugins: PathBuf,
+    /// Seconds of the latency run.
+    pub latency_seconds: u64,
+    /// Print JSON instead of a table.
+    pub json: bool,
+}
+
+/// Runs the benchmark and prints its table (or JSON).
+pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    let plugins = std::path::absolute(&options.plugins)?;
+    for name in ["slivka-form", "fasta-size"] {
+        if !plugins.join(format!("{name}.wasm")).is_file() {
+            bail!("{}/{name}.wasm is missing: run `make plugins` first", plugins.display());
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = bench_in(options, &plugins, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Result<()> {
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let embedded = tokio.block_on(Embedded::start(&dir.join("redis")))?;
+    let url = format!("redis+unix://{}", embedded.data_dir.join(crate::store::SOCKET_FILE).display());
+    let config = write_config(dir, &url, plugins)?;
+    let mut conn = crate::store::client(&url)?.get_connection()?;
+    let jobs = generate(options.jobs, options.seed);
+    let bytes: usize = jobs.iter().flat_map(|j| j.iter()).map(|(k, v)| k.len() + v.len()).sum();
+    eprintln!(
+        "bench: {} jobs of {} bytes on average; redis-server {}",
+        jobs.len(),
+        bytes / jobs.len().max(1),
+        server_version(&mut conn)
+    );
+
+    let real = drain(&mut conn, &config, &jobs, 1, false)?;
+    eprintln!("bench: real pipeline {:.0} jobs/s", real.rate);
+    let bare = drain(&mut conn, &config, &jobs, 1, true)?;
+    eprintln!("bench: null pipeline {:.0} jobs/s", bare.rate);
+    let two = drain(&mut conn, &config, &jobs, 2, false)?;
+    eprintln!("bench: real pipeline, two daemons {:.0} jobs/s", two.rate);
+    let offered = (real.rate / 2.0).max(100.0);
+    let latency = latency(&mut conn, &url, &config, offered, Duration::from_secs(options.latency_seconds), options.seed)?;
+    tokio.block_on(embedded.stop());
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let result = json!({
+        "machine": { "cores": cores },
+        "jobs": jobs.len(),
+        "average-job-bytes": bytes / jobs.len().max(1),
+        "real": { "jobs-per-s": real.rate.round(), "seconds": real.seconds, "peak-rss-mib": real.rss_mib },
+        "null": { "jobs-per-s": bare.rate.round(), "seconds": bare.seconds, "peak-rss-mib": bare.rss_mib },
+        "ratio-real-to-null": (real.rate / bare.rate * 1000.0).round() / 1000.0,
+        "real-two-daemons": { "jobs-per-s": two.rate.round(), "seconds": two.seconds },
+        "latency": {
+            "offered-jobs-per-s": offered.round(),
+            "samples": latency.samples,
+            "p50-ms": latency.p50,
+            "p99-ms": latency.p99,
+            "max-ms": latency.max,
+        },
+    });
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print_table(&result);
+    }
+    Ok(())
+}
+
+fn print_table(r: &serde_json::Value) {
+    println!("switchyard bench: {} jobs (~{} B each), {} cores, one local redis-server", r["jobs"], r["average-job-bytes"], r["machine"]["cores"]);
+    println!();
+    println!("  {:<36} {:>12} {:>10}", "drain", "jobs/s", "seconds");
+    for (name, key) in [
+        ("real pipeline (plugins + status)", "real"),
+        ("null pipeline (same Redis work)", "null"),
+        ("real pipeline, two daemons", "real-two-daemons"),
+    ] {
+        println!(
+            "  {:<36} {:>12.0} {:>10.2}",
+            name,
+            r[key]["jobs-per-s"].as_f64().unwrap_or(0.0),
+            r[key]["seconds"].as_f64().unwrap_or(0.0)
+        );
+    }
+    println!(
+        "  {:<36} {:>12.3}",
+        "ratio real / null",
+        r["ratio-real-to-null"].as_f64().unwrap_or(0.0)
+    );
+    println!();
+    let l = &r["latency"];
+    println!(
+        "  latency enqueue -> dispatched at {} jobs/s ({} jobs): p50 {} ms, p99 {} ms, max {} ms",
+        l["offered-jobs-per-s"], l["samples"], l["p50-ms"], l["p99-ms"], l["max-ms"]
+    );
+    println!("  daemon peak RSS: {} MiB (real pipeline)", r["real"]["peak-rss-mib"]);
+}
+
+fn write_config(dir: &Path, url: &str, plugins: &Path) -> anyhow::Result<PathBuf> {
+    let forms = dir.join("forms");
+    std::fs::create_dir_all(&forms)?;
+    for (name, text) in [
+        ("clustalo", include_str!("../../examples/slivka/forms/clustalo.json")),
+        ("mafft", include_str!("../../examples/slivka/forms/mafft.json")),
+    ] {
+        std::fs::write(forms.join(format!("{name}.json")), text)?;
+    }
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[redis]
+url = "{url}"
+[consumer]
+group = "bench"
+batch = 256
+in-flight = 2048
+claim-idle-ms = 60000
+[plugins]
+dir = "{plugins}"
+deadline-ms = 1000
+[plugin.slivka-form.config-files]
+"form.clustalo" = "forms/clustalo.json"
+"form.mafft" = "forms/mafft.json"
+[[routes]]
+name = "slivka"
+source = "jobs"
+match = {{ service = ["clustalo", "mafft"] }}
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#,
+            plugins = plugins.display()
+        ),
+    )?;
+    Ok(config)
+}
+
+type Fields = Vec<(String, Vec<u8>)>;
+
+/// `n` jobs of the demo's mix, the same for the same seed.
+pub fn generate(n: usize, seed: u64) -> Vec<Fields> {
+    let mut rng = XorShift(seed.max(1));
+    (0..n)
+        .map(|i| {
+            let roll = rng.next() % 100;
+            let job_id = format!("bench{i:011}");
+            let fasta = |rng: &mut XorShift, count: u64, length: u64| {
+                let mut text = String::new();
+                for s in 0..count {
+                    text.push_str(&format!(">seq{s}\n"));
+                    for _ in 0..length {
+                        text.push(b"ACDEFGHIKLMNPQRSTVWY"[(rng.next() % 20) as usize] as char);
+                    }
+                    text.push('\n');
+                }
+                text
+            };
+            let (service, payload) = match roll {
+                0..=79 => ("clustalo", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120), "outfmt": "clustal", "iterations": "1"}}).to_string())),
+                80..=87 => ("mafft", Some(json!({"inputs": {"input": fasta(&mut rng, 40, 15)}}).to_string())),
+                88..=94 => ("clustalo", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120), "iterations": "500"}}).to_string())),
+                95..=96 => ("clustalo", Some(format!("{{\"inputs\": {}", "x".repeat(900)))),
+                97..=98 => ("clustalo", None),
+                _ => ("blast", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120)}}).to_string())),
+            };
+            let mut fields = vec![
+                ("service".to_owned(), service.as_bytes().to_vec()),
+                ("job-id".to_owned(), job_id.into_bytes()),
+            ];
+            if let Some(payload) = payload {
+                fields.push(("payload".to_owned(), payload.into_bytes()));
+            }
+            fields
+        })
+        .collect()
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+struct Drain {
+    rate: f64,
+    seconds: f64,
+    rss_mib: f64,
+}
+
+/// Preloads `jobs`, starts `daemons` daemons, and times the drain from the
+/// first settled entry to the last (by their Redis entry ids).
+fn drain(conn: &mut redis::Connection, config: &Path, jobs: &[Fields], daemons: usize, null: bool) -> anyhow::Result<Drain> {
+    redis::cmd("FLUSHALL").exec(conn)?;
+    push(conn, "jobs", jobs, None)?;
+    let mut children: Vec<Child> = (0..daemons).map(|i| spawn(config, &format!("bench-{i}"), null)).collect::<anyhow::Result<_>>()?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut rss = 0.0f64;
+    while settled(conn)? < jobs.len() {
+        if Instant::now() > deadline {
+            bail!("the drain did not finish in 10 minutes ({} of {})", settled(conn)?, jobs.len());
+        }
+        for child in &children {
+            rss = rss.max(peak_rss_mib(child.id()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for child in &children {
+        rss = rss.max(peak_rss_mib(child.id()));
+    }
+    for child in &mut children {
+        stop(child);
+    }
+    let (mut first, mut last) = (u64::MAX, 0u64);
+    for stream in OUTPUTS {
+        let head: Vec<(String, Fields)> = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").arg("COUNT").arg(1).query(conn)?;
+        let tail: Vec<(String, Fields)> = redis::cmd("XREVRANGE").arg(stream).arg("+").arg("-").arg("COUNT").arg(1).query(conn)?;
+        if let (Some((h, _)), Some((t, _))) = (head.first(), tail.first()) {
+            first = first.min(id_ms(h));
+            last = last.max(id_ms(t));
+        }
+    }
+    let seconds = ((last.saturating_sub(first)) as f64 / 1000.0).max(0.001);
+    Ok(Drain {
+        rate: jobs.len() as f64 / seconds,
+        seconds: (seconds * 1000.0).round() / 1000.0,
+        rss_mib: (rss * 10.0).round() / 10.0,
+    })
+}
+
+struct Latency {
+    samples: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// Offers jobs at `rate` for `duration` to a running daemon while a runner
+/// reads the output streams; latency is runner's receipt − producer's send.
+fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, duration: Duration, seed: u64) -> anyhow::Result<Latency> {
+    redis::cmd("FLUSHALL").exec(conn)?;
+    let mut child = spawn(config, "bench-latency", false)?;
+    // Warm up: one job through, so plugins are compiled and groups exist.
+    push(conn, "jobs", &generate(1, seed), Some(now_us()))?;
+    let warm = Instant::now();
+    while settled(conn)? < 1 {
+        if warm.elapsed() > Duration::from_secs(60) {
+            bail!("the latency daemon did not start");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let url = url.to_owned();
+    let reader = std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+        let mut conn = redis::Client::open(url)?.get_connection()?;
+        let mut last: HashMap<&str, String> = OUTPUTS.iter().map(|s| (*s, "$".to_owned())).collect();
+        let mut latencies = Vec::new();
+        let mut quiet = 0;
+        loop {
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT").arg(1000).arg("BLOCK").arg(500).arg("STREAMS");
+            for s in OUTPUTS {
+                cmd.arg(s);
+            }
+            for s in OUTPUTS {
+                cmd.arg(&last[s]);
+            }
+            let reply: Value = cmd.query(&mut conn)?;
+            let received = now_us();
+            let Value::Array(streams) = reply else {
+                quiet += 1;
+                if quiet > 4 {
+                    return Ok(latencies);
+                }
+                continue;
+            };
+            quiet = 0;
+            for stream in streams {
+                let (name, entries): (String, Vec<(String, HashMap<String, String>)>) = redis::from_redis_value(stream)?;
+                let key = OUTPUTS.iter().find(|s| **s == name).copied().unwrap_or("jobs:dead");
+                if let Some((id, _)) = entries.last() {
+                    last.insert(key, id.clone());
+                }
+                for (_, fields) in entries {
+                    if let Some(sent) = fields.get("bench-sent-us").and_then(|s| s.parse::<u64>().ok()) {
+                        latencies.push((received.saturating_sub(sent)) as f64 / 1000.0);
+                    }
+                }
+            }
+        }
+    });
+    let jobs = generate((rate * duration.as_secs_f64()) as usize + 1, seed ^ 0x5eed);
+    let started = Instant::now();
+    let mut sent = 0usize;
+    while sent < jobs.len() {
+        let due = ((started.elapsed().as_secs_f64() * rate) as usize).min(jobs.len());
+        if due > sent {
+            push(conn, "jobs", &jobs[sent..due], Some(now_us()))?;
+            sent = due;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let mut latencies = reader.join().map_err(|_| anyhow::anyhow!("the latency reader panicked"))??;
+    stop(&mut child);
+    if latencies.is_empty() {
+        bail!("no job came through during the latency run");
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| (latencies[((latencies.len() - 1) as f64 * q) as usize] * 100.0).round() / 100.0;
+    Ok(Latency {
+        samples: latencies.len(),
+        p50: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+    })
+}
+
+fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields], sent_us: Option<u64>) -> anyhow::Result<()> {
+    for chunk in jobs.chunks(1000) {
+        let mut pipe = redis::pipe();
+        for fields in chunk {
+            let cmd = pipe.cmd("XADD").arg(stream).arg("*");
+            for (k, v) in fields {
+                cmd.arg(k).arg(v.as_slice());
+            }
+            if let Some(sent) = sent_us {
+                cmd.arg("bench-sent-us").arg(sent);
+            }
+            cmd.ignore();
+        }
+        pipe.exec(conn).context("cannot preload jobs")?;
+    }
+    Ok(())
+}
+
+fn settled(conn: &mut redis::Connection) -> anyhow::Result<usize> {
+    let mut pipe = redis::pipe();
+    for s in OUTPUTS {
+        pipe.cmd("XLEN").arg(s);
+    }
+    let lengths: Vec<usize> = pipe.query(conn)?;
+    Ok(lengths.iter().sum())
+}
+
+fn spawn(config: &Path, consumer: &str, null: bool) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe()?;
+    let log = std::fs::File::create(config.with_file_name(format!("{consumer}.log")))?;
+    let mut command = Command::new(exe);
+    command.args(["run", "--config"]).arg(config).args(["--consumer", consumer]);
+    if null {
+        command.arg("--null-pipeline");
+    }
+    command
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("cannot start a daemon")
+}
+
+fn stop(child: &mut Child) {
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn id_ms(id: &str) -> u64 {
+    id.split('-').next().and_then(|ms| ms.parse().ok()).unwrap_or(0)
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+fn server_version(conn: &mut redis::Connection) -> String {
+    let info: String = redis::cmd("INFO").arg("server").query(conn).unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("?")
+        .trim()
+        .to_owned()
+}
