@@ -1,7 +1,9 @@
 //! What a plugin call costs the daemon: every job gets a fresh instance, so
 //! the price of a job is instantiate + call, once for the validator and once
 //! for the router. This measures it with the real plugins (slivka-form with
-//! the clustalo form, fasta-size) on a realistic clustalo job.
+//! the clustalo form, fasta-size) on a realistic clustalo job, beside a
+//! router that does nothing (fixture-echo-target): the floor, what
+//! instantiating a component and crossing the boundary cost by themselves.
 //!
 //! Not a test: it asserts nothing about time. Run it with
 //! `make bench` (or `cargo bench --bench plugin_cost` after `make plugins`);
@@ -38,6 +40,12 @@ fn main() {
     let validator = load(&runtime, &root, "slivka-form", validator_settings);
     let router = load(&runtime, &root, "fasta-size", PluginSettings::default());
     let load_time = started.elapsed();
+    let floor = load(
+        &runtime,
+        &root,
+        "fixture-echo-target",
+        PluginSettings::default(),
+    );
 
     let job = clustalo_job();
     let validate = || {
@@ -56,6 +64,12 @@ fn main() {
         );
     };
 
+    let nothing = || {
+        floor
+            .route(&job, "bench", None)
+            .expect("fixture-echo-target failed");
+    };
+
     println!(
         "plugin cost: {iterations} jobs per row, {} bytes of payload; both plugins loaded in {:.1} ms",
         job.payload.len(),
@@ -64,6 +78,10 @@ fn main() {
     println!(
         "{:<38} {:>10} {:>10} {:>10} {:>12}",
         "", "mean µs", "p50 µs", "p99 µs", "jobs/s"
+    );
+    report(
+        "instantiate + route (does nothing)",
+        measure(iterations, nothing),
     );
     report(
         "instantiate + validate (slivka-form)",

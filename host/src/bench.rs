@@ -41,6 +41,8 @@ pub struct BenchOptions {
     pub latency_seconds: u64,
     /// Print JSON instead of a table.
     pub json: bool,
+    /// Router swaps during an extra drain (0: no swap run).
+    pub swaps: usize,
 }
 
 /// Runs the benchmark and prints its table (or JSON).
@@ -62,7 +64,13 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let embedded = tokio.block_on(Embedded::start(&dir.join("redis")))?;
     let url = format!("redis+unix://{}", embedded.data_dir.join(crate::store::SOCKET_FILE).display());
-    let config = write_config(dir, &url, plugins)?;
+    // The daemons load copies, so the swap run can rewrite them.
+    let own_plugins = dir.join("plugins");
+    std::fs::create_dir_all(&own_plugins)?;
+    for name in ["slivka-form", "fasta-size"] {
+        std::fs::copy(plugins.join(format!("{name}.wasm")), own_plugins.join(format!("{name}.wasm")))?;
+    }
+    let config = write_config(dir, &url, &own_plugins)?;
     let mut conn = crate::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
     let bytes: usize = jobs.iter().flat_map(|j| j.iter()).map(|(k, v)| k.len() + v.len()).sum();
@@ -79,6 +87,22 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     eprintln!("bench: null pipeline {:.0} jobs/s", bare.rate);
     let two = drain(&mut conn, &config, &jobs, 2, false)?;
     eprintln!("bench: real pipeline, two daemons {:.0} jobs/s", two.rate);
+    let swaps = options.swaps;
+    let (swapped, swap_latencies) = if swaps > 0 {
+        let router = own_plugins.join("fasta-size.wasm");
+        let original = std::fs::read(&router)?;
+        let interval = Duration::from_secs_f64(jobs.len() as f64 / real.rate / (swaps + 1) as f64);
+        let swapper = std::thread::spawn({
+            let url = url.clone();
+            move || swap_router(&url, &router, &original, swaps, interval)
+        });
+        let swapped = drain(&mut conn, &config, &jobs, 1, false)?;
+        let latencies = swapper.join().map_err(|_| anyhow::anyhow!("the swapper panicked"))??;
+        eprintln!("bench: real pipeline with {swaps} router swaps {:.0} jobs/s", swapped.rate);
+        (Some(swapped), latencies)
+    } else {
+        (None, Vec::new())
+    };
     let offered = (real.rate / 2.0).max(100.0);
     let latency = latency(&mut conn, &url, &config, offered, Duration::from_secs(options.latency_seconds), options.seed)?;
     tokio.block_on(embedded.stop());
@@ -92,6 +116,13 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         "null": { "jobs-per-s": bare.rate.round(), "seconds": bare.seconds, "peak-rss-mib": bare.rss_mib },
         "ratio-real-to-null": (real.rate / bare.rate * 1000.0).round() / 1000.0,
         "real-two-daemons": { "jobs-per-s": two.rate.round(), "seconds": two.seconds },
+        "real-with-swaps": swapped.as_ref().map(|d| json!({
+            "swaps": swaps,
+            "jobs-per-s": d.rate.round(),
+            "seconds": d.seconds,
+            "throughput-vs-no-swaps": (d.rate / real.rate * 1000.0).round() / 1000.0,
+            "swap-latency-ms": swap_latencies,
+        })),
         "latency": {
             "offered-jobs-per-s": offered.round(),
             "samples": latency.samples,
@@ -129,6 +160,20 @@ fn print_table(r: &serde_json::Value) {
         "ratio real / null",
         r["ratio-real-to-null"].as_f64().unwrap_or(0.0)
     );
+    let s = &r["real-with-swaps"];
+    if !s.is_null() {
+        println!(
+            "  {:<36} {:>12.0} {:>10.2}",
+            format!("real pipeline, {} router swaps", s["swaps"]),
+            s["jobs-per-s"].as_f64().unwrap_or(0.0),
+            s["seconds"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "  swaps: throughput {:.3} of the run without; file written -> first job on the new build (ms): {}",
+            s["throughput-vs-no-swaps"].as_f64().unwrap_or(0.0),
+            s["swap-latency-ms"]
+        );
+    }
     println!();
     let l = &r["latency"];
     println!(
@@ -364,6 +409,52 @@ fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, du
         p99: at(0.99),
         max: at(1.0),
     })
+}
+
+/// Rewrites `router` `swaps` times, `interval` apart, each time as a new
+/// build (the original plus a distinct custom section, so its hash and
+/// version change and its behaviour does not), written then renamed as a
+/// deploy tool would. Returns, per swap, the milliseconds from the rename to
+/// the first dispatched job stamped with the new version.
+fn swap_router(url: &str, router: &Path, original: &[u8], swaps: usize, interval: Duration) -> anyhow::Result<Vec<u64>> {
+    use sha2::Digest;
+    let mut conn = redis::Client::open(url)?.get_connection()?;
+    let mut latencies = Vec::new();
+    for swap in 1..=swaps {
+        std::thread::sleep(interval);
+        let mut bytes = original.to_vec();
+        let name = b"switchyard-bench";
+        let payload = format!("build {swap}");
+        let body_len = 1 + name.len() + payload.len();
+        bytes.push(0); // custom section
+        bytes.push(body_len as u8);
+        bytes.push(name.len() as u8);
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(payload.as_bytes());
+        let version = format!("fasta-size@{}", &hex::encode(sha2::Sha256::digest(&bytes))[..8]);
+        let tmp = router.with_extension("wasm.new");
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, router)?;
+        let written = Instant::now();
+        loop {
+            if written.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+            let newest: Vec<(String, HashMap<String, String>)> = redis::cmd("XREVRANGE")
+                .arg("queue:local")
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query(&mut conn)?;
+            if newest.first().and_then(|(_, f)| f.get("switchyard-plugins")).is_some_and(|p| p.contains(&version)) {
+                latencies.push(written.elapsed().as_millis() as u64);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    Ok(latencies)
 }
 
 fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields], sent_us: Option<u64>) -> anyhow::Result<()> {

@@ -90,6 +90,9 @@ enum Command {
         /// Seconds of the latency run.
         #[arg(long, default_value_t = 5)]
         latency_seconds: u64,
+        /// Hot-swap the router this many times during an extra drain (0: skip).
+        #[arg(long, default_value_t = 5)]
+        swaps: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -192,6 +195,7 @@ fn main() -> ExitCode {
             seed,
             plugins,
             latency_seconds,
+            swaps,
             json,
         } => report(switchyard::bench::run(&switchyard::bench::BenchOptions {
             jobs,
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
             plugins,
             latency_seconds,
             json,
+            swaps,
         })),
         Command::DeadLetters {
             redis,
