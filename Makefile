@@ -5,7 +5,8 @@
 #   make plugins   build every plugin and fixture into target/plugins/NAME.wasm
 #   make build     the daemon, dev profile (make release: release profile)
 #   make test      plugins, then fmt, clippy and every test
-#   make demo      run the sample slivka jobs through the plugins
+#   make demo      the daemon on an embedded Redis, routing the sample jobs
+#   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs (instantiate + validate/route)
 
 SHELL := /bin/bash
@@ -21,9 +22,9 @@ PLUGIN_DIR := target/plugins
 # this file: the package name is the first `name = "..."` of its Cargo.toml.
 FIXTURE_CRATES := $(foreach manifest,$(sort $(wildcard tests/fixtures/plugins/*/Cargo.toml)),\
 	$(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(manifest) | head -n 1))
-PLUGIN_CRATES := slivka-form fasta-size $(FIXTURE_CRATES)
+PLUGIN_CRATES := slivka-form fasta-size $(strip $(FIXTURE_CRATES))
 
-.PHONY: all plugins build release test demo setup bench
+.PHONY: all plugins build release test demo demo-try setup bench
 
 all: build plugins
 
@@ -55,7 +56,11 @@ test: plugins
 	$(CARGO) clippy --target $(WASM_TARGET) $(addprefix -p ,$(PLUGIN_CRATES)) -- -D warnings
 	$(CARGO) test --workspace
 
-demo: plugins build
+# demo.sh runs target/release/switchyard.
+demo: setup plugins release
+	examples/slivka/demo.sh
+
+demo-try: plugins build
 	examples/slivka/demo-try.sh
 
 setup:

@@ -3,9 +3,9 @@
 //! own jobs, with the stage and the reason, and the daemon goes on routing
 //! everything else.
 
-mod harness;
 #[path = "harness/daemon.rs"]
 mod daemon;
+mod harness;
 
 use std::time::Duration;
 
@@ -61,10 +61,30 @@ fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
 
     let hostile = [
         ("spin", "route", "deadline", "deadline of 50 ms exceeded"),
-        ("spin-validate", "validate", "deadline", "deadline of 50 ms exceeded"),
-        ("bomb", "route", "memory", "memory limit of 16777216 bytes exceeded"),
-        ("panic", "route", "trap", "fixture panic: the job made me do it"),
-        ("elsewhere", "route", "bad-output", "target `queue:elsewhere` is not one of the route's allowed targets"),
+        (
+            "spin-validate",
+            "validate",
+            "deadline",
+            "deadline of 50 ms exceeded",
+        ),
+        (
+            "bomb",
+            "route",
+            "memory",
+            "memory limit of 16777216 bytes exceeded",
+        ),
+        (
+            "panic",
+            "route",
+            "trap",
+            "fixture panic: the job made me do it",
+        ),
+        (
+            "elsewhere",
+            "route",
+            "bad-output",
+            "target `queue:elsewhere` is not one of the route's allowed targets",
+        ),
     ];
     let mut jobs = Vec::new();
     let mut n = 0;
@@ -82,13 +102,18 @@ fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
     let mut daemon = Daemon::start(&config, "tough");
     let total = jobs.len();
     assert!(
-        wait_until(Duration::from_secs(120), || settled(&mut conn) >= total && pending(&mut conn) == 0),
+        wait_until(Duration::from_secs(120), || settled(&mut conn) >= total
+            && pending(&mut conn) == 0),
         "settled {} of {total}; log:\n{}",
         settled(&mut conn),
         daemon.log()
     );
     assert_exactly_once(&mut conn, total);
-    assert_eq!(xlen(&mut conn, "queue:local"), 60, "every good job is dispatched");
+    assert_eq!(
+        xlen(&mut conn, "queue:local"),
+        60,
+        "every good job is dispatched"
+    );
 
     let dead = entries(&mut conn, DEAD);
     assert_eq!(dead.len(), 15);
@@ -98,7 +123,10 @@ fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
         for entry in mine {
             assert_eq!(entry["switchyard-stage"], stage, "{service}: {entry:?}");
             assert_eq!(entry["switchyard-error"], kind, "{service}: {entry:?}");
-            assert!(entry["switchyard-reason"].contains(reason), "{service}: {entry:?}");
+            assert!(
+                entry["switchyard-reason"].contains(reason),
+                "{service}: {entry:?}"
+            );
             let record = status(&mut conn, &entry["job-id"]);
             assert_eq!(record["status"], "ERROR");
             assert_eq!(record["state"], "10");
@@ -108,7 +136,10 @@ fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
 
     // Still routing after all that.
     push(&mut conn, SOURCE, &[job_of(Kind::Cluster, 9999)]);
-    assert!(wait_until(Duration::from_secs(30), || xlen(&mut conn, "queue:cluster") == 1));
+    assert!(wait_until(Duration::from_secs(30), || xlen(
+        &mut conn,
+        "queue:cluster"
+    ) == 1));
     assert!(daemon.terminate().success());
 }
 

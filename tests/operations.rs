@@ -2,9 +2,9 @@
 //! mix, `/readyz` following Redis, `switchyard status --json` after a known
 //! run, and replaying dead letters, including a replay killed half-way.
 
-mod harness;
 #[path = "harness/daemon.rs"]
 mod daemon;
+mod harness;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -21,11 +21,18 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Some((code, body))
 }
 
@@ -59,7 +66,10 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 fn switchyard(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchyard")).args(args).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -71,7 +81,12 @@ fn switchyard(args: &[&str]) -> (bool, String, String) {
 fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(dir.path(), &redis.url(), "", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    );
     let mut conn = redis.connection();
     let n = 200;
     let mut kinds: HashMap<Kind, usize> = HashMap::new();
@@ -84,7 +99,8 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
         .collect();
     push(&mut conn, SOURCE, &jobs);
     let daemon = Daemon::start(&config, "counted");
-    assert!(wait_until(TIMEOUT, || settled(&mut conn) == n as usize && pending(&mut conn) == 0));
+    assert!(wait_until(TIMEOUT, || settled(&mut conn) == n as usize
+        && pending(&mut conn) == 0));
     let port = metrics_port(&daemon);
 
     let (code, body) = get(port, "/metrics").unwrap();
@@ -99,17 +115,30 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
         .unwrap_or(0.0)
     };
     assert_eq!(m[r#"switchyard_jobs_read_total{stream="jobs"}"#], n as f64);
-    assert_eq!(settled_total("slivka", "dispatched", "queue:local"), k(Kind::Local));
-    assert_eq!(settled_total("slivka", "dispatched", "queue:cluster"), k(Kind::Cluster));
+    assert_eq!(
+        settled_total("slivka", "dispatched", "queue:local"),
+        k(Kind::Local)
+    );
+    assert_eq!(
+        settled_total("slivka", "dispatched", "queue:cluster"),
+        k(Kind::Cluster)
+    );
     assert_eq!(
         settled_total("slivka", "rejected", REJECTED),
         k(Kind::TooMany) + k(Kind::Invalid) + k(Kind::NotJson)
     );
-    assert_eq!(settled_total("none", "dead_lettered", DEAD), k(Kind::NoPayload) + k(Kind::UnknownService));
+    assert_eq!(
+        settled_total("none", "dead_lettered", DEAD),
+        k(Kind::NoPayload) + k(Kind::UnknownService)
+    );
     // Every job with a payload on the slivka route met the validator; the
     // valid ones met the router.
-    let validated = k(Kind::Local) + k(Kind::Cluster) + k(Kind::TooMany) + k(Kind::Invalid) + k(Kind::NotJson);
-    assert_eq!(m[r#"switchyard_plugin_call_seconds_count{plugin="slivka-form",call="validate"}"#], validated);
+    let validated =
+        k(Kind::Local) + k(Kind::Cluster) + k(Kind::TooMany) + k(Kind::Invalid) + k(Kind::NotJson);
+    assert_eq!(
+        m[r#"switchyard_plugin_call_seconds_count{plugin="slivka-form",call="validate"}"#],
+        validated
+    );
     assert_eq!(
         m[r#"switchyard_plugin_call_seconds_count{plugin="fasta-size",call="route"}"#],
         k(Kind::Local) + k(Kind::Cluster) + k(Kind::TooMany)
@@ -119,7 +148,8 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
     // The heartbeat is written every few seconds; then status sees the daemon.
     let mut report = serde_json::Value::Null;
     assert!(wait_until(TIMEOUT, || {
-        let (ok, stdout, _) = switchyard(&["status", "--config", config.to_str().unwrap(), "--json"]);
+        let (ok, stdout, _) =
+            switchyard(&["status", "--config", config.to_str().unwrap(), "--json"]);
         report = serde_json::from_str(&stdout).unwrap_or_default();
         ok && report["daemons"].as_array().is_some_and(|d| !d.is_empty())
     }));
@@ -133,45 +163,88 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["stream"].as_str().unwrap().to_owned(), s["length"].as_u64().unwrap()))
+        .map(|s| {
+            (
+                s["stream"].as_str().unwrap().to_owned(),
+                s["length"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(lengths["queue:local"] as f64, k(Kind::Local));
-    assert_eq!(lengths[DEAD] as f64, k(Kind::NoPayload) + k(Kind::UnknownService));
+    assert_eq!(
+        lengths[DEAD] as f64,
+        k(Kind::NoPayload) + k(Kind::UnknownService)
+    );
     let daemon_report = &report["daemons"][0];
     assert_eq!(daemon_report["consumer"], "counted");
-    let plugins: Vec<&str> = daemon_report["plugins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-    assert!(plugins.iter().any(|p| p.starts_with("slivka-form@")), "{plugins:?}");
-    assert!(plugins.iter().any(|p| p.starts_with("fasta-size@")), "{plugins:?}");
+    let plugins: Vec<&str> = daemon_report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        plugins.iter().any(|p| p.starts_with("slivka-form@")),
+        "{plugins:?}"
+    );
+    assert!(
+        plugins.iter().any(|p| p.starts_with("fasta-size@")),
+        "{plugins:?}"
+    );
 
     // The text form is for people; it names the same things.
     let (ok, text, _) = switchyard(&["status", "--config", config.to_str().unwrap()]);
     assert!(ok);
-    assert!(text.contains("counted") && text.contains("jobs:dead") && text.contains("slivka-form@"), "{text}");
+    assert!(
+        text.contains("counted") && text.contains("jobs:dead") && text.contains("slivka-form@"),
+        "{text}"
+    );
 }
 
 #[test]
 fn readyz_follows_redis_away_and_back() {
     let mut redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(dir.path(), &redis.url(), "", "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    );
     let daemon = Daemon::start(&config, "watched");
     let port = metrics_port(&daemon);
     let code = |path| get(port, path).map(|(code, _)| code).unwrap_or(0);
-    assert!(wait_until(TIMEOUT, || code("/readyz") == 200), "log:\n{}", daemon.log());
+    assert!(
+        wait_until(TIMEOUT, || code("/readyz") == 200),
+        "log:\n{}",
+        daemon.log()
+    );
     assert_eq!(code("/healthz"), 200);
 
     redis.stop();
-    assert!(wait_until(TIMEOUT, || code("/readyz") == 503), "log:\n{}", daemon.log());
+    assert!(
+        wait_until(TIMEOUT, || code("/readyz") == 503),
+        "log:\n{}",
+        daemon.log()
+    );
     let (_, body) = get(port, "/readyz").unwrap();
     assert!(body.contains("Redis is unreachable"), "{body}");
     assert_eq!(code("/healthz"), 200, "the process is alive all along");
 
     redis.start_again();
-    assert!(wait_until(TIMEOUT, || code("/readyz") == 200), "log:\n{}", daemon.log());
+    assert!(
+        wait_until(TIMEOUT, || code("/readyz") == 200),
+        "log:\n{}",
+        daemon.log()
+    );
     // And it routes again.
     let mut conn = redis.connection();
     push(&mut conn, SOURCE, &[job_of(Kind::Local, 1)]);
-    assert!(wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 1), "log:\n{}", daemon.log());
+    assert!(
+        wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 1),
+        "log:\n{}",
+        daemon.log()
+    );
 }
 
 #[test]
@@ -181,7 +254,14 @@ fn replay_after_the_fix_routes_dead_letters_and_empties_the_stream() {
     // mafft jobs arrive before anyone routes mafft: they are dead letters.
     let config = slivka_config(dir.path(), &redis.url(), "", "");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace(r#"["clustalo", "mafft", "jpred"]"#, r#"["clustalo", "jpred"]"#)).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            r#"["clustalo", "mafft", "jpred"]"#,
+            r#"["clustalo", "jpred"]"#,
+        ),
+    )
+    .unwrap();
     let mut conn = redis.connection();
     let mafft = |n| {
         let mut fields = job_of(Kind::Local, n);
@@ -190,25 +270,46 @@ fn replay_after_the_fix_routes_dead_letters_and_empties_the_stream() {
         fields[2].1 = payload.to_string().into_bytes();
         fields
     };
-    let jobs: Vec<Fields> = (0..30).map(mafft).chain((30..40).map(|n| job_of(Kind::Local, n))).collect();
+    let jobs: Vec<Fields> = (0..30)
+        .map(mafft)
+        .chain((30..40).map(|n| job_of(Kind::Local, n)))
+        .collect();
     push(&mut conn, SOURCE, &jobs);
     let mut daemon = Daemon::start(&config, "fixer");
     assert!(wait_until(TIMEOUT, || settled(&mut conn) == 40));
     assert_eq!(xlen(&mut conn, DEAD), 30);
-    let (ok, listing, _) = switchyard(&["dead-letters", "--config", config.to_str().unwrap(), "--count", "5"]);
+    let (ok, listing, _) = switchyard(&[
+        "dead-letters",
+        "--config",
+        config.to_str().unwrap(),
+        "--count",
+        "5",
+    ]);
     assert!(ok);
-    assert!(listing.contains("30 dead letters") && listing.contains("no-route"), "{listing}");
+    assert!(
+        listing.contains("30 dead letters") && listing.contains("no-route"),
+        "{listing}"
+    );
     daemon.terminate();
 
     // The fix: route mafft. Then replay.
     std::fs::write(&config, text).unwrap();
     let _daemon = Daemon::start(&config, "fixer");
     let (ok, stdout, stderr) = switchyard(&[
-        "replay", "--config", config.to_str().unwrap(), "--from", DEAD, "--to", SOURCE, "--match", "service=mafft",
+        "replay",
+        "--config",
+        config.to_str().unwrap(),
+        "--from",
+        DEAD,
+        "--to",
+        SOURCE,
+        "--match",
+        "service=mafft",
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("replayed 30"), "{stdout}");
-    assert!(wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 40 && pending(&mut conn) == 0));
+    assert!(wait_until(TIMEOUT, || xlen(&mut conn, "queue:local") == 40
+        && pending(&mut conn) == 0));
     assert_eq!(xlen(&mut conn, DEAD), 0);
     for n in 0..30 {
         assert_eq!(status(&mut conn, &job_id(n))["status"], "ACCEPTED");
@@ -230,7 +331,15 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     push(&mut conn, DEAD, &letters);
 
     let mut replay = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["replay", "--redis-url", &redis.url(), "--from", DEAD, "--to", SOURCE])
+        .args([
+            "replay",
+            "--redis-url",
+            &redis.url(),
+            "--from",
+            DEAD,
+            "--to",
+            SOURCE,
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -239,14 +348,21 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     replay.wait().unwrap();
     let moved = xlen(&mut conn, SOURCE);
     let left = xlen(&mut conn, DEAD);
-    assert!(left > 0, "the replay finished before it was killed; make the test bigger");
+    assert!(
+        left > 0,
+        "the replay finished before it was killed; make the test bigger"
+    );
     assert_eq!(moved + left, n as usize, "moved {moved}, left {left}");
 
     // Every job is in exactly one place, and replayed jobs carry no notes.
     let mut seen = std::collections::HashSet::new();
     for stream in [SOURCE, DEAD] {
         for entry in entries(&mut conn, stream) {
-            assert!(seen.insert(entry["job-id"].clone()), "{} twice", entry["job-id"]);
+            assert!(
+                seen.insert(entry["job-id"].clone()),
+                "{} twice",
+                entry["job-id"]
+            );
             if stream == SOURCE {
                 assert!(!entry.contains_key("switchyard-reason"));
             }
@@ -255,7 +371,15 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     assert_eq!(seen.len(), n as usize);
 
     // Finishing the replay moves the rest.
-    let (ok, stdout, _) = switchyard(&["replay", "--redis-url", &redis.url(), "--from", DEAD, "--to", SOURCE]);
+    let (ok, stdout, _) = switchyard(&[
+        "replay",
+        "--redis-url",
+        &redis.url(),
+        "--from",
+        DEAD,
+        "--to",
+        SOURCE,
+    ]);
     assert!(ok);
     assert!(stdout.contains(&format!("replayed {left} ")), "{stdout}");
     assert_eq!(xlen(&mut conn, SOURCE), n as usize);

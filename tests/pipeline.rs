@@ -3,9 +3,9 @@
 //! stream is routed exactly once, across crashes, restarts and a second
 //! daemon.
 
-mod harness;
 #[path = "harness/daemon.rs"]
 mod daemon;
+mod harness;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -62,7 +62,8 @@ fn a_mixed_stream_is_routed_exactly_once_with_status_records() {
     let kinds = send_mix(&mut conn, n);
     // Hostile entries beside the mix: a 2 MB sequence, fields that are not
     // UTF-8, thousands of fields.
-    let big = serde_json::json!({"inputs": {"input": format!(">big\n{}\n", "A".repeat(2 << 20))}}).to_string();
+    let big = serde_json::json!({"inputs": {"input": format!(">big\n{}\n", "A".repeat(2 << 20))}})
+        .to_string();
     push(
         &mut conn,
         SOURCE,
@@ -98,10 +99,17 @@ fn a_mixed_stream_is_routed_exactly_once_with_status_records() {
     for i in 0..n {
         let (kind, _) = mixed_job(i);
         let record = status(&mut conn, &job_id(i));
-        assert_eq!(record.get("status").map(String::as_str), Some(kind.status()), "job {i} ({kind:?}): {record:?}");
+        assert_eq!(
+            record.get("status").map(String::as_str),
+            Some(kind.status()),
+            "job {i} ({kind:?}): {record:?}"
+        );
         if kind.status() == "ACCEPTED" {
             assert_eq!(record["targets"], kind.stream());
-            assert!(record["plugins"].contains("slivka-form@") && record["plugins"].contains("fasta-size@"));
+            assert!(
+                record["plugins"].contains("slivka-form@")
+                    && record["plugins"].contains("fasta-size@")
+            );
         }
     }
     let big = status(&mut conn, "hostile-big");
@@ -118,14 +126,20 @@ fn a_mixed_stream_is_routed_exactly_once_with_status_records() {
     let rejected = entries(&mut conn, REJECTED);
     let invalid = rejected
         .iter()
-        .find(|e| e.get("switchyard-errors").is_some_and(|e| e.contains("iterations")))
+        .find(|e| {
+            e.get("switchyard-errors")
+                .is_some_and(|e| e.contains("iterations"))
+        })
         .expect("the invalid-iterations job is rejected with its field named");
     let errors: serde_json::Value = serde_json::from_str(&invalid["switchyard-errors"]).unwrap();
     assert_eq!(errors[0]["field"], "iterations");
     assert_eq!(errors[0]["code"], "max_value");
     // Dead letters say why in words.
     let dead = entries(&mut conn, DEAD);
-    assert!(dead.iter().any(|e| e["switchyard-error"] == "no-route" && e["switchyard-reason"].contains("no-such-tool")));
+    assert!(
+        dead.iter().any(|e| e["switchyard-error"] == "no-route"
+            && e["switchyard-reason"].contains("no-such-tool"))
+    );
     assert!(dead.iter().any(|e| e["switchyard-error"] == "no-payload"));
 
     assert!(daemon.terminate().success());
@@ -185,8 +199,14 @@ fn two_daemons_split_the_work_and_reclaim_a_dead_ones_entries() {
         let record = status(&mut conn, &job_id(i));
         *by_consumer.entry(record["consumer"].clone()).or_default() += 1;
     }
-    assert!(by_consumer.get("a").copied().unwrap_or(0) > 0, "{by_consumer:?}");
-    assert!(by_consumer.get("b").copied().unwrap_or(0) > 0, "{by_consumer:?}");
+    assert!(
+        by_consumer.get("a").copied().unwrap_or(0) > 0,
+        "{by_consumer:?}"
+    );
+    assert!(
+        by_consumer.get("b").copied().unwrap_or(0) > 0,
+        "{by_consumer:?}"
+    );
 }
 
 #[test]
@@ -202,20 +222,47 @@ fn an_entry_delivered_too_often_is_dead_lettered() {
     let mut conn = redis.connection();
     // A consumer that keeps crashing on an entry: it was delivered, and
     // claimed again and again, without ever being acknowledged.
-    redis::cmd("XGROUP").arg("CREATE").arg(SOURCE).arg(GROUP).arg("0").arg("MKSTREAM").exec(&mut conn).unwrap();
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(SOURCE)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .exec(&mut conn)
+        .unwrap();
     push(&mut conn, SOURCE, &[job_of(Kind::Local, 1)]);
     let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP").arg(GROUP).arg("ghost").arg("COUNT").arg(1).arg("STREAMS").arg(SOURCE).arg(">")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg("ghost")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(SOURCE)
+        .arg(">")
         .query(&mut conn)
         .unwrap();
     let id: String = {
         let list = entries(&mut conn, SOURCE);
         assert_eq!(list.len(), 1);
-        let reply: Vec<Vec<redis::Value>> = redis::cmd("XPENDING").arg(SOURCE).arg(GROUP).arg("-").arg("+").arg(10).query(&mut conn).unwrap();
+        let reply: Vec<Vec<redis::Value>> = redis::cmd("XPENDING")
+            .arg(SOURCE)
+            .arg(GROUP)
+            .arg("-")
+            .arg("+")
+            .arg(10)
+            .query(&mut conn)
+            .unwrap();
         redis::from_redis_value(reply[0][0].clone()).unwrap()
     };
     let _: redis::Value = redis::cmd("XCLAIM")
-        .arg(SOURCE).arg(GROUP).arg("ghost").arg(0).arg(&id).arg("RETRYCOUNT").arg(3)
+        .arg(SOURCE)
+        .arg(GROUP)
+        .arg("ghost")
+        .arg(0)
+        .arg(&id)
+        .arg("RETRYCOUNT")
+        .arg(3)
         .query(&mut conn)
         .unwrap();
 
@@ -224,7 +271,11 @@ fn an_entry_delivered_too_often_is_dead_lettered() {
     let dead = entries(&mut conn, DEAD);
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0]["switchyard-stage"], "deliveries");
-    assert!(dead[0]["switchyard-reason"].contains("max-deliveries 3"), "{:?}", dead[0]);
+    assert!(
+        dead[0]["switchyard-reason"].contains("max-deliveries 3"),
+        "{:?}",
+        dead[0]
+    );
     assert_eq!(status(&mut conn, &job_id(1))["status"], "ERROR");
 }
 
@@ -255,7 +306,12 @@ fn redis_restarted_mid_run_loses_nothing() {
 fn sigterm_lets_jobs_in_flight_finish_and_exits_0() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(dir.path(), &redis.url(), "batch = 128\nin-flight = 1024", "");
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "batch = 128\nin-flight = 1024",
+        "",
+    );
     let mut conn = redis.connection();
     let n = 20_000;
     send_mix(&mut conn, n);
@@ -267,7 +323,10 @@ fn sigterm_lets_jobs_in_flight_finish_and_exits_0() {
     // What was read was settled: nothing is left pending.
     assert_eq!(pending(&mut conn), 0, "log:\n{}", daemon.log());
     let done = settled(&mut conn);
-    assert!(done < n as usize, "the test needs jobs left when SIGTERM arrives");
+    assert!(
+        done < n as usize,
+        "the test needs jobs left when SIGTERM arrives"
+    );
 
     // A new daemon routes the rest, still exactly once.
     let again = Daemon::start(&config, "graceful");

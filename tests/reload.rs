@@ -5,9 +5,9 @@
 //! Swap latencies are printed (run with `--nocapture`), not asserted: timing
 //! claims live in figures, not in timed asserts.
 
-mod harness;
 #[path = "harness/daemon.rs"]
 mod daemon;
+mod harness;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -133,7 +133,11 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
     };
 
     let mut conn = redis.connection();
-    assert!(wait_until(RELOAD_TIMEOUT, || xlen(&mut conn, "queue:local") > 0), "log:\n{}", daemon.log());
+    assert!(
+        wait_until(RELOAD_TIMEOUT, || xlen(&mut conn, "queue:local") > 0),
+        "log:\n{}",
+        daemon.log()
+    );
     let mut latencies = Vec::new();
     for swap_number in 1..=10 {
         let build = swap_number % 2;
@@ -142,7 +146,11 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
         let how = replace(&swap, &builds[build], swap_number);
         let written = Instant::now();
         let switched = wait_until(RELOAD_TIMEOUT, || xlen(&mut conn, streams[build]) > before);
-        assert!(switched, "swap {swap_number} ({how}) never took effect; log:\n{}", daemon.log());
+        assert!(
+            switched,
+            "swap {swap_number} ({how}) never took effect; log:\n{}",
+            daemon.log()
+        );
         let latency = written.elapsed();
         eprintln!(
             "swap {swap_number:2} to {:13} ({how:24}): write took {:4} ms, first job on the new build {:4} ms after the write",
@@ -157,7 +165,8 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
     producer.join().unwrap();
     let total = sent.load(Ordering::Relaxed) as usize;
     assert!(
-        wait_until(Duration::from_secs(120), || settled(&mut conn) >= total && pending(&mut conn) == 0),
+        wait_until(Duration::from_secs(120), || settled(&mut conn) >= total
+            && pending(&mut conn) == 0),
         "settled {} of {total}",
         settled(&mut conn)
     );
@@ -183,14 +192,23 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
 
 /// Sends one job and returns the stream it ended in.
 fn route_one(conn: &mut redis::Connection, n: u64) -> String {
-    let before: HashMap<&str, usize> = ["queue:local", "queue:cluster", "queue:mafft", DEAD, REJECTED]
-        .into_iter()
-        .map(|s| (s, xlen(conn, s)))
-        .collect();
+    let before: HashMap<&str, usize> = [
+        "queue:local",
+        "queue:cluster",
+        "queue:mafft",
+        DEAD,
+        REJECTED,
+    ]
+    .into_iter()
+    .map(|s| (s, xlen(conn, s)))
+    .collect();
     push(conn, SOURCE, &[job_of(Kind::Local, n)]);
     let mut landed = None;
     assert!(wait_until(RELOAD_TIMEOUT, || {
-        landed = before.iter().find(|(s, n)| xlen(conn, s) > **n).map(|(s, _)| s.to_string());
+        landed = before
+            .iter()
+            .find(|(s, n)| xlen(conn, s) > **n)
+            .map(|(s, _)| s.to_string());
         landed.is_some()
     }));
     landed.unwrap()
@@ -214,23 +232,36 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
 
     let wrong_world = std::fs::read(plugin_path("fixture-wrong-world")).unwrap();
     let cases: [(&str, Vec<u8>, &str); 3] = [
-        ("truncated", cluster[..cluster.len() / 2].to_vec(), "swap.wasm"),
-        ("corrupt", b"\0asm\x0d\0\x01\0garbage garbage garbage".to_vec(), "swap.wasm"),
+        (
+            "truncated",
+            cluster[..cluster.len() / 2].to_vec(),
+            "swap.wasm",
+        ),
+        (
+            "corrupt",
+            b"\0asm\x0d\0\x01\0garbage garbage garbage".to_vec(),
+            "swap.wasm",
+        ),
         ("wrong world", wrong_world, "WASI command"),
     ];
     for (what, bytes, expect) in cases {
         let failures = count(&daemon.log(), "reload failed");
         std::fs::write(&swap, &bytes).unwrap();
         assert!(
-            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed") > failures),
+            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed")
+                > failures),
             "{what}: no failed reload logged; log:\n{}",
             daemon.log()
         );
         let log = daemon.log();
-        let line = log.lines().filter(|l| l.contains("reload failed")).last().unwrap();
+        let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
         assert!(line.contains(expect), "{what}: {line}");
         n += 1;
-        assert_eq!(route_one(&mut conn, n), "queue:local", "{what}: routing must stay on the old build");
+        assert_eq!(
+            route_one(&mut conn, n),
+            "queue:local",
+            "{what}: routing must stay on the old build"
+        );
     }
     std::fs::write(&swap, &cluster).unwrap();
     assert!(wait_until(RELOAD_TIMEOUT, || {
@@ -239,32 +270,50 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
     }));
 
     let config_cases = [
-        ("syntax error", good_config.replace("[[routes]]", "[[routes]\n"), "switchyard.toml:"),
-        ("missing plugin", good_config.replace("router = \"swap\"", "router = \"nope\""), "nope.wasm"),
+        (
+            "syntax error",
+            good_config.replace("[[routes]]", "[[routes]\n"),
+            "switchyard.toml:",
+        ),
+        (
+            "missing plugin",
+            good_config.replace("router = \"swap\"", "router = \"nope\""),
+            "nope.wasm",
+        ),
     ];
     for (what, text, expect) in config_cases {
         let failures = count(&daemon.log(), "reload failed");
         std::fs::write(&config, text).unwrap();
         assert!(
-            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed") > failures),
+            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed")
+                > failures),
             "{what}: no failed reload logged; log:\n{}",
             daemon.log()
         );
         let log = daemon.log();
-        let line = log.lines().filter(|l| l.contains("reload failed")).last().unwrap();
+        let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
         assert!(line.contains(expect), "{what}: {line}");
         n += 1;
-        assert_eq!(route_one(&mut conn, n), "queue:cluster", "{what}: routing must stay on the old snapshot");
+        assert_eq!(
+            route_one(&mut conn, n),
+            "queue:cluster",
+            "{what}: routing must stay on the old snapshot"
+        );
     }
     // The syntax error says where.
     assert!(
-        daemon.log().lines().any(|l| l.contains("reload failed") && l.contains("switchyard.toml:") && l.contains(":1")),
+        daemon.log().lines().any(|l| l.contains("reload failed")
+            && l.contains("switchyard.toml:")
+            && l.contains(":1")),
         "log:\n{}",
         daemon.log()
     );
     let reloads = count(&daemon.log(), "reloaded:");
     std::fs::write(&config, &good_config).unwrap();
-    assert!(wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reloaded:") > reloads));
+    assert!(wait_until(RELOAD_TIMEOUT, || count(
+        &daemon.log(),
+        "reloaded:"
+    ) > reloads));
     n += 1;
     assert_eq!(route_one(&mut conn, n), "queue:cluster");
 }
@@ -275,8 +324,15 @@ fn config_edits_take_effect_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(dir.path());
     std::fs::copy(plugin_path("fixture-swap-local"), plugins.join("swap.wasm")).unwrap();
-    std::fs::copy(plugin_path("fixture-echo-target"), plugins.join("echo.wasm")).unwrap();
-    let clustalo = SWAP_ROUTE.replace("name = \"all\"", "name = \"clustalo\"\nmatch = { service = \"clustalo\" }");
+    std::fs::copy(
+        plugin_path("fixture-echo-target"),
+        plugins.join("echo.wasm"),
+    )
+    .unwrap();
+    let clustalo = SWAP_ROUTE.replace(
+        "name = \"all\"",
+        "name = \"clustalo\"\nmatch = { service = \"clustalo\" }",
+    );
     let config = swap_config(dir.path(), &redis.url(), &clustalo);
     let daemon = Daemon::start(&config, "editor");
     let mut conn = redis.connection();
@@ -286,14 +342,17 @@ fn config_edits_take_effect_without_a_restart() {
         fields[0].1 = service.as_bytes().to_vec();
         let before = settled(conn) + xlen(conn, "queue:mafft");
         push(conn, SOURCE, &[fields]);
-        assert!(wait_until(RELOAD_TIMEOUT, || settled(conn) + xlen(conn, "queue:mafft") > before));
+        assert!(wait_until(RELOAD_TIMEOUT, || settled(conn)
+            + xlen(conn, "queue:mafft")
+            > before));
         status(conn, &job_id(n))
     };
     let edit = |text: String| {
         let reloads = count(&daemon.log(), "reloaded:");
         std::fs::write(&config, text).unwrap();
         assert!(
-            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reloaded:") > reloads),
+            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reloaded:")
+                > reloads),
             "no reload; log:\n{}",
             daemon.log()
         );
@@ -314,7 +373,10 @@ targets = ["queue:mafft"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
-    edit(format!("{}{mafft}", std::fs::read_to_string(&config).unwrap()));
+    edit(format!(
+        "{}{mafft}",
+        std::fs::read_to_string(&config).unwrap()
+    ));
     assert_eq!(job(&mut conn, "mafft", 2)["targets"], "queue:mafft");
 
     // Change a match.
@@ -325,7 +387,11 @@ dead-letters = "jobs:dead"
 
     // Change the allowed targets: the router's choice is no longer allowed.
     let text = std::fs::read_to_string(&config).unwrap();
-    edit(text.replacen("targets = [\"queue:local\", \"queue:cluster\"]", "targets = [\"queue:cluster\"]", 1));
+    edit(text.replacen(
+        "targets = [\"queue:local\", \"queue:cluster\"]",
+        "targets = [\"queue:cluster\"]",
+        1,
+    ));
     let record = job(&mut conn, "jpred", 5);
     assert_eq!(record["error"], "bad-output", "{record:?}");
     assert!(record["reason"].contains("queue:local"), "{record:?}");

@@ -97,15 +97,24 @@ fn panic_fails(runtime: &Runtime) -> PluginError {
 }
 
 fn undeclared_target_fails(runtime: &Runtime) -> PluginError {
-    let plugin = load(runtime, "fixture-undeclared-target", PluginSettings::default());
+    let plugin = load(
+        runtime,
+        "fixture-undeclared-target",
+        PluginSettings::default(),
+    );
     let allowed = ["queue:local".to_string()];
     answer(&plugin, &any_job(), Some(&allowed)).expect_err("queue:elsewhere is not allowed")
 }
 
 fn wrong_world_fails(runtime: &Runtime) -> PluginError {
     let path = plugin_path("fixture-wrong-world");
-    Plugin::load(runtime, "fixture-wrong-world", &path, PluginSettings::default())
-        .expect_err("a WASI command is not a plugin")
+    Plugin::load(
+        runtime,
+        "fixture-wrong-world",
+        &path,
+        PluginSettings::default(),
+    )
+    .expect_err("a WASI command is not a plugin")
 }
 
 /// Loads the bytes as if they were a plugin in `dir/name`.
@@ -264,7 +273,10 @@ fn not_a_component_is_refused() {
         match load_bytes(&runtime, dir.path(), name, &bytes) {
             error @ PluginError::Load { .. } => {
                 let message = error.to_string();
-                assert!(message.contains(name), "{name}: the error does not name the file: {message}");
+                assert!(
+                    message.contains(name),
+                    "{name}: the error does not name the file: {message}"
+                );
             }
             other => panic!("{name}: expected a load error, got {other:?}"),
         }
@@ -298,19 +310,31 @@ fn host_survives_and_keeps_running_plugins() {
     let dir = tempfile::tempdir().unwrap();
     assert_good_plugin_answers(&runtime, "nothing");
 
-    assert!(matches!(spin_job_fails(&runtime), PluginError::Deadline { .. }));
+    assert!(matches!(
+        spin_job_fails(&runtime),
+        PluginError::Deadline { .. }
+    ));
     assert_good_plugin_answers(&runtime, "a deadline");
 
-    assert!(matches!(memory_bomb_fails(&runtime), PluginError::Memory { .. }));
+    assert!(matches!(
+        memory_bomb_fails(&runtime),
+        PluginError::Memory { .. }
+    ));
     assert_good_plugin_answers(&runtime, "a memory limit");
 
     assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
     assert_good_plugin_answers(&runtime, "a panic");
 
-    assert!(matches!(undeclared_target_fails(&runtime), PluginError::BadOutput { .. }));
+    assert!(matches!(
+        undeclared_target_fails(&runtime),
+        PluginError::BadOutput { .. }
+    ));
     assert_good_plugin_answers(&runtime, "an undeclared target");
 
-    assert!(matches!(wrong_world_fails(&runtime), PluginError::WrongWorld { .. }));
+    assert!(matches!(
+        wrong_world_fails(&runtime),
+        PluginError::WrongWorld { .. }
+    ));
     assert_good_plugin_answers(&runtime, "a wrong world");
 
     assert!(matches!(
@@ -321,7 +345,10 @@ fn host_survives_and_keeps_running_plugins() {
 
     // Failures in a row, then good calls, all in the same runtime.
     for _ in 0..3 {
-        assert!(matches!(spin_job_fails(&runtime), PluginError::Deadline { .. }));
+        assert!(matches!(
+            spin_job_fails(&runtime),
+            PluginError::Deadline { .. }
+        ));
         assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
     }
     assert_good_plugin_answers(&runtime, "repeated failures");
@@ -366,7 +393,10 @@ fn check_names_the_worlds() {
             "check {name} failed: {stdout}{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(stdout.contains(&format!("satisfies {world}")), "{name}: {stdout}");
+        assert!(
+            stdout.contains(&format!("satisfies {world}")),
+            "{name}: {stdout}"
+        );
     }
 }
 

@@ -50,7 +50,10 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
     let plugins = std::path::absolute(&options.plugins)?;
     for name in ["slivka-form", "fasta-size"] {
         if !plugins.join(format!("{name}.wasm")).is_file() {
-            bail!("{}/{name}.wasm is missing: run `make plugins` first", plugins.display());
+            bail!(
+                "{}/{name}.wasm is missing: run `make plugins` first",
+                plugins.display()
+            );
         }
     }
     let dir = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
@@ -61,19 +64,32 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
 }
 
 fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Result<()> {
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let embedded = tokio.block_on(Embedded::start(&dir.join("redis")))?;
-    let url = format!("redis+unix://{}", embedded.data_dir.join(crate::store::SOCKET_FILE).display());
+    let url = format!(
+        "redis+unix://{}",
+        embedded.data_dir.join(crate::store::SOCKET_FILE).display()
+    );
     // The daemons load copies, so the swap run can rewrite them.
     let own_plugins = dir.join("plugins");
     std::fs::create_dir_all(&own_plugins)?;
     for name in ["slivka-form", "fasta-size"] {
-        std::fs::copy(plugins.join(format!("{name}.wasm")), own_plugins.join(format!("{name}.wasm")))?;
+        std::fs::copy(
+            plugins.join(format!("{name}.wasm")),
+            own_plugins.join(format!("{name}.wasm")),
+        )?;
     }
     let config = write_config(dir, &url, &own_plugins)?;
     let mut conn = crate::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
-    let bytes: usize = jobs.iter().flat_map(|j| j.iter()).map(|(k, v)| k.len() + v.len()).sum();
+    let bytes: usize = jobs
+        .iter()
+        .flat_map(|j| j.iter())
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
     eprintln!(
         "bench: {} jobs of {} bytes on average; redis-server {}",
         jobs.len(),
@@ -97,14 +113,26 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             move || swap_router(&url, &router, &original, swaps, interval)
         });
         let swapped = drain(&mut conn, &config, &jobs, 1, false)?;
-        let latencies = swapper.join().map_err(|_| anyhow::anyhow!("the swapper panicked"))??;
-        eprintln!("bench: real pipeline with {swaps} router swaps {:.0} jobs/s", swapped.rate);
+        let latencies = swapper
+            .join()
+            .map_err(|_| anyhow::anyhow!("the swapper panicked"))??;
+        eprintln!(
+            "bench: real pipeline with {swaps} router swaps {:.0} jobs/s",
+            swapped.rate
+        );
         (Some(swapped), latencies)
     } else {
         (None, Vec::new())
     };
     let offered = (real.rate / 2.0).max(100.0);
-    let latency = latency(&mut conn, &url, &config, offered, Duration::from_secs(options.latency_seconds), options.seed)?;
+    let latency = latency(
+        &mut conn,
+        &url,
+        &config,
+        offered,
+        Duration::from_secs(options.latency_seconds),
+        options.seed,
+    )?;
     tokio.block_on(embedded.stop());
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -140,7 +168,10 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
 }
 
 fn print_table(r: &serde_json::Value) {
-    println!("switchyard bench: {} jobs (~{} B each), {} cores, one local redis-server", r["jobs"], r["average-job-bytes"], r["machine"]["cores"]);
+    println!(
+        "switchyard bench: {} jobs (~{} B each), {} cores, one local redis-server",
+        r["jobs"], r["average-job-bytes"], r["machine"]["cores"]
+    );
     println!();
     println!("  {:<36} {:>12} {:>10}", "drain", "jobs/s", "seconds");
     for (name, key) in [
@@ -180,15 +211,24 @@ fn print_table(r: &serde_json::Value) {
         "  latency enqueue -> dispatched at {} jobs/s ({} jobs): p50 {} ms, p99 {} ms, max {} ms",
         l["offered-jobs-per-s"], l["samples"], l["p50-ms"], l["p99-ms"], l["max-ms"]
     );
-    println!("  daemon peak RSS: {} MiB (real pipeline)", r["real"]["peak-rss-mib"]);
+    println!(
+        "  daemon peak RSS: {} MiB (real pipeline)",
+        r["real"]["peak-rss-mib"]
+    );
 }
 
 fn write_config(dir: &Path, url: &str, plugins: &Path) -> anyhow::Result<PathBuf> {
     let forms = dir.join("forms");
     std::fs::create_dir_all(&forms)?;
     for (name, text) in [
-        ("clustalo", include_str!("../../examples/slivka/forms/clustalo.json")),
-        ("mafft", include_str!("../../examples/slivka/forms/mafft.json")),
+        (
+            "clustalo",
+            include_str!("../../examples/slivka/forms/clustalo.json"),
+        ),
+        (
+            "mafft",
+            include_str!("../../examples/slivka/forms/mafft.json"),
+        ),
     ] {
         std::fs::write(forms.join(format!("{name}.json")), text)?;
     }
@@ -227,6 +267,9 @@ dead-letters = "jobs:dead"
 }
 
 type Fields = Vec<(String, Vec<u8>)>;
+
+/// A stream entry with text fields.
+type TextEntry = (String, HashMap<String, String>);
 
 /// `n` jobs of the demo's mix, the same for the same seed.
 pub fn generate(n: usize, seed: u64) -> Vec<Fields> {
@@ -287,15 +330,27 @@ struct Drain {
 
 /// Preloads `jobs`, starts `daemons` daemons, and times the drain from the
 /// first settled entry to the last (by their Redis entry ids).
-fn drain(conn: &mut redis::Connection, config: &Path, jobs: &[Fields], daemons: usize, null: bool) -> anyhow::Result<Drain> {
+fn drain(
+    conn: &mut redis::Connection,
+    config: &Path,
+    jobs: &[Fields],
+    daemons: usize,
+    null: bool,
+) -> anyhow::Result<Drain> {
     redis::cmd("FLUSHALL").exec(conn)?;
     push(conn, "jobs", jobs, None)?;
-    let mut children: Vec<Child> = (0..daemons).map(|i| spawn(config, &format!("bench-{i}"), null)).collect::<anyhow::Result<_>>()?;
+    let mut children: Vec<Child> = (0..daemons)
+        .map(|i| spawn(config, &format!("bench-{i}"), null))
+        .collect::<anyhow::Result<_>>()?;
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut rss = 0.0f64;
     while settled(conn)? < jobs.len() {
         if Instant::now() > deadline {
-            bail!("the drain did not finish in 10 minutes ({} of {})", settled(conn)?, jobs.len());
+            bail!(
+                "the drain did not finish in 10 minutes ({} of {})",
+                settled(conn)?,
+                jobs.len()
+            );
         }
         for child in &children {
             rss = rss.max(peak_rss_mib(child.id()));
@@ -310,8 +365,20 @@ fn drain(conn: &mut redis::Connection, config: &Path, jobs: &[Fields], daemons: 
     }
     let (mut first, mut last) = (u64::MAX, 0u64);
     for stream in OUTPUTS {
-        let head: Vec<(String, Fields)> = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").arg("COUNT").arg(1).query(conn)?;
-        let tail: Vec<(String, Fields)> = redis::cmd("XREVRANGE").arg(stream).arg("+").arg("-").arg("COUNT").arg(1).query(conn)?;
+        let head: Vec<(String, Fields)> = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query(conn)?;
+        let tail: Vec<(String, Fields)> = redis::cmd("XREVRANGE")
+            .arg(stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query(conn)?;
         if let (Some((h, _)), Some((t, _))) = (head.first(), tail.first()) {
             first = first.min(id_ms(h));
             last = last.max(id_ms(t));
@@ -334,7 +401,14 @@ struct Latency {
 
 /// Offers jobs at `rate` for `duration` to a running daemon while a runner
 /// reads the output streams; latency is runner's receipt − producer's send.
-fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, duration: Duration, seed: u64) -> anyhow::Result<Latency> {
+fn latency(
+    conn: &mut redis::Connection,
+    url: &str,
+    config: &Path,
+    rate: f64,
+    duration: Duration,
+    seed: u64,
+) -> anyhow::Result<Latency> {
     redis::cmd("FLUSHALL").exec(conn)?;
     let mut child = spawn(config, "bench-latency", false)?;
     // Warm up: one job through, so plugins are compiled and groups exist.
@@ -349,12 +423,17 @@ fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, du
     let url = url.to_owned();
     let reader = std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
         let mut conn = redis::Client::open(url)?.get_connection()?;
-        let mut last: HashMap<&str, String> = OUTPUTS.iter().map(|s| (*s, "$".to_owned())).collect();
+        let mut last: HashMap<&str, String> =
+            OUTPUTS.iter().map(|s| (*s, "$".to_owned())).collect();
         let mut latencies = Vec::new();
         let mut quiet = 0;
         loop {
             let mut cmd = redis::cmd("XREAD");
-            cmd.arg("COUNT").arg(1000).arg("BLOCK").arg(500).arg("STREAMS");
+            cmd.arg("COUNT")
+                .arg(1000)
+                .arg("BLOCK")
+                .arg(500)
+                .arg("STREAMS");
             for s in OUTPUTS {
                 cmd.arg(s);
             }
@@ -372,13 +451,20 @@ fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, du
             };
             quiet = 0;
             for stream in streams {
-                let (name, entries): (String, Vec<(String, HashMap<String, String>)>) = redis::from_redis_value(stream)?;
-                let key = OUTPUTS.iter().find(|s| **s == name).copied().unwrap_or("jobs:dead");
+                let (name, entries): (String, Vec<TextEntry>) = redis::from_redis_value(stream)?;
+                let key = OUTPUTS
+                    .iter()
+                    .find(|s| **s == name)
+                    .copied()
+                    .unwrap_or("jobs:dead");
                 if let Some((id, _)) = entries.last() {
                     last.insert(key, id.clone());
                 }
                 for (_, fields) in entries {
-                    if let Some(sent) = fields.get("bench-sent-us").and_then(|s| s.parse::<u64>().ok()) {
+                    if let Some(sent) = fields
+                        .get("bench-sent-us")
+                        .and_then(|s| s.parse::<u64>().ok())
+                    {
                         latencies.push((received.saturating_sub(sent)) as f64 / 1000.0);
                     }
                 }
@@ -396,13 +482,16 @@ fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, du
         }
         std::thread::sleep(Duration::from_micros(500));
     }
-    let mut latencies = reader.join().map_err(|_| anyhow::anyhow!("the latency reader panicked"))??;
+    let mut latencies = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the latency reader panicked"))??;
     stop(&mut child);
     if latencies.is_empty() {
         bail!("no job came through during the latency run");
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| (latencies[((latencies.len() - 1) as f64 * q) as usize] * 100.0).round() / 100.0;
+    let at =
+        |q: f64| (latencies[((latencies.len() - 1) as f64 * q) as usize] * 100.0).round() / 100.0;
     Ok(Latency {
         samples: latencies.len(),
         p50: at(0.5),
@@ -416,7 +505,13 @@ fn latency(conn: &mut redis::Connection, url: &str, config: &Path, rate: f64, du
 /// version change and its behaviour does not), written then renamed as a
 /// deploy tool would. Returns, per swap, the milliseconds from the rename to
 /// the first dispatched job stamped with the new version.
-fn swap_router(url: &str, router: &Path, original: &[u8], swaps: usize, interval: Duration) -> anyhow::Result<Vec<u64>> {
+fn swap_router(
+    url: &str,
+    router: &Path,
+    original: &[u8],
+    swaps: usize,
+    interval: Duration,
+) -> anyhow::Result<Vec<u64>> {
     use sha2::Digest;
     let mut conn = redis::Client::open(url)?.get_connection()?;
     let mut latencies = Vec::new();
@@ -431,7 +526,10 @@ fn swap_router(url: &str, router: &Path, original: &[u8], swaps: usize, interval
         bytes.push(name.len() as u8);
         bytes.extend_from_slice(name);
         bytes.extend_from_slice(payload.as_bytes());
-        let version = format!("fasta-size@{}", &hex::encode(sha2::Sha256::digest(&bytes))[..8]);
+        let version = format!(
+            "fasta-size@{}",
+            &hex::encode(sha2::Sha256::digest(&bytes))[..8]
+        );
         let tmp = router.with_extension("wasm.new");
         std::fs::write(&tmp, &bytes)?;
         std::fs::rename(&tmp, router)?;
@@ -447,7 +545,11 @@ fn swap_router(url: &str, router: &Path, original: &[u8], swaps: usize, interval
                 .arg("COUNT")
                 .arg(1)
                 .query(&mut conn)?;
-            if newest.first().and_then(|(_, f)| f.get("switchyard-plugins")).is_some_and(|p| p.contains(&version)) {
+            if newest
+                .first()
+                .and_then(|(_, f)| f.get("switchyard-plugins"))
+                .is_some_and(|p| p.contains(&version))
+            {
                 latencies.push(written.elapsed().as_millis() as u64);
                 break;
             }
@@ -457,7 +559,12 @@ fn swap_router(url: &str, router: &Path, original: &[u8], swaps: usize, interval
     Ok(latencies)
 }
 
-fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields], sent_us: Option<u64>) -> anyhow::Result<()> {
+fn push(
+    conn: &mut redis::Connection,
+    stream: &str,
+    jobs: &[Fields],
+    sent_us: Option<u64>,
+) -> anyhow::Result<()> {
     for chunk in jobs.chunks(1000) {
         let mut pipe = redis::pipe();
         for fields in chunk {
@@ -488,7 +595,10 @@ fn spawn(config: &Path, consumer: &str, null: bool) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()?;
     let log = std::fs::File::create(config.with_file_name(format!("{consumer}.log")))?;
     let mut command = Command::new(exe);
-    command.args(["run", "--config"]).arg(config).args(["--consumer", consumer]);
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .args(["--consumer", consumer]);
     if null {
         command.arg("--null-pipeline");
     }
@@ -521,15 +631,23 @@ fn peak_rss_mib(pid: u32) -> f64 {
 }
 
 fn id_ms(id: &str) -> u64 {
-    id.split('-').next().and_then(|ms| ms.parse().ok()).unwrap_or(0)
+    id.split('-')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0)
 }
 
 fn now_us() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn server_version(conn: &mut redis::Connection) -> String {
-    let info: String = redis::cmd("INFO").arg("server").query(conn).unwrap_or_default();
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(conn)
+        .unwrap_or_default();
     info.lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
         .unwrap_or("?")

@@ -184,9 +184,9 @@ pub struct RouteSettings {
 impl RouteSettings {
     /// Whether an entry with these fields belongs to this route.
     pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
-        self.matches.iter().all(|(name, values)| {
-            field(name).is_some_and(|value| values.iter().any(|v| *v == value))
-        })
+        self.matches
+            .iter()
+            .all(|(name, values)| field(name).is_some_and(|value| values.contains(&value)))
     }
 }
 
@@ -234,7 +234,11 @@ pub struct Settings {
 
 impl Settings {
     /// Reads and validates `file`; `url` and `consumer` override the file.
-    pub fn load(file: &Path, url: Option<String>, consumer: Option<String>) -> anyhow::Result<Settings> {
+    pub fn load(
+        file: &Path,
+        url: Option<String>,
+        consumer: Option<String>,
+    ) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read config {}", file.display()))?;
         Settings::parse(file, &text, url, consumer)
@@ -249,17 +253,29 @@ impl Settings {
     ) -> anyhow::Result<Settings> {
         let raw: File = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         let base = file.parent().unwrap_or(Path::new(".")).to_owned();
-        let at = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let at = |p: &Path| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
         let bad = |msg: String| anyhow!("{}: {msg}", file.display());
 
         let redis = match url.or(raw.redis.url) {
-            None => bail!(bad("[redis] url is missing (a redis:// URL or \"embedded\")".into())),
+            None => bail!(bad(
+                "[redis] url is missing (a redis:// URL or \"embedded\")".into()
+            )),
             Some(u) if u == "embedded" => RedisTarget::Embedded {
-                data_dir: at(&raw.redis.data_dir.unwrap_or_else(|| "switchyard-data".into())),
+                data_dir: at(&raw
+                    .redis
+                    .data_dir
+                    .unwrap_or_else(|| "switchyard-data".into())),
             },
             Some(u) => {
-                redis::parse_redis_url(&u)
-                    .ok_or_else(|| bad(format!("[redis] url `{}` is not a Redis URL", redact(&u))))?;
+                redis::parse_redis_url(&u).ok_or_else(|| {
+                    bad(format!("[redis] url `{}` is not a Redis URL", redact(&u)))
+                })?;
                 RedisTarget::Url(u)
             }
         };
@@ -344,7 +360,8 @@ impl Settings {
                         limits: defaults,
                         ..Default::default()
                     },
-                    Some(s) => plugin_settings(name, s, defaults, &at).map_err(|e| bad(format!("{e:#}")))?,
+                    Some(s) => plugin_settings(name, s, defaults, &at)
+                        .map_err(|e| bad(format!("{e:#}")))?,
                 };
                 let file = section
                     .and_then(|s| s.file.as_deref())
@@ -369,12 +386,13 @@ impl Settings {
             }
         }
 
-        let metrics = match raw.metrics.listen {
-            None => None,
-            Some(addr) => Some(addr.parse().map_err(|e| {
-                bad(format!("[metrics] listen `{addr}` is not HOST:PORT ({e})"))
-            })?),
-        };
+        let metrics =
+            match raw.metrics.listen {
+                None => None,
+                Some(addr) => Some(addr.parse().map_err(|e| {
+                    bad(format!("[metrics] listen `{addr}` is not HOST:PORT ({e})"))
+                })?),
+            };
 
         Ok(Settings {
             metrics,
@@ -385,7 +403,10 @@ impl Settings {
             plugins,
             routes,
             status: StatusSettings {
-                prefix: raw.status.prefix.unwrap_or_else(|| "switchyard:job:".into()),
+                prefix: raw
+                    .status
+                    .prefix
+                    .unwrap_or_else(|| "switchyard:job:".into()),
                 ttl: Duration::from_secs(raw.status.ttl_seconds.unwrap_or(7 * 24 * 3600).max(1)),
             },
         })
@@ -417,15 +438,19 @@ fn plugin_settings(
     for (key, value) in &section.config {
         let text = match value {
             toml::Value::String(s) => s.clone(),
-            other => serde_json::to_string(other)
-                .with_context(|| format!("[plugin.{name}.config] {key}: cannot be written as JSON"))?,
+            other => serde_json::to_string(other).with_context(|| {
+                format!("[plugin.{name}.config] {key}: cannot be written as JSON")
+            })?,
         };
         config.insert(key.clone(), text);
     }
     for (key, path) in &section.config_files {
         let path = at(path);
         let text = std::fs::read_to_string(&path).with_context(|| {
-            format!("[plugin.{name}.config-files] {key}: cannot read {}", path.display())
+            format!(
+                "[plugin.{name}.config-files] {key}: cannot read {}",
+                path.display()
+            )
         })?;
         config.insert(key.clone(), text);
     }
@@ -508,9 +533,13 @@ dead-letters = "jobs:dead"
 
     #[test]
     fn a_good_config_is_read() {
-        let s = Settings::parse(Path::new("/etc/sy/s.toml"), GOOD, None, Some("c1".into())).unwrap();
+        let s =
+            Settings::parse(Path::new("/etc/sy/s.toml"), GOOD, None, Some("c1".into())).unwrap();
         assert_eq!(s.consumer.name, "c1");
-        assert_eq!(s.plugins["fasta-size"].file, PathBuf::from("/etc/sy/plugins/fasta-size.wasm"));
+        assert_eq!(
+            s.plugins["fasta-size"].file,
+            PathBuf::from("/etc/sy/plugins/fasta-size.wasm")
+        );
         let route = &s.routes[0];
         assert!(route.matches(|_| Some("mafft".into())));
         assert!(!route.matches(|_| Some("jpred".into())));

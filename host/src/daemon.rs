@@ -20,10 +20,10 @@ use tokio::task::JoinSet;
 
 use crate::config::{ConsumerSettings, RedisTarget, Settings};
 use crate::dispatch::{Dispatcher, Settled};
+use crate::health::{self, Readiness};
 use crate::intake::Intake;
 use crate::job::{Entry, Job};
 use crate::metrics::{SettledLabels, StreamLabels, metrics};
-use crate::health::{self, Readiness};
 use crate::observer::{Observer, unix_ms};
 use crate::plugin::Runtime;
 use crate::reload::{ReloadReport, Reloader};
@@ -45,7 +45,9 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let mut settings = Settings::load(config, url.clone(), consumer.clone())?;
     if null_pipeline {
-        tracing::warn!("null pipeline: no plugin is called; every job goes to its route's first target");
+        tracing::warn!(
+            "null pipeline: no plugin is called; every job goes to its route's first target"
+        );
         settings.consumer.null_pipeline = true;
     }
     let runtime = Arc::new(Runtime::new()?);
@@ -180,20 +182,22 @@ impl Daemon {
         };
         let mut batches = JoinSet::new();
 
-        let observer = retry("connect to Redis", &mut shutdown, async || store::connect(&client, Duration::from_secs(5)).await)
-            .await
-            .map(|conn| {
-                let observer = Observer {
-                    conn,
-                    group: consumer.group.clone(),
-                    consumer: consumer.name.clone(),
-                    snapshot: self.snapshot.clone(),
-                    reloads: self.reloads.clone(),
-                    readiness: self.readiness.clone(),
-                    started: unix_ms(std::time::SystemTime::now()),
-                };
-                tokio::spawn(observer.run(shutdown.clone()))
-            });
+        let observer = retry("connect to Redis", &mut shutdown, async || {
+            store::connect(&client, Duration::from_secs(5)).await
+        })
+        .await
+        .map(|conn| {
+            let observer = Observer {
+                conn,
+                group: consumer.group.clone(),
+                consumer: consumer.name.clone(),
+                snapshot: self.snapshot.clone(),
+                reloads: self.reloads.clone(),
+                readiness: self.readiness.clone(),
+                started: unix_ms(std::time::SystemTime::now()),
+            };
+            tokio::spawn(observer.run(shutdown.clone()))
+        });
 
         let claim_conn = retry("connect to Redis", &mut shutdown, async || {
             store::connect(&client, Duration::from_secs(30)).await
@@ -327,8 +331,15 @@ impl Pipeline {
             return;
         }
         let m = metrics();
-        for source in entries.iter().map(|e| e.stream.as_str()).collect::<BTreeSet<_>>() {
-            m.read(source, entries.iter().filter(|e| e.stream == source).count());
+        for source in entries
+            .iter()
+            .map(|e| e.stream.as_str())
+            .collect::<BTreeSet<_>>()
+        {
+            m.read(
+                source,
+                entries.iter().filter(|e| e.stream == source).count(),
+            );
         }
         let count = entries.len() as i64;
         m.in_flight.inc_by(count);
@@ -566,7 +577,9 @@ async fn claim_loop(mut intake: Intake, pipeline: Pipeline, mut shutdown: Shutdo
                             tracing::info!(stream = %source, entries = entries.len(), "took over entries left idle by other consumers");
                             metrics()
                                 .reclaimed
-                                .get_or_create(&StreamLabels { stream: source.clone() })
+                                .get_or_create(&StreamLabels {
+                                    stream: source.clone(),
+                                })
                                 .inc_by(entries.len() as u64);
                         }
                         pipeline.start(entries, permit, &mut batches);

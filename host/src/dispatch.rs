@@ -157,16 +157,18 @@ impl Dispatcher {
     }
 
     fn add_script(&self, pipe: &mut redis::Pipeline, settlement: &Settlement) {
-        let cmd = pipe.cmd("EVALSHA").arg(&self.sha).arg(2 + settlement.writes.len());
+        let cmd = pipe
+            .cmd("EVALSHA")
+            .arg(&self.sha)
+            .arg(2 + settlement.writes.len());
         cmd.arg(&settlement.source)
             .arg(format!("{}{}", self.status.prefix, settlement.job_id));
         for write in &settlement.writes {
             cmd.arg(&write.stream);
         }
-        let mut status = settlement.status.to_fields(&format!(
-            "{}/{}",
-            settlement.source, settlement.entry_id
-        ));
+        let mut status = settlement
+            .status
+            .to_fields(&format!("{}/{}", settlement.source, settlement.entry_id));
         status.push(("consumer".to_owned(), self.consumer.clone()));
         cmd.arg(&self.group)
             .arg(&self.consumer)

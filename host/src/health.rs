@@ -74,6 +74,9 @@ async fn ready(State(readiness): State<Arc<Readiness>>) -> impl IntoResponse {
         if !snapshot {
             why.push("no snapshot loaded");
         }
-        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", why.join(", ")))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", why.join(", ")),
+        )
     }
 }

@@ -214,8 +214,7 @@ impl Intake {
         }
         let list = parts.pop().map(parse_entries).unwrap_or_default();
         let next = parts.pop().and_then(text).unwrap_or_else(|| "0-0".into());
-        let live: Vec<(String, Option<Vec<(String, Vec<u8>)>>)> =
-            list.into_iter().filter(|(_, f)| f.is_some()).collect();
+        let live: Vec<RawEntry> = list.into_iter().filter(|(_, f)| f.is_some()).collect();
         let counts = self.delivery_counts(source, &live).await?;
         let entries = live
             .into_iter()
@@ -234,7 +233,7 @@ impl Intake {
     async fn delivery_counts(
         &mut self,
         source: &str,
-        entries: &[(String, Option<Vec<(String, Vec<u8>)>>)],
+        entries: &[RawEntry],
     ) -> RedisResult<HashMap<String, u32>> {
         let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
             return Ok(HashMap::new());

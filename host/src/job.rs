@@ -165,7 +165,13 @@ mod tests {
         let (_, err) = Job::decode(entry(&[("service", "x")]), 100).unwrap_err();
         assert_eq!(err, DecodeError::NoPayload);
         let (_, err) = Job::decode(entry(&[("payload", &"x".repeat(200))]), 100).unwrap_err();
-        assert!(matches!(err, DecodeError::TooLarge { size: 207, max: 100 }));
+        assert!(matches!(
+            err,
+            DecodeError::TooLarge {
+                size: 207,
+                max: 100
+            }
+        ));
         let job = Job::decode(entry(&[("job-id", "abc"), ("payload", "{}")]), 100).unwrap();
         assert_eq!(job.job_id, "abc");
         let job = Job::decode(entry(&[("payload", "{}")]), 100).unwrap();
@@ -174,7 +180,8 @@ mod tests {
 
     #[test]
     fn json_fields_keep_strings_and_encode_the_rest() {
-        let value = serde_json::json!({"service": "clustalo", "payload": {"inputs": {}}, "x": null});
+        let value =
+            serde_json::json!({"service": "clustalo", "payload": {"inputs": {}}, "x": null});
         let fields = fields_from_json(&value).unwrap();
         assert_eq!(
             fields,

@@ -151,10 +151,16 @@ struct RedisArgs {
 
 impl RedisArgs {
     fn connect(&self) -> anyhow::Result<(redis::Connection, Option<switchyard::config::Settings>)> {
-        let (url, settings) = switchyard::store::resolve(self.redis_url.clone(), self.config.as_deref())?;
-        let conn = switchyard::store::client(&url)?.get_connection().map_err(|e| {
-            anyhow::anyhow!("cannot connect to Redis at {}: {e}", switchyard::config::redact(&url))
-        })?;
+        let (url, settings) =
+            switchyard::store::resolve(self.redis_url.clone(), self.config.as_deref())?;
+        let conn = switchyard::store::client(&url)?
+            .get_connection()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to Redis at {}: {e}",
+                    switchyard::config::redact(&url)
+                )
+            })?;
         Ok((conn, settings))
     }
 }
@@ -177,7 +183,12 @@ fn main() -> ExitCode {
             redis_url,
             consumer,
             null_pipeline,
-        } => report(switchyard::daemon::run(&config, redis_url, consumer, null_pipeline)),
+        } => report(switchyard::daemon::run(
+            &config,
+            redis_url,
+            consumer,
+            null_pipeline,
+        )),
         Command::Send {
             stream,
             redis_url,
@@ -223,7 +234,8 @@ fn main() -> ExitCode {
 
 fn status(redis: RedisArgs, json: bool) -> anyhow::Result<()> {
     let (mut conn, settings) = redis.connect()?;
-    let settings = settings.ok_or_else(|| anyhow::anyhow!("status needs --config to know the streams"))?;
+    let settings =
+        settings.ok_or_else(|| anyhow::anyhow!("status needs --config to know the streams"))?;
     let report = switchyard::report::collect(&mut conn, &settings)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -233,12 +245,21 @@ fn status(redis: RedisArgs, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn dead_letters(redis: RedisArgs, stream: Option<String>, count: usize, json: bool) -> anyhow::Result<()> {
+fn dead_letters(
+    redis: RedisArgs,
+    stream: Option<String>,
+    count: usize,
+    json: bool,
+) -> anyhow::Result<()> {
     let (mut conn, settings) = redis.connect()?;
     let streams: Vec<String> = match (stream, &settings) {
         (Some(stream), _) => vec![stream],
         (None, Some(settings)) => {
-            let mut streams: Vec<String> = settings.routes.iter().map(|r| r.dead_letters.clone()).collect();
+            let mut streams: Vec<String> = settings
+                .routes
+                .iter()
+                .map(|r| r.dead_letters.clone())
+                .collect();
             streams.dedup();
             streams
         }
@@ -248,7 +269,14 @@ fn dead_letters(redis: RedisArgs, stream: Option<String>, count: usize, json: bo
         let letters = switchyard::replay::read(&mut conn, &stream, "-", count)?;
         if !json {
             let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
-            println!("{stream}: {total} dead letters{}", if total > letters.len() { format!(", the first {}", letters.len()) } else { String::new() });
+            println!(
+                "{stream}: {total} dead letters{}",
+                if total > letters.len() {
+                    format!(", the first {}", letters.len())
+                } else {
+                    String::new()
+                }
+            );
         }
         for letter in &letters {
             let d = switchyard::replay::describe(&stream, letter);
@@ -256,14 +284,28 @@ fn dead_letters(redis: RedisArgs, stream: Option<String>, count: usize, json: bo
                 println!("{d}");
             } else {
                 let s = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
-                println!("  {}  job {}  service {}  [{} {}] {}", s("id"), s("job-id"), s("service"), s("stage"), s("error"), s("reason"));
+                println!(
+                    "  {}  job {}  service {}  [{} {}] {}",
+                    s("id"),
+                    s("job-id"),
+                    s("service"),
+                    s("stage"),
+                    s("error"),
+                    s("reason")
+                );
             }
         }
     }
     Ok(())
 }
 
-fn replay(redis: RedisArgs, from: String, to: String, count: usize, filter: Option<String>) -> anyhow::Result<()> {
+fn replay(
+    redis: RedisArgs,
+    from: String,
+    to: String,
+    count: usize,
+    filter: Option<String>,
+) -> anyhow::Result<()> {
     let filter = match filter {
         Some(f) => Some(
             f.split_once('=')
@@ -316,8 +358,14 @@ fn check(plugin: PathBuf) -> ExitCode {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if let Some(extra) = report["ignored-exports"].as_array().filter(|e| !e.is_empty()) {
-                println!("ignored exports: {}", serde_json::Value::from(extra.clone()));
+            if let Some(extra) = report["ignored-exports"]
+                .as_array()
+                .filter(|e| !e.is_empty())
+            {
+                println!(
+                    "ignored exports: {}",
+                    serde_json::Value::from(extra.clone())
+                );
             }
             if worlds == 0 {
                 return ExitCode::FAILURE;
@@ -369,7 +417,10 @@ fn try_plugin(
     };
     match trial::run(&plugin, &job, allowed.as_deref()) {
         Ok(answer) => {
-            println!("{}", serde_json::to_string_pretty(&answer).expect("JSON values print"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).expect("JSON values print")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -107,17 +107,56 @@ impl Metrics {
             in_flight: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("jobs_read", "Entries read from a source stream", metrics.read.clone());
-        registry.register("jobs_settled", "Jobs settled, by route, outcome and stream written", metrics.settled.clone());
-        registry.register("plugin_call_seconds", "Time of one plugin call, instantiation included", metrics.plugin_seconds.clone());
-        registry.register("pending_entries", "Entries pending in the consumer group", metrics.pending.clone());
-        registry.register("consumer_lag", "Entries not yet delivered to the consumer group", metrics.lag.clone());
-        registry.register("reclaimed", "Entries taken over from other consumers", metrics.reclaimed.clone());
+        registry.register(
+            "jobs_read",
+            "Entries read from a source stream",
+            metrics.read.clone(),
+        );
+        registry.register(
+            "jobs_settled",
+            "Jobs settled, by route, outcome and stream written",
+            metrics.settled.clone(),
+        );
+        registry.register(
+            "plugin_call_seconds",
+            "Time of one plugin call, instantiation included",
+            metrics.plugin_seconds.clone(),
+        );
+        registry.register(
+            "pending_entries",
+            "Entries pending in the consumer group",
+            metrics.pending.clone(),
+        );
+        registry.register(
+            "consumer_lag",
+            "Entries not yet delivered to the consumer group",
+            metrics.lag.clone(),
+        );
+        registry.register(
+            "reclaimed",
+            "Entries taken over from other consumers",
+            metrics.reclaimed.clone(),
+        );
         registry.register("reloads", "Hot reloads, by result", metrics.reloads.clone());
-        registry.register("redis_errors", "Failed Redis operations, by operation", metrics.redis_errors.clone());
-        registry.register("redis_reconnects", "Times Redis became reachable again", metrics.reconnects.clone());
-        registry.register("jobs_in_flight", "Entries read and not yet settled", metrics.in_flight.clone());
-        Metrics { registry, ..metrics }
+        registry.register(
+            "redis_errors",
+            "Failed Redis operations, by operation",
+            metrics.redis_errors.clone(),
+        );
+        registry.register(
+            "redis_reconnects",
+            "Times Redis became reachable again",
+            metrics.reconnects.clone(),
+        );
+        registry.register(
+            "jobs_in_flight",
+            "Entries read and not yet settled",
+            metrics.in_flight.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
     }
 
     /// Counts a plugin call of `elapsed`.
@@ -133,7 +172,9 @@ impl Metrics {
     /// Counts `n` entries read from `stream`.
     pub fn read(&self, stream: &str, n: usize) {
         self.read
-            .get_or_create(&StreamLabels { stream: stream.to_owned() })
+            .get_or_create(&StreamLabels {
+                stream: stream.to_owned(),
+            })
             .inc_by(n as u64);
     }
 
@@ -141,7 +182,9 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let result = if ok { "ok" } else { "failed" };
         self.reloads
-            .get_or_create(&ResultLabels { result: result.to_owned() })
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
             .inc();
     }
 

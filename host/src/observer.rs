@@ -70,21 +70,42 @@ impl Observer {
     }
 
     async fn report(&mut self) -> redis::RedisResult<()> {
-        let snapshot = self.snapshot.read().expect("snapshot lock is never poisoned").clone();
+        let snapshot = self
+            .snapshot
+            .read()
+            .expect("snapshot lock is never poisoned")
+            .clone();
         for source in snapshot.sources() {
             let reply: Value = redis::cmd("XINFO")
                 .arg("GROUPS")
                 .arg(&source)
                 .query_async(&mut self.conn)
                 .await?;
-            if let Some(group) = groups(reply).into_iter().find(|g| g.get("name").map(String::as_str) == Some(&self.group)) {
-                let labels = StreamLabels { stream: source.clone() };
-                let number = |key: &str| group.get(key).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-                metrics().pending.get_or_create(&labels).set(number("pending"));
+            if let Some(group) = groups(reply)
+                .into_iter()
+                .find(|g| g.get("name").map(String::as_str) == Some(&self.group))
+            {
+                let labels = StreamLabels {
+                    stream: source.clone(),
+                };
+                let number = |key: &str| {
+                    group
+                        .get(key)
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .unwrap_or(0)
+                };
+                metrics()
+                    .pending
+                    .get_or_create(&labels)
+                    .set(number("pending"));
                 metrics().lag.get_or_create(&labels).set(number("lag"));
             }
         }
-        let reloads = self.reloads.lock().expect("report lock is never poisoned").clone();
+        let reloads = self
+            .reloads
+            .lock()
+            .expect("report lock is never poisoned")
+            .clone();
         let now = unix_ms(SystemTime::now());
         let key = format!("{HEARTBEAT_PREFIX}{}", self.consumer);
         let fields: Vec<(&str, String)> = vec![
@@ -118,7 +139,8 @@ impl Observer {
 
 /// Unix milliseconds.
 pub fn unix_ms(time: SystemTime) -> u128 {
-    time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 /// `XINFO GROUPS` (or `XINFO CONSUMERS`) as one map of text per group.

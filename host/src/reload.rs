@@ -76,7 +76,9 @@ impl Reloader {
                     // removals count.
                     let paths: Vec<PathBuf> = events
                         .into_iter()
-                        .filter(|e| !matches!(e.event.kind, EventKind::Access(_) | EventKind::Other))
+                        .filter(|e| {
+                            !matches!(e.event.kind, EventKind::Access(_) | EventKind::Other)
+                        })
                         .flat_map(|e| e.event.paths)
                         .collect();
                     if !paths.is_empty() {
@@ -152,7 +154,11 @@ impl Reloader {
         let url = self.url.clone();
         let consumer = self.consumer.clone();
         let runtime = self.runtime.clone();
-        let previous = self.snapshot.read().expect("snapshot lock is never poisoned").clone();
+        let previous = self
+            .snapshot
+            .read()
+            .expect("snapshot lock is never poisoned")
+            .clone();
         let started = std::time::Instant::now();
         let built = tokio::task::spawn_blocking(move || {
             let settings = Settings::load(&config, url, consumer)?;
@@ -165,8 +171,12 @@ impl Reloader {
         match built {
             Ok(Ok((settings, snapshot))) => {
                 self.warn_restart_only(&settings);
-                let versions: Vec<String> = snapshot.versions().into_iter().map(str::to_owned).collect();
-                *self.snapshot.write().expect("snapshot lock is never poisoned") = Arc::new(snapshot);
+                let versions: Vec<String> =
+                    snapshot.versions().into_iter().map(str::to_owned).collect();
+                *self
+                    .snapshot
+                    .write()
+                    .expect("snapshot lock is never poisoned") = Arc::new(snapshot);
                 report.ok += 1;
                 crate::metrics::metrics().reload(true);
                 report.last_error = None;
@@ -180,7 +190,10 @@ impl Reloader {
             }
             Ok(Err(e)) => {
                 let message = format!("{e:#}");
-                tracing::error!(reason, "reload failed, still running the last good snapshot: {message}");
+                tracing::error!(
+                    reason,
+                    "reload failed, still running the last good snapshot: {message}"
+                );
                 report.failed += 1;
                 report.last_error = Some(message);
                 crate::metrics::metrics().reload(false);

@@ -34,9 +34,24 @@ return 1
 pub type Letter = (String, Vec<(String, Vec<u8>)>);
 
 /// Up to `count` entries of `stream`, oldest first, from `after` (exclusive).
-pub fn read(conn: &mut redis::Connection, stream: &str, after: &str, count: usize) -> redis::RedisResult<Vec<Letter>> {
-    let start = if after == "-" { "-".to_owned() } else { format!("({after}") };
-    redis::cmd("XRANGE").arg(stream).arg(start).arg("+").arg("COUNT").arg(count).query(conn)
+pub fn read(
+    conn: &mut redis::Connection,
+    stream: &str,
+    after: &str,
+    count: usize,
+) -> redis::RedisResult<Vec<Letter>> {
+    let start = if after == "-" {
+        "-".to_owned()
+    } else {
+        format!("({after}")
+    };
+    redis::cmd("XRANGE")
+        .arg(stream)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query(conn)
 }
 
 /// A dead letter as JSON: id, job id, service and why.
@@ -63,7 +78,10 @@ pub fn describe(stream: &str, (id, fields): &Letter) -> Json {
 pub fn matches(letter: &Letter, filter: Option<&(String, String)>) -> bool {
     match filter {
         None => true,
-        Some((field, value)) => letter.1.iter().any(|(k, v)| k == field && v == value.as_bytes()),
+        Some((field, value)) => letter
+            .1
+            .iter()
+            .any(|(k, v)| k == field && v == value.as_bytes()),
     }
 }
 
@@ -90,7 +108,9 @@ pub fn replay(
             let result: i64 = script.key(from).key(to).arg(&letter.0).invoke(conn)?;
             match result {
                 1 => moved += 1,
-                -1 => tracing::warn!(stream = from, entry = %letter.0, "dead letter has no job fields to replay; left in place"),
+                -1 => {
+                    tracing::warn!(stream = from, entry = %letter.0, "dead letter has no job fields to replay; left in place")
+                }
                 _ => {} // gone meanwhile (another replay took it)
             }
         }

@@ -21,8 +21,14 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
     let mut sources = Vec::new();
     for source in settings.sources() {
         let length: usize = redis::cmd("XLEN").arg(&source).query(conn)?;
-        let reply: Value = redis::cmd("XINFO").arg("GROUPS").arg(&source).query(conn).unwrap_or(Value::Nil);
-        let info = groups(reply).into_iter().find(|g| g.get("name") == Some(group));
+        let reply: Value = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&source)
+            .query(conn)
+            .unwrap_or(Value::Nil);
+        let info = groups(reply)
+            .into_iter()
+            .find(|g| g.get("name") == Some(group));
         let consumers = match &info {
             Some(_) => {
                 let reply: Value = redis::cmd("XINFO")
@@ -103,15 +109,29 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
 pub fn render(report: &Json) -> String {
     let mut out = String::new();
     out.push_str("SOURCE STREAMS\n");
-    out.push_str(&format!("  {:<24} {:>10} {:>10} {:>10}  {}\n", "stream", "length", "lag", "pending", "consumers (pending, idle)"));
+    out.push_str(&format!(
+        "  {:<24} {:>10} {:>10} {:>10}  {}\n",
+        "stream", "length", "lag", "pending", "consumers (pending, idle)"
+    ));
     for s in report["sources"].as_array().into_iter().flatten() {
         let consumers: Vec<String> = s["consumers"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|c| format!("{} ({}, {})", text(&c["name"]), c["pending"], idle(c["idle-ms"].as_i64().unwrap_or(0))))
+            .map(|c| {
+                format!(
+                    "{} ({}, {})",
+                    text(&c["name"]),
+                    c["pending"],
+                    idle(c["idle-ms"].as_i64().unwrap_or(0))
+                )
+            })
             .collect();
-        let group = if s["group-exists"].as_bool() == Some(true) { "" } else { "  (no group yet)" };
+        let group = if s["group-exists"].as_bool() == Some(true) {
+            ""
+        } else {
+            "  (no group yet)"
+        };
         out.push_str(&format!(
             "  {:<24} {:>10} {:>10} {:>10}  {}{group}\n",
             text(&s["stream"]),
@@ -143,7 +163,13 @@ pub fn render(report: &Json) -> String {
             d["pid"],
             idle(d["seen-ms-ago"].as_i64().unwrap_or(0)),
             d["in-flight"],
-            d["plugins"].as_array().into_iter().flatten().map(text).collect::<Vec<_>>().join(", "),
+            d["plugins"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect::<Vec<_>>()
+                .join(", "),
         ));
         if let Some(error) = d["last-reload-error"].as_str() {
             out.push_str(&format!("    last reload FAILED: {error}\n"));
@@ -158,12 +184,19 @@ fn number(value: Option<&String>) -> i64 {
 
 fn split(value: Option<&String>) -> Vec<String> {
     value
-        .map(|v| v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn text(value: &Json) -> String {
-    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
 }
 
 fn idle(ms: i64) -> String {

@@ -42,7 +42,10 @@ pub fn run(
             .with_context(|| format!("{name}:{}: not a JSON object", number + 1))?;
         let fields = fields_from_json(&value).map_err(|e| anyhow!("{name}:{}: {e}", number + 1))?;
         if fields.is_empty() {
-            bail!("{name}:{}: a stream entry needs at least one field", number + 1);
+            bail!(
+                "{name}:{}: a stream entry needs at least one field",
+                number + 1
+            );
         }
         let cmd = pipe.cmd("XADD").arg(stream).arg("*");
         for (k, v) in &fields {
@@ -51,14 +54,16 @@ pub fn run(
         cmd.ignore();
         queued += 1;
         if queued == 1000 {
-            pipe.exec(&mut conn).with_context(|| format!("cannot XADD to {stream}"))?;
+            pipe.exec(&mut conn)
+                .with_context(|| format!("cannot XADD to {stream}"))?;
             sent += queued;
             queued = 0;
             pipe = redis::pipe();
         }
     }
     if queued > 0 {
-        pipe.exec(&mut conn).with_context(|| format!("cannot XADD to {stream}"))?;
+        pipe.exec(&mut conn)
+            .with_context(|| format!("cannot XADD to {stream}"))?;
         sent += queued;
     }
     println!("sent {sent} jobs to {stream}");

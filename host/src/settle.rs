@@ -74,7 +74,11 @@ pub struct Settlement {
 impl Settlement {
     /// The job goes to the targets its router chose.
     pub fn dispatched(routed: Routed) -> Settlement {
-        let Routed { job, targets, plugins } = routed;
+        let Routed {
+            job,
+            targets,
+            plugins,
+        } = routed;
         let plugins = plugins.join(",");
         let source = format!("{}/{}", job.entry.stream, job.entry.id);
         let writes: Vec<Write> = targets
@@ -85,7 +89,9 @@ impl Settlement {
                     .fields
                     .iter()
                     .map(|(name, value)| match (&target.payload, name.as_str()) {
-                        (Some(payload), crate::job::PAYLOAD_FIELD) => (name.clone(), payload.clone()),
+                        (Some(payload), crate::job::PAYLOAD_FIELD) => {
+                            (name.clone(), payload.clone())
+                        }
                         _ => (name.clone(), value.clone()),
                     })
                     .collect();
@@ -111,7 +117,12 @@ impl Settlement {
     }
 
     /// The job is invalid: every validator error, as JSON.
-    pub fn invalid(job: Job, stream: &str, errors: serde_json::Value, plugins: &[String]) -> Settlement {
+    pub fn invalid(
+        job: Job,
+        stream: &str,
+        errors: serde_json::Value,
+        plugins: &[String],
+    ) -> Settlement {
         let errors = errors.to_string();
         let plugins = plugins.join(",");
         let reason = "invalid input";
@@ -129,7 +140,13 @@ impl Settlement {
             .with("reason", reason)
             .with("errors", errors)
             .with("plugins", plugins);
-        Settlement::new(job.entry, job.job_id, Outcome::Rejected, vec![write], status)
+        Settlement::new(
+            job.entry,
+            job.job_id,
+            Outcome::Rejected,
+            vec![write],
+            status,
+        )
     }
 
     /// The router found no runner for the job.
@@ -147,7 +164,13 @@ impl Settlement {
         let status = Status::new(State::Rejected)
             .with("reason", reason)
             .with("plugins", plugins);
-        Settlement::new(job.entry, job.job_id, Outcome::Rejected, vec![write], status)
+        Settlement::new(
+            job.entry,
+            job.job_id,
+            Outcome::Rejected,
+            vec![write],
+            status,
+        )
     }
 
     /// The job could not be handled: it goes to the dead-letter `stream`
@@ -183,7 +206,13 @@ impl Settlement {
         Settlement::new(entry, job_id, Outcome::DeadLettered, vec![write], status)
     }
 
-    fn new(entry: Entry, job_id: String, outcome: Outcome, writes: Vec<Write>, status: Status) -> Settlement {
+    fn new(
+        entry: Entry,
+        job_id: String,
+        outcome: Outcome,
+        writes: Vec<Write>,
+        status: Status,
+    ) -> Settlement {
         Settlement {
             route: "none".to_owned(),
             source: entry.stream.clone(),

@@ -35,7 +35,9 @@ impl Shutdown {
                 }
                 count += 1;
                 if count == 1 {
-                    tracing::info!("shutting down: finishing jobs in flight (signal again to exit at once)");
+                    tracing::info!(
+                        "shutting down: finishing jobs in flight (signal again to exit at once)"
+                    );
                     let _ = tx.send(true);
                 } else {
                     tracing::warn!("second signal: exiting now; unfinished entries stay pending");

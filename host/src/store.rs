@@ -41,7 +41,11 @@ pub fn resolve(
     config: Option<&Path>,
 ) -> anyhow::Result<(String, Option<crate::config::Settings>)> {
     let settings = match config {
-        Some(config) => Some(crate::config::Settings::load(config, None, Some("cli".into()))?),
+        Some(config) => Some(crate::config::Settings::load(
+            config,
+            None,
+            Some("cli".into()),
+        )?),
         None => None,
     };
     let url = match (url, &settings) {
@@ -189,7 +193,10 @@ async fn wait_ready(url: &str, data_dir: &Path) -> anyhow::Result<()> {
     let client = client(url)?;
     for _ in 0..200 {
         if let Ok(mut conn) = client.get_multiplexed_async_connection().await
-            && redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+            && redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .is_ok()
         {
             return Ok(());
         }

@@ -87,11 +87,11 @@ pub fn run(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Val
     let mut out = json!({ "plugin": plugin.version(), "job": job.job_id });
     if plugin.worlds().validate {
         match plugin.validate(&contract_job, &job.job_id)? {
-            Ok(()) => out["validate"] = json!({ "valid": true }),
-            Err(errors) => {
+            Err(errors) if !errors.is_empty() => {
                 out["validate"] = json!({ "valid": false, "errors": errors_json(&errors) });
                 return Ok(out);
             }
+            _ => out["validate"] = json!({ "valid": true }),
         }
     }
     if plugin.worlds().route {

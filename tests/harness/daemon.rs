@@ -27,7 +27,10 @@ pub const GROUP: &str = "switchyard";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A config for the slivka example against `redis_url`, in `dir`, with
@@ -105,8 +108,12 @@ impl Daemon {
     pub fn terminate(&mut self) -> ExitStatus {
         let child = self.child.as_mut().expect("daemon is running");
         signal(child.id(), libc::SIGTERM);
-        let status = wait_exit(child, Duration::from_secs(60))
-            .unwrap_or_else(|| panic!("daemon did not exit within 60 s of SIGTERM; log:\n{}", self.log()));
+        let status = wait_exit(child, Duration::from_secs(60)).unwrap_or_else(|| {
+            panic!(
+                "daemon did not exit within 60 s of SIGTERM; log:\n{}",
+                self.log()
+            )
+        });
         self.child = None;
         status
     }
@@ -119,8 +126,12 @@ impl Daemon {
     /// Waits for the exit after signals sent with [`Daemon::signal`].
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let child = self.child.as_mut().expect("daemon is running");
-        let status = wait_exit(child, timeout)
-            .unwrap_or_else(|| panic!("daemon did not exit within {timeout:?}; log:\n{}", self.log()));
+        let status = wait_exit(child, timeout).unwrap_or_else(|| {
+            panic!(
+                "daemon did not exit within {timeout:?}; log:\n{}",
+                self.log()
+            )
+        });
         self.child = None;
         status
     }
@@ -207,12 +218,20 @@ pub fn xlen(conn: &mut redis::Connection, stream: &str) -> usize {
 
 /// Entries settled so far: targets + rejected + dead letters.
 pub fn settled(conn: &mut redis::Connection) -> usize {
-    TARGETS.iter().chain([&REJECTED, &DEAD]).map(|s| xlen(conn, s)).sum()
+    TARGETS
+        .iter()
+        .chain([&REJECTED, &DEAD])
+        .map(|s| xlen(conn, s))
+        .sum()
 }
 
 /// The group's pending count on the source.
 pub fn pending(conn: &mut redis::Connection) -> usize {
-    let reply: Value = redis::cmd("XPENDING").arg(SOURCE).arg(GROUP).query(conn).unwrap();
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(SOURCE)
+        .arg(GROUP)
+        .query(conn)
+        .unwrap();
     match reply {
         Value::Array(parts) => match parts.first() {
             Some(Value::Int(n)) => *n as usize,
@@ -224,16 +243,29 @@ pub fn pending(conn: &mut redis::Connection) -> usize {
 
 /// Every entry of `stream` as a map of text fields.
 pub fn entries(conn: &mut redis::Connection, stream: &str) -> Vec<HashMap<String, String>> {
-    let reply: Value = redis::cmd("XRANGE").arg(stream).arg("-").arg("+").query(conn).unwrap();
-    let Value::Array(items) = reply else { return Vec::new() };
+    let reply: Value = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query(conn)
+        .unwrap();
+    let Value::Array(items) = reply else {
+        return Vec::new();
+    };
     items
         .into_iter()
         .filter_map(|item| {
-            let Value::Array(mut parts) = item else { return None };
-            let Value::Array(flat) = parts.pop()? else { return None };
+            let Value::Array(mut parts) = item else {
+                return None;
+            };
+            let Value::Array(flat) = parts.pop()? else {
+                return None;
+            };
             let mut map = HashMap::new();
             let mut iter = flat.into_iter();
-            while let (Some(Value::BulkString(k)), Some(Value::BulkString(v))) = (iter.next(), iter.next()) {
+            while let (Some(Value::BulkString(k)), Some(Value::BulkString(v))) =
+                (iter.next(), iter.next())
+            {
                 map.insert(
                     String::from_utf8_lossy(&k).into_owned(),
                     String::from_utf8_lossy(&v).into_owned(),
@@ -247,7 +279,10 @@ pub fn entries(conn: &mut redis::Connection, stream: &str) -> Vec<HashMap<String
 /// Checks exactly-once over every outcome stream: each `switchyard-source`
 /// appears once, and there are `expected` of them. Returns the number of
 /// outcome entries per stream.
-pub fn assert_exactly_once(conn: &mut redis::Connection, expected: usize) -> HashMap<String, usize> {
+pub fn assert_exactly_once(
+    conn: &mut redis::Connection,
+    expected: usize,
+) -> HashMap<String, usize> {
     let mut seen = HashSet::new();
     let mut per_stream = HashMap::new();
     for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {
@@ -256,7 +291,9 @@ pub fn assert_exactly_once(conn: &mut redis::Connection, expected: usize) -> Has
         for entry in list {
             let source = entry
                 .get("switchyard-source")
-                .unwrap_or_else(|| panic!("an entry of {stream} has no switchyard-source: {entry:?}"))
+                .unwrap_or_else(|| {
+                    panic!("an entry of {stream} has no switchyard-source: {entry:?}")
+                })
                 .clone();
             assert!(seen.insert(source.clone()), "{source} was settled twice");
         }
@@ -294,7 +331,9 @@ pub fn fasta(count: usize, length: usize) -> String {
     let mut text = String::new();
     for i in 0..count {
         text.push_str(&format!(">seq{}\n", i + 1));
-        let seq: String = (0..length).map(|j| residues[(i + j) % 20] as char).collect();
+        let seq: String = (0..length)
+            .map(|j| residues[(i + j) % 20] as char)
+            .collect();
         text.push_str(&seq);
         text.push('\n');
     }

@@ -33,12 +33,14 @@ impl Plugin {
                 .expect_err("require_validator fails when validate is not exported")
         })?;
         let answer = self.call("validate", job_id, index, |store, instance, index| {
-            let func = instance
-                .get_typed_func::<(&Job,), (Validation,)>(&mut *store, index)?;
+            let func = instance.get_typed_func::<(&Job,), (Validation,)>(&mut *store, index)?;
             Ok(func.call(&mut *store, (job,))?.0)
         })?;
         if let Err(errors) = &answer {
-            let size: usize = errors.iter().map(|e| e.field.len() + e.message.len() + 8).sum();
+            let size: usize = errors
+                .iter()
+                .map(|e| e.field.len() + e.message.len() + 8)
+                .sum();
             self.check_output_size(size)?;
         }
         Ok(answer)
@@ -153,12 +155,13 @@ impl Plugin {
             };
         }
         let stderr = store.data().stderr.contents();
-        let message = panic_message(&String::from_utf8_lossy(&stderr)).unwrap_or_else(|| {
-            match error.downcast_ref::<Trap>() {
-                Some(trap) => format!("{trap}"),
-                None => format!("{error:#}"),
-            }
-        });
+        let message =
+            panic_message(&String::from_utf8_lossy(&stderr)).unwrap_or_else(|| {
+                match error.downcast_ref::<Trap>() {
+                    Some(trap) => format!("{trap}"),
+                    None => format!("{error:#}"),
+                }
+            });
         PluginError::Trap { plugin, message }
     }
 
@@ -209,7 +212,7 @@ impl Plugin {
                 return Err(self.bad_output("it named a target with an empty stream name".into()));
             }
             if let Some(allowed) = allowed
-                && !allowed.iter().any(|a| *a == target.stream)
+                && !allowed.contains(&target.stream)
             {
                 return Err(self.bad_output(format!(
                     "target `{}` is not one of the route's allowed targets ({})",
@@ -218,10 +221,7 @@ impl Plugin {
                 )));
             }
             if !seen.insert(target.stream.as_str()) {
-                return Err(self.bad_output(format!(
-                    "it named target `{}` twice",
-                    target.stream
-                )));
+                return Err(self.bad_output(format!("it named target `{}` twice", target.stream)));
             }
             for (name, _) in &target.extra_fields {
                 if name.is_empty() || name.starts_with("switchyard-") {

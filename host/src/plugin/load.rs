@@ -182,8 +182,8 @@ impl Plugin {
 
         let validate = function_index(&component, VALIDATE_EXPORT, "validate", worlds.validate)
             .map_err(world_error)?;
-        let route = function_index(&component, ROUTE_EXPORT, "route", worlds.route)
-            .map_err(world_error)?;
+        let route =
+            function_index(&component, ROUTE_EXPORT, "route", worlds.route).map_err(world_error)?;
 
         let pre = runtime
             .linker
@@ -319,9 +319,11 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
         ));
     }
     if bytes[4..8] == [1, 0, 0, 0] {
-        return Err("is a core WebAssembly module, not a component: build the plugin for \
+        return Err(
+            "is a core WebAssembly module, not a component: build the plugin for \
                     the wasm32-wasip2 target"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }

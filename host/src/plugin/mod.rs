@@ -12,7 +12,7 @@
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
 //!   import (`log`, `config-get`).
 //! - [`limits`]: resource limits and capability grants.
-//! - [`error`]: [`PluginError`].
+//! - [`error`]: the typed [`PluginError`].
 
 pub mod call;
 pub mod error;

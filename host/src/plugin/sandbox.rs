@@ -14,8 +14,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::switchyard::plugin::{host, types};
 use super::bindings::Level;
+use super::bindings::switchyard::plugin::{host, types};
 
 /// Longest log line a plugin may write; longer ones are cut.
 pub const MAX_LOG_LINE: usize = 4096;
