@@ -72,6 +72,9 @@ setup:
 		$$sudo apt-get update; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
 	fi
+	if ! python3 -c 'import redis' 2>/dev/null; then \
+		python3 -m pip install --quiet -r examples/clients/python/requirements.txt; \
+	fi
 
 bench: plugins
 	$(CARGO) bench --bench plugin_cost

@@ -46,6 +46,7 @@ impl Observer {
     /// Runs until shutdown, then removes the heartbeat record.
     pub async fn run(mut self, mut shutdown: Shutdown) {
         let mut last_report = None::<std::time::Instant>;
+        let mut reported_error = false;
         loop {
             let ok = redis::cmd("PING")
                 .query_async::<String>(&mut self.conn)
@@ -53,8 +54,15 @@ impl Observer {
                 .is_ok();
             self.readiness.redis.store(ok, Ordering::Relaxed);
             if ok && last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
-                if let Err(e) = self.report().await {
-                    tracing::debug!("cannot write the heartbeat: {e}");
+                match self.report().await {
+                    Err(e) if !reported_error => {
+                        tracing::warn!(
+                            "cannot write the heartbeat record (status will not list this daemon): {e}"
+                        );
+                        reported_error = true;
+                    }
+                    Err(_) => {}
+                    Ok(()) => reported_error = false,
                 }
                 last_report = Some(std::time::Instant::now());
             }
