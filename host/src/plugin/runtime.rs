@@ -66,7 +66,7 @@ impl Runtime {
         pool.pagemap_scan(wasmtime::Enabled::Auto);
         pool.linear_memory_keep_resident(KEEP_RESIDENT);
         pool.table_keep_resident(KEEP_RESIDENT);
-        pool.decommit_batch_size(16);
+
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
         if std::env::var_os("SWITCHYARD_NO_COMPILE_CACHE").is_none() {
