@@ -260,10 +260,10 @@ impl Daemon {
             }
             let read = match recovering.as_mut() {
                 Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
-                None => tokio::select! {
-                    _ = shutdown.requested() => break,
-                    read = intake.read_new(consumer.batch, consumer.block) => read,
-                },
+                // Not cancelled by shutdown: Redis may already have
+                // delivered entries to us, and what was read is settled.
+                // Shutdown waits at most one block time for it.
+                None => intake.read_new(consumer.batch, consumer.block).await,
             };
             match read {
                 Ok(entries) => {
