@@ -7,7 +7,7 @@
 #   make test      plugins, then fmt, clippy and every test
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
-#   make bench     what a plugin call costs (instantiate + validate/route)
+#   make bench     what a plugin call costs, then `switchyard bench` (router vs Redis limit)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -76,5 +76,6 @@ setup:
 		python3 -m pip install --quiet -r examples/clients/python/requirements.txt; \
 	fi
 
-bench: plugins
+bench: plugins release
 	$(CARGO) bench --bench plugin_cost
+	target/release/switchyard bench

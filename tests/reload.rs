@@ -214,6 +214,28 @@ fn route_one(conn: &mut redis::Connection, n: u64) -> String {
     landed.unwrap()
 }
 
+/// Writes `bytes` to `path` and waits for the daemon to log a failed reload
+/// whose line contains `expect`.
+fn write_and_expect_failed_reload(
+    daemon: &Daemon,
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+    expect: &str,
+) {
+    let failures = count(&daemon.log(), "reload failed");
+    std::fs::write(path, bytes).unwrap();
+    assert!(
+        wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed")
+            > failures),
+        "{what}: no failed reload logged; log:\n{}",
+        daemon.log()
+    );
+    let log = daemon.log();
+    let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
+    assert!(line.contains(expect), "{what}: {line}");
+}
+
 #[test]
 fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
     let redis = RedisServer::start();
@@ -245,17 +267,7 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
         ("wrong world", wrong_world, "WASI command"),
     ];
     for (what, bytes, expect) in cases {
-        let failures = count(&daemon.log(), "reload failed");
-        std::fs::write(&swap, &bytes).unwrap();
-        assert!(
-            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed")
-                > failures),
-            "{what}: no failed reload logged; log:\n{}",
-            daemon.log()
-        );
-        let log = daemon.log();
-        let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
-        assert!(line.contains(expect), "{what}: {line}");
+        write_and_expect_failed_reload(&daemon, &swap, &bytes, what, expect);
         n += 1;
         assert_eq!(
             route_one(&mut conn, n),
@@ -282,17 +294,7 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
         ),
     ];
     for (what, text, expect) in config_cases {
-        let failures = count(&daemon.log(), "reload failed");
-        std::fs::write(&config, text).unwrap();
-        assert!(
-            wait_until(RELOAD_TIMEOUT, || count(&daemon.log(), "reload failed")
-                > failures),
-            "{what}: no failed reload logged; log:\n{}",
-            daemon.log()
-        );
-        let log = daemon.log();
-        let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
-        assert!(line.contains(expect), "{what}: {line}");
+        write_and_expect_failed_reload(&daemon, &config, text.as_bytes(), what, expect);
         n += 1;
         assert_eq!(
             route_one(&mut conn, n),
