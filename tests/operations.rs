@@ -383,4 +383,18 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     assert!(ok);
     assert!(stdout.contains(&format!("replayed {left} ")), "{stdout}");
     assert_eq!(xlen(&mut conn, SOURCE), n as usize);
+
+    // And the replayed jobs are routed, each once.
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let daemon = Daemon::start(&config, "after-replay");
+    assert!(
+        wait_until(Duration::from_secs(180), || settled(&mut conn)
+            == n as usize
+            && pending(&mut conn) == 0),
+        "settled {} of {n}; log:\n{}",
+        settled(&mut conn),
+        daemon.log()
+    );
+    assert_exactly_once(&mut conn, n as usize);
 }

@@ -414,14 +414,19 @@ impl Settings {
 
     /// The distinct source streams, in route order.
     pub fn sources(&self) -> Vec<String> {
-        let mut sources: Vec<String> = Vec::new();
-        for route in &self.routes {
-            if !sources.contains(&route.source) {
-                sources.push(route.source.clone());
-            }
-        }
-        sources
+        sources_of(&self.routes)
     }
+}
+
+/// The distinct source streams of `routes`, in route order.
+pub fn sources_of<'a>(routes: impl IntoIterator<Item = &'a RouteSettings>) -> Vec<String> {
+    let mut sources: Vec<String> = Vec::new();
+    for route in routes {
+        if !sources.contains(&route.source) {
+            sources.push(route.source.clone());
+        }
+    }
+    sources
 }
 
 fn plugin_settings(

@@ -95,13 +95,8 @@ impl Intake {
         cursors: &mut HashMap<String, String>,
         count: usize,
     ) -> RedisResult<Vec<Entry>> {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(&self.group)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(count)
-            .arg("STREAMS");
+        let mut cmd = self.read_group(count);
+        cmd.arg("STREAMS");
         let open: Vec<String> = self
             .sources
             .iter()
@@ -153,13 +148,8 @@ impl Intake {
 
     /// Up to `count` new entries, waiting at most `block` for the first.
     pub async fn read_new(&mut self, count: usize, block: Duration) -> RedisResult<Vec<Entry>> {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(&self.group)
-            .arg(&self.consumer)
-            .arg("COUNT")
-            .arg(count)
-            .arg("BLOCK")
+        let mut cmd = self.read_group(count);
+        cmd.arg("BLOCK")
             .arg(block.as_millis() as u64)
             .arg("STREAMS");
         for source in &self.sources {
@@ -181,6 +171,17 @@ impl Intake {
             }
         }
         Ok(entries)
+    }
+
+    /// `XREADGROUP GROUP <group> <consumer> COUNT <count>`, to be completed.
+    fn read_group(&self, count: usize) -> redis::Cmd {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count);
+        cmd
     }
 
     /// Takes over up to `count` entries of `source` that have been pending

@@ -123,47 +123,46 @@ impl Settlement {
         errors: serde_json::Value,
         plugins: &[String],
     ) -> Settlement {
-        let errors = errors.to_string();
+        Settlement::rejected(
+            job,
+            stream,
+            "validate",
+            "invalid input",
+            errors.to_string(),
+            plugins,
+        )
+    }
+
+    /// The router found no runner for the job.
+    pub fn refused(job: Job, stream: &str, reason: &str, plugins: &[String]) -> Settlement {
+        Settlement::rejected(job, stream, "route", reason, String::new(), plugins)
+    }
+
+    /// A rejection at `stage`, with the validation `errors` (empty for none).
+    fn rejected(
+        job: Job,
+        stream: &str,
+        stage: &str,
+        reason: &str,
+        errors: String,
+        plugins: &[String],
+    ) -> Settlement {
         let plugins = plugins.join(",");
-        let reason = "invalid input";
         let write = outcome_entry(
             &job.entry,
             stream,
             [
                 (ERRORS_FIELD, errors.clone()),
                 (REASON_FIELD, reason.to_owned()),
-                (STAGE_FIELD, "validate".to_owned()),
+                (STAGE_FIELD, stage.to_owned()),
                 (PLUGINS_FIELD, plugins.clone()),
             ],
         );
-        let status = Status::new(State::Rejected)
-            .with("reason", reason)
-            .with("errors", errors)
-            .with("plugins", plugins);
-        Settlement::new(
-            job.entry,
-            job.job_id,
-            Outcome::Rejected,
-            vec![write],
-            status,
-        )
-    }
-
-    /// The router found no runner for the job.
-    pub fn refused(job: Job, stream: &str, reason: &str, plugins: &[String]) -> Settlement {
-        let plugins = plugins.join(",");
-        let write = outcome_entry(
-            &job.entry,
-            stream,
-            [
-                (REASON_FIELD, reason.to_owned()),
-                (STAGE_FIELD, "route".to_owned()),
-                (PLUGINS_FIELD, plugins.clone()),
-            ],
-        );
-        let status = Status::new(State::Rejected)
-            .with("reason", reason)
-            .with("plugins", plugins);
+        let mut status = Status::new(State::Rejected).with("reason", reason);
+        if !errors.is_empty() {
+            status = status.with("errors", errors);
+        }
+        let status = status.with("plugins", plugins);
         Settlement::new(
             job.entry,
             job.job_id,

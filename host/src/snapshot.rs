@@ -108,13 +108,7 @@ impl Snapshot {
 
     /// The distinct source streams of the routes, in route order.
     pub fn sources(&self) -> Vec<String> {
-        let mut sources: Vec<String> = Vec::new();
-        for route in &self.routes {
-            if !sources.contains(&route.settings.source) {
-                sources.push(route.settings.source.clone());
-            }
-        }
-        sources
+        crate::config::sources_of(self.routes.iter().map(|route| &route.settings))
     }
 
     /// `name@hash` of every plugin, for logs.

@@ -22,15 +22,9 @@ pub fn plugin_name(path: &Path) -> String {
         .unwrap_or_else(|| "plugin".into())
 }
 
-/// What `check` found about a component.
-pub fn check(runtime: &Runtime, path: &Path) -> Result<Value, PluginError> {
-    let plugin = Plugin::load(runtime, &plugin_name(path), path, PluginSettings::default())?;
-    Ok(json!({
-        "file": path.display().to_string(),
-        "plugin": plugin.version(),
-        "worlds": plugin.worlds().names(),
-        "ignored-exports": plugin.extra_exports(),
-    }))
+/// Loads a component exactly as the daemon would, with default settings.
+pub fn check(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError> {
+    Plugin::load(runtime, &plugin_name(path), path, PluginSettings::default())
 }
 
 /// Parses `KEY=VALUE` config arguments; `KEY=@FILE` reads the value from a

@@ -207,7 +207,7 @@ impl Plugin {
             extra_exports,
             digest: digest.to_vec(),
         };
-        plugin.check_types(runtime)?;
+        plugin.check_types()?;
         Ok(plugin)
     }
 
@@ -239,10 +239,7 @@ impl Plugin {
     /// Whether this plugin was loaded from exactly `bytes` with `settings`,
     /// so a reload can keep it instead of compiling it again.
     pub fn is_same(&self, bytes: &[u8], settings: &PluginSettings) -> bool {
-        let digest = Sha256::digest(bytes);
-        self.identity.version.ends_with(&hex::encode(digest)[..8])
-            && self.digest == digest.as_slice()
-            && self.settings == *settings
+        self.digest == Sha256::digest(bytes).as_slice() && self.settings == *settings
     }
 
     /// The plugin's limits.
@@ -284,8 +281,7 @@ impl Plugin {
 
     /// Instantiates the plugin once and checks that its functions have the
     /// contract's types. Also catches a component whose start traps.
-    fn check_types(&self, runtime: &Runtime) -> Result<(), PluginError> {
-        let _ = runtime;
+    fn check_types(&self) -> Result<(), PluginError> {
         let mut store = self.store("(load check)");
         let instance = self
             .pre
