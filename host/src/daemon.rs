@@ -380,13 +380,18 @@ impl Pipeline {
         let mut dispatcher = self.dispatcher.clone();
         let mut backoff = Backoff::new();
         let mut pending = settlements;
-        let mut last_chance = false;
         loop {
             match dispatcher.settle(&pending).await {
                 Ok(results) => {
                     let mut retry = Vec::new();
+                    let mut unavailable = None;
                     for (settled, settlement) in results.into_iter().zip(pending) {
                         match settled {
+                            Settled::Unavailable(e) => {
+                                // Not this job's fault: try it again as it is.
+                                unavailable.get_or_insert(e);
+                                retry.push(settlement);
+                            }
                             Settled::Done(outcome) => {
                                 count_outcome(&settlement, outcome);
                                 log_outcome(&settlement, outcome);
@@ -395,7 +400,9 @@ impl Pipeline {
                                 job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
                                 "entry was claimed by another consumer; it settles it"
                             ),
-                            Settled::Refused(reason) if !last_chance => {
+                            Settled::Refused(reason)
+                                if settlement.outcome != Outcome::DeadLettered =>
+                            {
                                 tracing::warn!(
                                     job = %settlement.job_id, stream = %settlement.source, entry = %settlement.entry_id,
                                     "cannot write the outcome ({reason}); dead-lettering it"
@@ -420,7 +427,10 @@ impl Pipeline {
                         return;
                     }
                     pending = retry;
-                    last_chance = true;
+                    if let Some(e) = unavailable {
+                        let mut never = NeverShutdown;
+                        backoff.fail("settle jobs", &e, &mut never).await;
+                    }
                 }
                 Err(e) => {
                     let mut never = NeverShutdown;

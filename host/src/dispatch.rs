@@ -65,6 +65,10 @@ pub enum Settled {
     /// Redis refused this one settlement (e.g. a target key of the wrong
     /// type); the message says why. Nothing was written.
     Refused(String),
+    /// Redis could not run the script just now (loading its data after a
+    /// restart, out of memory, busy with another script, a lost
+    /// connection). Nothing was written; trying again later will do.
+    Unavailable(redis::RedisError),
 }
 
 /// Sends settlements to Redis.
@@ -135,6 +139,7 @@ impl Dispatcher {
                     reload = true;
                     Settled::Refused("settle script not loaded".into())
                 }
+                Err(e) if is_transient(&e) => Settled::Unavailable(e),
                 Err(e) => Settled::Refused(e.to_string()),
             });
         }
@@ -190,6 +195,16 @@ impl Dispatcher {
 /// Whether Redis answered that it does not know the script (it restarted).
 fn is_noscript(error: &redis::RedisError) -> bool {
     error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+/// Whether an error reply to one script call says "not now" rather than
+/// "never": the same call is expected to succeed once Redis recovers.
+fn is_transient(error: &redis::RedisError) -> bool {
+    use redis::RetryMethod;
+    if matches!(error.code(), Some("OOM" | "BUSY")) {
+        return true;
+    }
+    !matches!(error.retry_method(), RetryMethod::NoRetry)
 }
 
 fn ttl_ms(ttl: Duration) -> u64 {

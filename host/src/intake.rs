@@ -66,10 +66,15 @@ impl Intake {
     /// missing). A new group starts at the beginning of the stream, so jobs
     /// sent before the first daemon started are routed too.
     pub async fn ensure_groups(&mut self) -> RedisResult<()> {
-        for source in &self.sources {
+        for source in self.sources.clone() {
+            // Look first: creating is a write, which Redis refuses when it is
+            // out of memory even if the group exists.
+            if self.group_exists(&source).await? {
+                continue;
+            }
             let created: RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(source)
+                .arg(&source)
                 .arg(&self.group)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -84,6 +89,23 @@ impl Intake {
             }
         }
         Ok(())
+    }
+
+    /// Whether `source` exists and has our group.
+    async fn group_exists(&mut self, source: &str) -> RedisResult<bool> {
+        let reply: RedisResult<Value> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(source)
+            .query_async(&mut self.conn)
+            .await;
+        match reply {
+            Ok(reply) => Ok(crate::observer::groups(reply)
+                .iter()
+                .any(|g| g.get("name") == Some(&self.group))),
+            // "no such key": the stream does not exist yet.
+            Err(e) if e.code() == Some("ERR") => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Up to `count` entries of this consumer's pending list after `cursor`
