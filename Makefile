@@ -8,6 +8,8 @@
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs, then `switchyard bench` (router vs Redis limit)
+#   make chaos     200k jobs through three daemons killed again and again, one Redis
+#                  kill -9, router and config swaps; then the exactly-once audit
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,7 +26,7 @@ FIXTURE_CRATES := $(foreach manifest,$(sort $(wildcard tests/fixtures/plugins/*/
 	$(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(manifest) | head -n 1))
 PLUGIN_CRATES := slivka-form fasta-size $(strip $(FIXTURE_CRATES))
 
-.PHONY: all plugins build release test demo demo-try setup bench
+.PHONY: all plugins build release test demo demo-try setup bench chaos
 
 all: build plugins
 
@@ -79,3 +81,9 @@ setup:
 bench: plugins release
 	$(CARGO) bench --bench plugin_cost
 	target/release/switchyard bench
+
+# The full chaos run; `make test` runs the same test with 6,000 jobs.
+CHAOS_JOBS ?= 200000
+CHAOS_RATE ?= 4000
+chaos: plugins
+	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) $(CARGO) test -p switchyard --test chaos -- --nocapture

@@ -164,12 +164,25 @@ pub struct RedisServer {
     socket: PathBuf,
     /// The running server; `None` while stopped or killed.
     child: Option<Child>,
+    /// The AOF's fsync policy: `everysec`, or `always` so that a kill -9
+    /// loses no write Redis has answered.
+    appendfsync: &'static str,
 }
 
 impl RedisServer {
     /// Starts a server and waits until it answers PING. Panics (saying what
     /// to install) when `redis-server` cannot be run.
     pub fn start() -> RedisServer {
+        RedisServer::start_with_fsync("everysec")
+    }
+
+    /// Starts a server that fsyncs its AOF before answering each write
+    /// (`appendfsync always`): a kill -9 loses nothing it acknowledged.
+    pub fn start_durable() -> RedisServer {
+        RedisServer::start_with_fsync("always")
+    }
+
+    fn start_with_fsync(appendfsync: &'static str) -> RedisServer {
         let dir = tempfile::Builder::new()
             .prefix("switchyard-redis-")
             .tempdir()
@@ -179,6 +192,7 @@ impl RedisServer {
             dir,
             socket,
             child: None,
+            appendfsync,
         };
         server.spawn();
         server
@@ -285,7 +299,7 @@ impl RedisServer {
             .args(["--logfile"])
             .arg(dir.join("redis.log"))
             .args(["--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "everysec"])
+            .args(["--appendonly", "yes", "--appendfsync", self.appendfsync])
             .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
