@@ -80,7 +80,7 @@ setup:
 
 bench: plugins release
 	$(CARGO) bench --bench plugin_cost
-	target/release/switchyard bench
+	target/release/switchyard bench --hostile-every 1000
 
 # The full chaos run; `make test` runs the same test with 6,000 jobs.
 CHAOS_JOBS ?= 200000

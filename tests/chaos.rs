@@ -6,7 +6,9 @@
 //! nothing pending.
 //!
 //! `make test` runs a short variant (`CHAOS_JOBS`, default 6,000);
-//! `make chaos` runs 200,000 and prints the same figures.
+//! `make chaos` runs 200,000 and prints the same figures. Events come at set
+//! fractions of the run (so the short one sees each kind), and, in a long
+//! run, also every few seconds.
 
 #[path = "harness/daemon.rs"]
 mod daemon;
@@ -255,7 +257,7 @@ fn chaos_run_loses_duplicates_and_strands_nothing() {
     };
 
     // Events due at fractions of the run, so a short run sees each of them
-    // while jobs flow; a long run adds a kill every 3 s on top.
+    // while jobs flow.
     let mut due: Vec<(f64, &str)> = vec![
         (0.05, "kill"),
         (0.12, "plugin"),
@@ -270,7 +272,11 @@ fn chaos_run_loses_duplicates_and_strands_nothing() {
     ];
     due.reverse();
     let (mut kills, mut plugin_swaps, mut config_swaps, mut redis_restarts) = (0, 0, 0, 0);
-    let mut last_kill = Instant::now();
+    // When each kind of event last happened.
+    let mut last: HashMap<&str, Instant> = ["kill", "plugin", "config"]
+        .into_iter()
+        .map(|what| (what, Instant::now()))
+        .collect();
     // Killed daemons and when each comes back.
     let mut down: Vec<(usize, Instant)> = Vec::new();
     let mut producer = Some(producer);
@@ -317,8 +323,19 @@ fn chaos_run_loses_duplicates_and_strands_nothing() {
         let mut event = None;
         if due.last().is_some_and(|(at, _)| fraction >= *at) {
             event = due.pop().map(|(_, what)| what);
-        } else if last_kill.elapsed() > Duration::from_secs(3) && fraction < 0.9 {
-            event = Some("kill");
+        } else if fraction < 0.9 {
+            // A long run keeps going: a kill every 3 s, a router swap every
+            // 10 s, a config swap every 15 s.
+            for (every, what) in [(3, "kill"), (10, "plugin"), (15, "config")] {
+                let last = last[what];
+                if last.elapsed() > Duration::from_secs(every) {
+                    event = Some(what);
+                    break;
+                }
+            }
+        }
+        if let Some(what) = event {
+            last.insert(what, Instant::now());
         }
         match event {
             Some("kill") => {
@@ -329,7 +346,6 @@ fn chaos_run_loses_duplicates_and_strands_nothing() {
                 let delay = if rng.below(3) == 0 { 2000 } else { 0 };
                 down.push((victim, Instant::now() + Duration::from_millis(delay)));
                 kills += 1;
-                last_kill = Instant::now();
             }
             Some("plugin") => {
                 plugin_swaps += 1;

@@ -372,6 +372,64 @@ fn environment_and_network_are_denied() {
     assert_eq!(probe_report(&probe), "env=1 net=denied stdin=empty");
 }
 
+/// The extra fields fixture-clock dispatched with.
+fn clock_report(clock: &Plugin) -> Result<std::collections::HashMap<String, String>, PluginError> {
+    let decision = clock.route(&any_job(), "test-job", None)?;
+    match decision {
+        Decision::Dispatch(targets) => Ok(targets[0].extra_fields.iter().cloned().collect()),
+        other => panic!("fixture-clock dispatches, got {other:?}"),
+    }
+}
+
+#[test]
+fn clocks_stand_still_unless_granted() {
+    let runtime = Runtime::new().unwrap();
+    let clock = load(&runtime, "fixture-clock", PluginSettings::default());
+    let seen = clock_report(&clock).unwrap();
+    assert_eq!(
+        seen["wall"], "0",
+        "the wall clock reads the epoch: {seen:?}"
+    );
+    assert_eq!(seen["monotonic-advanced"], "no", "{seen:?}");
+
+    let settings = PluginSettings {
+        grants: Grants {
+            clocks: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let clock = load(&runtime, "fixture-clock", settings);
+    let seen = clock_report(&clock).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let wall: u64 = seen["wall"].parse().unwrap();
+    assert!(
+        now.abs_diff(wall) < 60,
+        "granted, the wall clock is the host's: {seen:?}"
+    );
+    assert_eq!(seen["monotonic-advanced"], "yes", "{seen:?}");
+}
+
+/// A plugin that sleeps is waiting in the host, where no epoch check runs:
+/// the sleep must still end at the deadline, as a deadline error.
+#[test]
+fn a_sleep_cannot_outlast_the_deadline() {
+    let runtime = Runtime::new().unwrap();
+    for clocks in [false, true] {
+        let mut settings = with_config(&[("sleep-ms", "600000")]);
+        settings.limits.deadline = Duration::from_millis(50);
+        settings.grants.clocks = clocks;
+        let clock = load(&runtime, "fixture-clock", settings);
+        match clock_report(&clock) {
+            Err(PluginError::Deadline { limit_ms, .. }) => assert_eq!(limit_ms, 50),
+            other => panic!("a 10-minute sleep must end as a deadline error, got {other:?}"),
+        }
+    }
+}
+
 /// What fixture-env-probe saw: the message of the one error it reports.
 fn probe_report(probe: &Plugin) -> String {
     match answer(probe, &any_job(), None) {

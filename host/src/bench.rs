@@ -9,7 +9,12 @@
 //!    XADD, status, XACK, in the same scripts) with no plugin call;
 //! 3. enqueue → dispatched latency at half the measured rate, from a
 //!    producer running beside the daemon to a runner reading the targets;
-//! 4. the daemon's peak RSS.
+//! 4. the daemon's peak RSS;
+//! 5. with `--hostile-every N`, the drain again with one job in N sent to
+//!    a route of its own per hostile fixture plugin (spinning, eating
+//!    memory, panicking, naming a target it may not use, reading files or
+//!    the environment): the good jobs' rate beside the plain run's, and
+//!    where the hostile jobs ended.
 //!
 //! Daemons are this same executable (`switchyard run`), so what is measured
 //! is what runs in production. A benchmark prints figures; it asserts none.
@@ -43,6 +48,124 @@ pub struct BenchOptions {
     pub json: bool,
     /// Router swaps during an extra drain (0: no swap run).
     pub swaps: usize,
+    /// One hostile job per this many good ones in an extra drain (0: no
+    /// hostile run).
+    pub hostile_every: usize,
+}
+
+/// The hostile fixtures of the hostile run: (service, validators, router,
+/// the outcome each job must get). Each takes the jobs of its own service.
+const HOSTILE_ROUTES: [(&str, &str, &str, &str); 7] = [
+    ("spin", "[]", "fixture-spin", "dead letter: deadline"),
+    (
+        "spin-validate",
+        r#"["fixture-spin"]"#,
+        "fasta-size",
+        "dead letter: deadline",
+    ),
+    ("bomb", "[]", "fixture-memory-bomb", "dead letter: memory"),
+    ("panic", "[]", "fixture-panic", "dead letter: trap"),
+    (
+        "elsewhere",
+        "[]",
+        "fixture-undeclared-target",
+        "dead letter: bad-output",
+    ),
+    (
+        "snoop-files",
+        r#"["fixture-open-file"]"#,
+        "fasta-size",
+        "rejected",
+    ),
+    (
+        "snoop-env",
+        r#"["fixture-env-probe"]"#,
+        "fasta-size",
+        "rejected",
+    ),
+];
+
+/// The config lines for [`HOSTILE_ROUTES`], with tight limits for the
+/// fixtures that would otherwise run to the default ones.
+fn hostile_routes() -> String {
+    let mut text = String::from(
+        "[plugin.fixture-spin]\ndeadline-ms = 20\n[plugin.fixture-memory-bomb]\nmemory-mib = 16\n",
+    );
+    for (service, validators, router, _) in HOSTILE_ROUTES {
+        text.push_str(&format!(
+            r#"[[routes]]
+name = "{service}"
+source = "jobs"
+match = {{ service = "{service}" }}
+validators = {validators}
+router = "{router}"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#
+        ));
+    }
+    text
+}
+
+/// `jobs` with a hostile job after every `every` of them, the fixtures
+/// taking turns.
+fn with_hostile(jobs: &[Fields], every: usize) -> Vec<Fields> {
+    let mut mixed = Vec::with_capacity(jobs.len() + jobs.len() / every + 1);
+    for (i, job) in jobs.iter().enumerate() {
+        mixed.push(job.clone());
+        if (i + 1) % every == 0 {
+            let (service, ..) = HOSTILE_ROUTES[(i / every) % HOSTILE_ROUTES.len()];
+            let mut fields = jobs[0].clone();
+            fields[0].1 = service.as_bytes().to_vec();
+            fields[1].1 = format!("hostile{i:011}").into_bytes();
+            mixed.push(fields);
+        }
+    }
+    mixed
+}
+
+/// Where the hostile jobs of the last drain ended, per service: "dead
+/// letter: STAGE-KIND" or "rejected" or a target, with counts.
+fn hostile_outcomes(conn: &mut redis::Connection) -> anyhow::Result<serde_json::Value> {
+    let mut outcomes: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    for stream in OUTPUTS {
+        let mut cursor = "-".to_owned();
+        loop {
+            let page: Vec<TextEntry> = redis::cmd("XRANGE")
+                .arg(stream)
+                .arg(&cursor)
+                .arg("+")
+                .arg("COUNT")
+                .arg(10_000)
+                .query(conn)?;
+            let Some((last, _)) = page.last() else { break };
+            cursor = format!("({last}");
+            for (_, fields) in &page {
+                let service = fields.get("service").map(String::as_str).unwrap_or("");
+                if !HOSTILE_ROUTES.iter().any(|(s, ..)| *s == service) {
+                    continue;
+                }
+                let outcome = match stream {
+                    "jobs:dead" => format!(
+                        "dead letter: {}",
+                        fields
+                            .get("switchyard-error")
+                            .map(String::as_str)
+                            .unwrap_or("?")
+                    ),
+                    "jobs:rejected" => "rejected".to_owned(),
+                    target => target.to_owned(),
+                };
+                *outcomes
+                    .entry(service.to_owned())
+                    .or_default()
+                    .entry(outcome)
+                    .or_default() += 1;
+            }
+        }
+    }
+    Ok(json!(outcomes))
 }
 
 /// Runs the benchmark and prints its table (or JSON).
@@ -82,7 +205,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             own_plugins.join(format!("{name}.wasm")),
         )?;
     }
-    let config = write_config(dir, &url, &own_plugins)?;
+    let config = write_config(dir, "bench.toml", &url, &own_plugins, "")?;
     let mut conn = crate::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
     let bytes: usize = jobs
@@ -124,6 +247,41 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     } else {
         (None, Vec::new())
     };
+    let hostile = if options.hostile_every > 0 {
+        for (_, validators, router, _) in HOSTILE_ROUTES {
+            for name in std::iter::once(router).chain(
+                validators
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|v| v.trim().trim_matches('"'))
+                    .filter(|v| !v.is_empty()),
+            ) {
+                let from = plugins.join(format!("{name}.wasm"));
+                std::fs::copy(&from, own_plugins.join(format!("{name}.wasm"))).with_context(
+                    || format!("{} is missing: run `make plugins` first", from.display()),
+                )?;
+            }
+        }
+        let hostile_config =
+            write_config(dir, "hostile.toml", &url, &own_plugins, &hostile_routes())?;
+        let mixed = with_hostile(&jobs, options.hostile_every);
+        let run = drain(&mut conn, &hostile_config, &mixed, 1, false)?;
+        let good_rate = jobs.len() as f64 / run.seconds;
+        eprintln!(
+            "bench: real pipeline beside hostile plugins {:.0} good jobs/s",
+            good_rate
+        );
+        Some(json!({
+            "hostile-jobs": mixed.len() - jobs.len(),
+            "good-jobs-per-s": good_rate.round(),
+            "seconds": run.seconds,
+            "good-throughput-vs-plain": (good_rate / real.rate * 1000.0).round() / 1000.0,
+            "expected": HOSTILE_ROUTES.iter().map(|(s, .., e)| (s.to_string(), e.to_string())).collect::<HashMap<_, _>>(),
+            "outcomes": hostile_outcomes(&mut conn)?,
+        }))
+    } else {
+        None
+    };
     let offered = (real.rate / 2.0).max(100.0);
     let latency = latency(
         &mut conn,
@@ -151,6 +309,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             "throughput-vs-no-swaps": (d.rate / real.rate * 1000.0).round() / 1000.0,
             "swap-latency-ms": swap_latencies,
         })),
+        "real-beside-hostile-plugins": hostile,
         "latency": {
             "offered-jobs-per-s": offered.round(),
             "samples": latency.samples,
@@ -205,6 +364,29 @@ fn print_table(r: &serde_json::Value) {
             s["swap-latency-ms"]
         );
     }
+    let h = &r["real-beside-hostile-plugins"];
+    if !h.is_null() {
+        println!(
+            "  {:<36} {:>12.0} {:>10.2}",
+            format!("real, beside {} hostile jobs", h["hostile-jobs"]),
+            h["good-jobs-per-s"].as_f64().unwrap_or(0.0),
+            h["seconds"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "  hostile plugins: good jobs' throughput {:.3} of the plain run; where the hostile jobs went:",
+            h["good-throughput-vs-plain"].as_f64().unwrap_or(0.0)
+        );
+        if let Some(outcomes) = h["outcomes"].as_object() {
+            let mut services: Vec<_> = outcomes.iter().collect();
+            services.sort_by_key(|(service, _)| service.as_str());
+            for (service, counts) in services {
+                println!(
+                    "    {service:<14} expected {:<24} got {counts}",
+                    h["expected"][service].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
     println!();
     let l = &r["latency"];
     println!(
@@ -217,7 +399,14 @@ fn print_table(r: &serde_json::Value) {
     );
 }
 
-fn write_config(dir: &Path, url: &str, plugins: &Path) -> anyhow::Result<PathBuf> {
+/// Writes the bench config `name` in `dir`: the slivka route, then `extra`.
+fn write_config(
+    dir: &Path,
+    name: &str,
+    url: &str,
+    plugins: &Path,
+    extra: &str,
+) -> anyhow::Result<PathBuf> {
     let forms = dir.join("forms");
     std::fs::create_dir_all(&forms)?;
     for (name, text) in [
@@ -232,7 +421,7 @@ fn write_config(dir: &Path, url: &str, plugins: &Path) -> anyhow::Result<PathBuf
     ] {
         std::fs::write(forms.join(format!("{name}.json")), text)?;
     }
-    let config = dir.join("bench.toml");
+    let config = dir.join(name);
     std::fs::write(
         &config,
         format!(
@@ -259,7 +448,7 @@ router = "fasta-size"
 targets = ["queue:local", "queue:cluster"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
-"#,
+{extra}"#,
             plugins = plugins.display()
         ),
     )?;

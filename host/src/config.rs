@@ -90,6 +90,8 @@ struct GrantsSection {
     read_dirs: BTreeMap<String, PathBuf>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    clocks: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -476,6 +478,7 @@ fn plugin_settings(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    grants.clocks = section.grants.clocks;
     Ok(PluginSettings {
         limits,
         grants,

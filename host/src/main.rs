@@ -93,6 +93,10 @@ enum Command {
         /// Hot-swap the router this many times during an extra drain (0: skip).
         #[arg(long, default_value_t = 5)]
         swaps: usize,
+        /// Also drain with one job in N for a hostile fixture plugin on its own
+        /// route (0: skip; needs the fixtures from `make plugins`).
+        #[arg(long, default_value_t = 0)]
+        hostile_every: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -207,6 +211,7 @@ fn main() -> ExitCode {
             plugins,
             latency_seconds,
             swaps,
+            hostile_every,
             json,
         } => report(switchyard::bench::run(&switchyard::bench::BenchOptions {
             jobs,
@@ -215,6 +220,7 @@ fn main() -> ExitCode {
             latency_seconds,
             json,
             swaps,
+            hostile_every,
         })),
         Command::DeadLetters {
             redis,

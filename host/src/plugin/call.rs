@@ -17,7 +17,7 @@ use super::bindings::{Decision, FieldError, Job};
 use super::error::PluginError;
 use super::load::Plugin;
 use super::runtime::TICK;
-use super::sandbox::{MemoryLimiter, Sandbox, cut};
+use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
 
 /// A validator's answer: valid, or every error it found.
 pub type Validation = Result<(), Vec<FieldError>>;
@@ -80,6 +80,12 @@ impl Plugin {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
+        let grants = &self.settings.grants;
+        let monotonic_zero = grants.clocks.then(std::time::Instant::now);
+        wasi.monotonic_clock(MonotonicClock(monotonic_zero));
+        if !grants.clocks {
+            wasi.wall_clock(EpochWallClock);
+        }
         for (key, value) in &self.settings.grants.env {
             wasi.env(key, value);
         }
@@ -104,6 +110,9 @@ impl Plugin {
             log_lines: 0,
             stdout,
             stderr,
+            deadline: std::time::Instant::now() + limits.deadline,
+            monotonic_zero,
+            overslept: false,
         };
         let mut store = Store::new(self.pre.engine(), sandbox);
         store.limiter(|sandbox| &mut sandbox.limiter);
@@ -148,7 +157,7 @@ impl Plugin {
                 requested,
             };
         }
-        if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
+        if store.data().overslept || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             return PluginError::Deadline {
                 plugin,
                 limit_ms: limits.deadline.as_millis() as u64,

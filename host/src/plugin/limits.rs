@@ -97,4 +97,9 @@ pub struct Grants {
     pub read_dirs: Vec<(PathBuf, String)>,
     /// Environment variables the plugin sees; none by default.
     pub env: Vec<(String, String)>,
+    /// Whether the plugin reads the host's clocks. Without this grant the
+    /// wall clock reads the Unix epoch and the monotonic clock stands still,
+    /// so a decision depends on the job alone (`switchyard try` repeats it)
+    /// and a plugin cannot time the host.
+    pub clocks: bool,
 }

@@ -83,6 +83,8 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| anyhow!("cannot add WASI to the plugin linker: {e:#}"))?;
+        bound_sleeps(&mut linker)
+            .map_err(|e| anyhow!("cannot bound plugin sleeps in the linker: {e:#}"))?;
         bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| anyhow!("cannot add switchyard's host interface to the linker: {e:#}"))?;
 
@@ -136,4 +138,31 @@ impl Drop for EpochTicker {
             let _ = thread.join();
         }
     }
+}
+
+/// The WASI interface whose sleeps [`bound_sleeps`] replaces.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces WASI's `subscribe-duration` and `subscribe-instant` with ones
+/// that refuse to sleep past the call's deadline (see [`Sandbox::sleep`]):
+/// the epoch deadline stops code that runs, not a host that waits.
+fn bound_sleeps(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: wasmtime::StoreContextMut<'_, Sandbox>, (nanos,): (u64,)| {
+            Ok((store.data_mut().sleep(nanos)?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: wasmtime::StoreContextMut<'_, Sandbox>, (when,): (u64,)| {
+            let sandbox = store.data_mut();
+            let nanos = when.saturating_sub(sandbox.monotonic_now());
+            Ok((sandbox.sleep(nanos)?,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{ResourceLimiter, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::Level;
 use super::bindings::switchyard::plugin::{host, types};
@@ -55,6 +57,80 @@ pub struct Sandbox {
     pub(crate) stdout: MemoryOutputPipe,
     /// The plugin's captured stderr; also the source of panic messages.
     pub(crate) stderr: MemoryOutputPipe,
+    /// When the call's deadline passes, in host time.
+    pub(crate) deadline: Instant,
+    /// What the plugin's monotonic clock counts from; `None` when it has no
+    /// clock grant and the clock stands still at 0.
+    pub(crate) monotonic_zero: Option<Instant>,
+    /// Set when the plugin asked to sleep past its deadline.
+    pub(crate) overslept: bool,
+}
+
+impl Sandbox {
+    /// The plugin's monotonic clock, in nanoseconds.
+    pub(crate) fn monotonic_now(&self) -> u64 {
+        self.monotonic_zero
+            .map_or(0, |zero| zero.elapsed().as_nanos() as u64)
+    }
+
+    /// A pollable ready `nanos` from now: what `wasi:clocks/monotonic-clock`'s
+    /// `subscribe-*` return. A sleep waits in the host, where the epoch
+    /// deadline cannot interrupt it, so one that would end past the deadline
+    /// ends the call at once, as a deadline error.
+    pub(crate) fn sleep(&mut self, nanos: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let wake = Instant::now().checked_add(Duration::from_nanos(nanos));
+        match wake {
+            Some(wake) if wake <= self.deadline => {
+                let nap = self.table.push(Nap(tokio::time::Instant::from_std(wake)))?;
+                subscribe(&mut self.table, nap)
+            }
+            _ => {
+                self.overslept = true;
+                Err(Trap::Interrupt.into())
+            }
+        }
+    }
+}
+
+/// A sleep within the deadline.
+struct Nap(tokio::time::Instant);
+
+#[async_trait::async_trait]
+impl Pollable for Nap {
+    async fn ready(&mut self) {
+        tokio::time::sleep_until(self.0).await;
+    }
+}
+
+/// The wall clock of a plugin without the clock grant: always the Unix epoch.
+pub(crate) struct EpochWallClock;
+
+impl HostWallClock for EpochWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// The monotonic clock of a plugin: from `Some(zero)` on, or standing still
+/// at 0 without the clock grant. The same reading as
+/// [`Sandbox::monotonic_now`], which `subscribe-instant` uses.
+pub(crate) struct MonotonicClock(pub(crate) Option<Instant>);
+
+impl HostMonotonicClock for MonotonicClock {
+    fn resolution(&self) -> u64 {
+        match self.0 {
+            Some(_) => 1,
+            None => 1_000_000_000,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.0.map_or(0, |zero| zero.elapsed().as_nanos() as u64)
+    }
 }
 
 impl WasiView for Sandbox {

@@ -17,6 +17,9 @@ use crate::form::{Field, Form};
 use crate::payload::{Inputs, Raw};
 use crate::value::Value;
 
+/// Unknown inputs reported one by one; the rest are counted in one error.
+const MAX_UNKNOWN_REPORTED: usize = 20;
+
 /// Checks `inputs` against `form`; an empty list means valid.
 pub fn check(form: &Form, inputs: &Inputs) -> Vec<FieldError> {
     let mut errors = Vec::new();
@@ -48,11 +51,26 @@ pub fn check(form: &Form, inputs: &Inputs) -> Vec<FieldError> {
         }
     }
 
-    for name in inputs.keys().filter(|name| form.field(name).is_none()) {
+    let unknown: Vec<&String> = inputs
+        .keys()
+        .filter(|name| form.field(name).is_none())
+        .collect();
+    for name in unknown.iter().take(MAX_UNKNOWN_REPORTED) {
         errors.push(FieldError::new(
             name.as_str(),
             ErrorCode::Invalid,
             unknown_parameter(form),
+        ));
+    }
+    if let Some(first_unreported) = unknown.get(MAX_UNKNOWN_REPORTED) {
+        // A flood of inputs gets a bounded answer, still a rejection.
+        errors.push(FieldError::new(
+            first_unreported.as_str(),
+            ErrorCode::Invalid,
+            format!(
+                "and {} more unknown parameters",
+                unknown.len() - MAX_UNKNOWN_REPORTED
+            ),
         ));
     }
 
@@ -338,6 +356,22 @@ mod tests {
             found[0]
                 .2
                 .starts_with("unknown parameter (the form declares dealign, ")
+        );
+    }
+
+    #[test]
+    fn a_flood_of_unknown_parameters_gets_a_bounded_answer() {
+        let flood: Vec<String> = (0..5000).map(|i| format!(r#""p{i:04}": "x""#)).collect();
+        let found = errors(&format!(r#"{{"input": ">a\nMKV", {}}}"#, flood.join(",")));
+        assert_eq!(found.len(), MAX_UNKNOWN_REPORTED + 1);
+        assert!(found.iter().all(|e| e.1 == ErrorCode::Invalid));
+        let last = found.last().unwrap();
+        assert_eq!(
+            last.2,
+            format!(
+                "and {} more unknown parameters",
+                5000 - MAX_UNKNOWN_REPORTED
+            )
         );
     }
 
