@@ -8,6 +8,7 @@
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs, then `switchyard bench` (router vs Redis limit)
+#   make fuzz      each fuzzer (tests/fuzz.rs) for FUZZ_SECONDS (default 600)
 #   make chaos     200k jobs through three daemons killed again and again, one Redis
 #                  kill -9, router and config swaps; then the exactly-once audit
 
@@ -26,7 +27,7 @@ FIXTURE_CRATES := $(foreach manifest,$(sort $(wildcard tests/fixtures/plugins/*/
 	$(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(manifest) | head -n 1))
 PLUGIN_CRATES := slivka-form fasta-size $(strip $(FIXTURE_CRATES))
 
-.PHONY: all plugins build release test demo demo-try setup bench chaos
+.PHONY: all plugins build release test demo demo-try setup bench chaos fuzz
 
 all: build plugins
 
@@ -87,3 +88,8 @@ CHAOS_JOBS ?= 200000
 CHAOS_RATE ?= 4000
 chaos: plugins
 	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) $(CARGO) test -p switchyard --test chaos -- --nocapture
+
+# The fuzzers, each for FUZZ_SECONDS; `make test` runs a few hundred cases.
+FUZZ_SECONDS ?= 600
+fuzz: plugins
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test -p switchyard --test fuzz -- --nocapture --test-threads 1
