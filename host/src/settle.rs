@@ -84,10 +84,14 @@ impl Settlement {
         let writes: Vec<Write> = targets
             .iter()
             .map(|target| {
+                // The job's own `switchyard-*` fields are dropped: those
+                // names are switchyard's to write, and a second
+                // `switchyard-source` would let a sender forge provenance.
                 let mut fields: Vec<(String, Vec<u8>)> = job
                     .entry
                     .fields
                     .iter()
+                    .filter(|(name, _)| !name.starts_with("switchyard-"))
                     .map(|(name, value)| match (&target.payload, name.as_str()) {
                         (Some(payload), crate::job::PAYLOAD_FIELD) => {
                             (name.clone(), payload.clone())
