@@ -34,8 +34,10 @@ pub type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
 
 /// An archive file being written; [`Writer::commit`] makes it visible.
 pub struct Writer {
-    /// The compressor over the temporary file.
-    encoder: GzEncoder<File>,
+    /// The compressor over the temporary file; taken by `commit`. If the
+    /// writer is dropped with it still here (a failed write), the
+    /// temporary file is removed.
+    encoder: Option<GzEncoder<File>>,
     /// The temporary file's path (hidden: starts with `.`).
     partial: PathBuf,
     /// The directory the file is renamed into.
@@ -65,7 +67,7 @@ impl Writer {
         let file = File::create(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
         Ok(Writer {
-            encoder: GzEncoder::new(file, Compression::default()),
+            encoder: Some(GzEncoder::new(file, Compression::default())),
             partial,
             day_dir,
             stream: stream.to_owned(),
@@ -78,6 +80,10 @@ impl Writer {
 
     /// Appends entries, which must come in id order.
     pub fn write(&mut self, entries: &[RawEntry]) -> anyhow::Result<()> {
+        let encoder = self
+            .encoder
+            .as_mut()
+            .expect("the encoder is only taken by commit, which consumes the writer");
         for (id, fields) in entries {
             let line = json!({
                 "stream": self.stream,
@@ -88,8 +94,8 @@ impl Writer {
                     .collect::<Vec<_>>(),
                 "archived-at": self.archived_at as u64,
             });
-            serde_json::to_writer(&mut self.encoder, &line)?;
-            self.encoder.write_all(b"\n")?;
+            serde_json::to_writer(&mut *encoder, &line)?;
+            encoder.write_all(b"\n")?;
             self.first.get_or_insert_with(|| id.clone());
             self.last = Some(id.clone());
             self.count += 1;
@@ -105,15 +111,26 @@ impl Writer {
     /// Finishes the file, fsyncs it and its directory, and gives it its
     /// final name. Returns that path (`None`, and no file, if nothing was
     /// written). Only after this returns may the entries be trimmed.
-    pub fn commit(self) -> anyhow::Result<Option<PathBuf>> {
-        let file = self.encoder.finish().context("cannot finish the archive")?;
-        let (Some(first), Some(last)) = (self.first, self.last) else {
+    pub fn commit(mut self) -> anyhow::Result<Option<PathBuf>> {
+        let encoder = self.encoder.take().expect("the encoder is only taken here");
+        // From here on, Drop no longer removes the temporary file; every
+        // early return below removes it itself or has renamed it.
+        let file = match encoder.finish() {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.partial);
+                return Err(e).context("cannot finish the archive");
+            }
+        };
+        let (Some(first), Some(last)) = (self.first.clone(), self.last.clone()) else {
             drop(file);
             let _ = std::fs::remove_file(&self.partial);
             return Ok(None);
         };
-        file.sync_all()
-            .with_context(|| format!("cannot fsync {}", self.partial.display()))?;
+        if let Err(e) = file.sync_all() {
+            let _ = std::fs::remove_file(&self.partial);
+            return Err(e).with_context(|| format!("cannot fsync {}", self.partial.display()));
+        }
         drop(file);
         let name = format!("{first}_{last}.jsonl.gz");
         let mut path = self.day_dir.join(&name);
@@ -130,6 +147,14 @@ impl Writer {
             .and_then(|d| d.sync_all())
             .with_context(|| format!("cannot fsync {}", self.day_dir.display()))?;
         Ok(Some(path))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.encoder.take().is_some() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 
@@ -321,9 +346,19 @@ mod tests {
         let mut w = Writer::create(dir.path(), "queue:local", 1_700_000_000_000).unwrap();
         w.write(&[entry("3-0", &[(b"job-id", b"A")])]).unwrap();
         w.commit().unwrap();
-        // Nothing written: no file.
+        // Nothing written, or dropped without a commit: no file.
         let w = Writer::create(dir.path(), "jobs", 1).unwrap();
         assert_eq!(w.commit().unwrap(), None);
+        let mut w = Writer::create(dir.path(), "jobs", 2).unwrap();
+        w.write(std::slice::from_ref(&a)).unwrap();
+        drop(w);
+        assert!(
+            std::fs::read_dir(dir.path().join("jobs/1970-01-01"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "a temporary file was left behind"
+        );
 
         let all = read(dir.path(), &Query::default()).unwrap();
         let ids: Vec<_> = all
