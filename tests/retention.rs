@@ -465,3 +465,127 @@ fn memory_stays_flat_over_many_waves_with_capped_outputs() {
     // Every job of the mix has a job-id: each wave replaced the records.
     assert_eq!(status_records, WAVE as usize);
 }
+
+/// Runs the guard script on `stream` for everything through `through`.
+fn guarded(conn: &mut redis::Connection, stream: &str, through: &str, source: bool) -> i64 {
+    let next = {
+        let (ms, seq) = id_key(through);
+        format!("{ms}-{}", seq + 1)
+    };
+    redis::Script::new(switchyard::retention::TRIM_SCRIPT)
+        .key(stream)
+        .arg(through)
+        .arg(next)
+        .arg(if source { "1" } else { "0" })
+        .invoke(conn)
+        .unwrap()
+}
+
+#[test]
+fn the_trim_script_refuses_what_some_group_still_needs() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    let ids: Vec<String> = (1..=10)
+        .map(|i| {
+            redis::cmd("XADD")
+                .arg("s")
+                .arg(format!("{i}-0"))
+                .arg("f")
+                .arg(i)
+                .query(&mut conn)
+                .unwrap()
+        })
+        .collect();
+    let group = |conn: &mut redis::Connection, name: &str, at: &str| {
+        let _: () = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg("s")
+            .arg(name)
+            .arg(at)
+            .query(conn)
+            .unwrap();
+    };
+    let read = |conn: &mut redis::Connection, name: &str, count: usize| -> Vec<String> {
+        let reply: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(name)
+            .arg("c")
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg("s")
+            .arg(">")
+            .query(conn)
+            .unwrap();
+        reply.keys[0].ids.iter().map(|e| e.id.clone()).collect()
+    };
+
+    // A source with no group is never trimmed; an output stream is.
+    assert_eq!(guarded(&mut conn, "s", "2-0", true), -1);
+    assert_eq!(xlen(&mut conn, "s"), 10);
+
+    // A group that has read nothing (last-delivered 0-0) holds everything.
+    group(&mut conn, "a", "0");
+    assert_eq!(guarded(&mut conn, "s", "1-0", true), -2);
+    // Group a reads 6 and acknowledges all but entry 3.
+    let got = read(&mut conn, "a", 6);
+    let _: i64 = redis::cmd("XACK")
+        .arg("s")
+        .arg("a")
+        .arg(got.iter().filter(|id| *id != "3-0").collect::<Vec<_>>())
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(guarded(&mut conn, "s", "5-0", true), -3, "3-0 is pending");
+    assert_eq!(
+        guarded(&mut conn, "s", "7-0", true),
+        -2,
+        "7-0 not delivered"
+    );
+    assert_eq!(guarded(&mut conn, "s", "2-0", true), 2);
+    assert_eq!(xlen(&mut conn, "s"), 8);
+
+    // The whole round agrees: it trims below the pending 3-0 and no further.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let round = switchyard::retention::trim_stream(
+        &mut conn,
+        "s",
+        switchyard::config::Role::Source,
+        Default::default(),
+        None,
+        &stop,
+    )
+    .unwrap();
+    assert_eq!(round.trimmed, 0);
+    let _: i64 = redis::cmd("XACK")
+        .arg("s")
+        .arg("a")
+        .arg("3-0")
+        .query(&mut conn)
+        .unwrap();
+    let round = switchyard::retention::trim_stream(
+        &mut conn,
+        "s",
+        switchyard::config::Role::Source,
+        Default::default(),
+        None,
+        &stop,
+    )
+    .unwrap();
+    assert_eq!(round.trimmed, 4, "3-0 to 6-0, all that group a read");
+    assert_eq!(first_id(&mut conn, "s").as_deref(), Some("7-0"));
+
+    // A second group created at the start is a new reader: nothing more
+    // goes until it has read and acknowledged.
+    group(&mut conn, "b", "0");
+    let rest = read(&mut conn, "a", 10);
+    let _: i64 = redis::cmd("XACK")
+        .arg("s")
+        .arg("a")
+        .arg(&rest)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(guarded(&mut conn, "s", "8-0", true), -2);
+    let got = read(&mut conn, "b", 2);
+    assert_eq!(got, ids[6..8]);
+    assert_eq!(guarded(&mut conn, "s", "8-0", true), -3);
+}
