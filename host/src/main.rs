@@ -357,7 +357,13 @@ fn archive(
     let dir = match (dir, config) {
         (Some(dir), _) => dir,
         (None, Some(config)) => {
-            let settings = switchyard::config::Settings::load(&config, None, Some("cli".into()))?;
+            // The archive needs no Redis: any URL lets a config that takes
+            // its URL from the environment load.
+            let settings = switchyard::config::Settings::load(
+                &config,
+                Some("embedded".into()),
+                Some("cli".into()),
+            )?;
             settings
                 .retention
                 .and_then(|r| r.archive_dir)
