@@ -252,7 +252,7 @@ fn archived_entries_can_be_read_back_with_the_cli() {
         "[retention]\ninterval-ms = 20\narchive-dir = \"archive\"\n[retention.targets]\nmax-len = 5\n",
     );
     let mut conn = redis.connection();
-    let daemon = Daemon::start(&config, "archivist");
+    let mut daemon = Daemon::start(&config, "archivist");
 
     let mut jobs: Vec<Fields> = (0..120).map(|i| mixed_job(i).1).collect();
     // Bytes that are not UTF-8 must come back as they were.
@@ -353,6 +353,10 @@ fn archived_entries_can_be_read_back_with_the_cli() {
         report["memory"]["status-records"].as_u64(),
         Some(jobs.len() as u64)
     );
+
+    // The retention task stops with the daemon.
+    let status = daemon.terminate();
+    assert!(status.success(), "{status:?}; log:\n{}", daemon.log());
 }
 
 /// Every file under `dir`.
