@@ -341,6 +341,56 @@ fn operator_command(command: &str, redis_args: &[&str], args: &[&str]) -> String
 }
 
 #[test]
+fn retention_trims_and_status_reports_it_with_the_shipped_users() {
+    let server = AclRedis::start();
+    let dir = TempDir::new().unwrap();
+    let config = daemon::slivka_config(
+        dir.path(),
+        &server.url(SWITCHYARD),
+        "block-ms = 200",
+        "[retention]\ninterval-ms = 20\narchive-dir = \"archive\"\n[retention.rejected]\nmax-len = 1\n",
+    );
+    let daemon = Daemon::start(&config, "acl-3");
+    let jobs: Vec<daemon::Fields> = (0..40).map(|n| daemon::mixed_job(n).1).collect();
+    daemon::push(&mut server.connect(FRONTEND), daemon::SOURCE, &jobs);
+
+    // The switchyard user may trim (through the guard script), archive,
+    // take the round's lock and write the position record.
+    let mut admin = server.connect(ADMIN);
+    let trimmed = daemon::wait_until(SETTLE_TIMEOUT, || {
+        daemon::xlen(&mut admin, daemon::SOURCE) == 0
+            && daemon::xlen(&mut admin, daemon::REJECTED) <= 1
+    });
+    assert!(
+        trimmed,
+        "source {} rejected {}; daemon log:\n{}",
+        daemon::xlen(&mut admin, daemon::SOURCE),
+        daemon::xlen(&mut admin, daemon::REJECTED),
+        daemon.log()
+    );
+    assert!(
+        !daemon.log().contains("retention round failed"),
+        "{}",
+        daemon.log()
+    );
+
+    // The operator user may read memory and the retention position.
+    let operator = server.url(OPERATOR);
+    let config_arg = config.display().to_string();
+    let status = operator_command(
+        "status",
+        &["--config", &config_arg, "--redis-url", &operator],
+        &["--json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let source = &report["sources"][0];
+    assert_eq!(source["retention"]["trimmed"], 40, "{report:#}");
+    assert!(source["memory-bytes"].is_i64(), "{report:#}");
+    assert!(report["memory"]["redis-used-memory"].is_i64(), "{report:#}");
+    assert_eq!(report["memory"]["status-records"], 40, "{report:#}");
+}
+
+#[test]
 fn daemon_log_does_not_show_the_password() {
     let server = AclRedis::start();
     let dir = TempDir::new().unwrap();

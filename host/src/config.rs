@@ -32,6 +32,30 @@ struct File {
     status: StatusSection,
     #[serde(default)]
     metrics: MetricsSection,
+    retention: Option<RetentionSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RetentionSection {
+    interval_ms: Option<u64>,
+    archive_dir: Option<PathBuf>,
+    trim_sources: Option<bool>,
+    #[serde(default)]
+    targets: CapSection,
+    #[serde(default)]
+    rejected: CapSection,
+    #[serde(default)]
+    dead_letters: CapSection,
+    #[serde(default)]
+    stream: BTreeMap<String, CapSection>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CapSection {
+    max_len: Option<u64>,
+    max_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,6 +225,108 @@ pub struct StatusSettings {
     pub ttl: Duration,
 }
 
+/// What retention keeps in Redis, and where what it trims goes.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// Time between two rounds.
+    pub interval: Duration,
+    /// Trimmed entries are written here first; `None`: trimmed, not kept.
+    pub archive_dir: Option<PathBuf>,
+    /// Whether source streams are trimmed of entries every group acknowledged.
+    pub trim_sources: bool,
+    /// The cap of every target stream.
+    pub targets: Cap,
+    /// The cap of every rejected stream.
+    pub rejected: Cap,
+    /// The cap of every dead-letter stream.
+    pub dead_letters: Cap,
+    /// Per output stream: replaces the role's cap key by key.
+    pub streams: BTreeMap<String, Cap>,
+}
+
+/// What an output stream may hold; `None` keys do not limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cap {
+    /// Entries kept, at most (the newest).
+    pub max_len: Option<u64>,
+    /// Entries older than this (by their id's time) are trimmed.
+    pub max_age: Option<Duration>,
+}
+
+impl Cap {
+    /// Whether this cap limits anything.
+    pub fn is_set(&self) -> bool {
+        self.max_len.is_some() || self.max_age.is_some()
+    }
+}
+
+/// What a stream is to switchyard, for retention and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A route reads it.
+    Source,
+    /// A router may write to it.
+    Target,
+    /// Rejected jobs go to it.
+    Rejected,
+    /// Dead letters go to it.
+    DeadLetters,
+}
+
+impl Role {
+    /// The name `status` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Target => "target",
+            Role::Rejected => "rejected",
+            Role::DeadLetters => "dead-letters",
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// The cap of output stream `stream` of role `role` (a source has none).
+    pub fn cap_for(&self, stream: &str, role: Role) -> Cap {
+        let base = match role {
+            Role::Source => return Cap::default(),
+            Role::Target => self.targets,
+            Role::Rejected => self.rejected,
+            Role::DeadLetters => self.dead_letters,
+        };
+        match self.streams.get(stream) {
+            Some(own) => Cap {
+                max_len: own.max_len.or(base.max_len),
+                max_age: own.max_age.or(base.max_age),
+            },
+            None => base,
+        }
+    }
+}
+
+/// Every stream `routes` name, once, with its role; a stream some route
+/// reads is a source whatever else it is. Sources first, in route order.
+pub fn streams_of<'a>(
+    routes: impl IntoIterator<Item = &'a RouteSettings> + Clone,
+) -> Vec<(String, Role)> {
+    let mut streams: Vec<(String, Role)> = sources_of(routes.clone())
+        .into_iter()
+        .map(|s| (s, Role::Source))
+        .collect();
+    for route in routes {
+        let outputs = route.targets.iter().map(|t| (t, Role::Target)).chain([
+            (&route.rejected, Role::Rejected),
+            (&route.dead_letters, Role::DeadLetters),
+        ]);
+        for (stream, role) in outputs {
+            if !streams.iter().any(|(s, _)| s == stream) {
+                streams.push((stream.clone(), role));
+            }
+        }
+    }
+    streams
+}
+
 /// One plugin as the config describes it.
 #[derive(Debug, Clone)]
 pub struct PluginConfig {
@@ -232,6 +358,8 @@ pub struct Settings {
     pub status: StatusSettings,
     /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Trimming and archiving; `None` (no `[retention]`): Redis keeps all.
+    pub retention: Option<RetentionSettings>,
 }
 
 impl Settings {
@@ -396,7 +524,13 @@ impl Settings {
                 })?),
             };
 
+        let retention = match raw.retention {
+            None => None,
+            Some(r) => Some(retention_settings(r, &routes, &at).map_err(|e| bad(format!("{e}")))?),
+        };
+
         Ok(Settings {
+            retention,
             metrics,
             file: file.to_owned(),
             redis,
@@ -429,6 +563,43 @@ pub fn sources_of<'a>(routes: impl IntoIterator<Item = &'a RouteSettings>) -> Ve
         }
     }
     sources
+}
+
+fn retention_settings(
+    section: RetentionSection,
+    routes: &[RouteSettings],
+    at: &impl Fn(&Path) -> PathBuf,
+) -> anyhow::Result<RetentionSettings> {
+    let cap = |table: &str, c: CapSection| -> anyhow::Result<Cap> {
+        if c.max_len == Some(0) || c.max_age_seconds == Some(0) {
+            bail!(
+                "[{table}] max-len and max-age-seconds must be at least 1 (omit them to keep all)"
+            );
+        }
+        Ok(Cap {
+            max_len: c.max_len,
+            max_age: c.max_age_seconds.map(Duration::from_secs),
+        })
+    };
+    let mut streams = BTreeMap::new();
+    for (stream, c) in section.stream {
+        if routes.iter().any(|r| r.source == stream) {
+            bail!(
+                "[retention.stream.\"{stream}\"] is a source stream: it is trimmed only of entries every group acknowledged, never capped"
+            );
+        }
+        let c = cap(&format!("retention.stream.\"{stream}\""), c)?;
+        streams.insert(stream, c);
+    }
+    Ok(RetentionSettings {
+        interval: Duration::from_millis(section.interval_ms.unwrap_or(300_000).max(10)),
+        archive_dir: section.archive_dir.map(|d| at(&d)),
+        trim_sources: section.trim_sources.unwrap_or(true),
+        targets: cap("retention.targets", section.targets)?,
+        rejected: cap("retention.rejected", section.rejected)?,
+        dead_letters: cap("retention.dead-letters", section.dead_letters)?,
+        streams,
+    })
 }
 
 fn plugin_settings(
@@ -579,6 +750,69 @@ dead-letters = "jobs:dead"
         let text = GOOD.replace("jobs:dead", "jobs");
         let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
         assert!(format!("{err:#}").contains("the source itself"), "{err:#}");
+    }
+
+    #[test]
+    fn retention_is_off_without_its_table() {
+        let s = Settings::parse(Path::new("/etc/sy/s.toml"), GOOD, None, None).unwrap();
+        assert!(s.retention.is_none());
+    }
+
+    #[test]
+    fn retention_caps_merge_per_stream() {
+        let text = format!(
+            "{GOOD}\n[retention]\ninterval-ms = 500\narchive-dir = \"archive\"\n\
+             [retention.targets]\nmax-len = 100\nmax-age-seconds = 60\n\
+             [retention.stream.\"queue:local\"]\nmax-len = 7\n"
+        );
+        let s = Settings::parse(Path::new("/etc/sy/s.toml"), &text, None, None).unwrap();
+        let r = s.retention.unwrap();
+        assert_eq!(r.interval, Duration::from_millis(500));
+        assert_eq!(r.archive_dir, Some(PathBuf::from("/etc/sy/archive")));
+        assert!(r.trim_sources);
+        let local = r.cap_for("queue:local", Role::Target);
+        assert_eq!(local.max_len, Some(7));
+        assert_eq!(local.max_age, Some(Duration::from_secs(60)));
+        assert_eq!(r.cap_for("queue:other", Role::Target).max_len, Some(100));
+        assert!(!r.cap_for("jobs:dead", Role::DeadLetters).is_set());
+        assert!(!r.cap_for("jobs", Role::Source).is_set());
+    }
+
+    #[test]
+    fn a_cap_on_a_source_is_refused_naming_file_and_key() {
+        let text = format!("{GOOD}\n[retention.stream.jobs]\nmax-len = 10\n");
+        let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with("s.toml: [retention.stream.\"jobs\"]"),
+            "{msg}"
+        );
+        let text = format!("{GOOD}\n[retention.rejected]\nmax-len = 0\n");
+        let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("[retention.rejected] max-len"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn every_stream_has_one_role_and_sources_win() {
+        let text = format!(
+            "{GOOD}\n[[routes]]\nsource = \"queue:local\"\nrouter = \"fasta-size\"\n\
+             targets = [\"queue:final\"]\nrejected = \"jobs:rejected\"\ndead-letters = \"jobs:dead\"\n"
+        );
+        let s = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap();
+        let streams = streams_of(&s.routes);
+        assert_eq!(
+            streams,
+            vec![
+                ("jobs".to_owned(), Role::Source),
+                ("queue:local".to_owned(), Role::Source),
+                ("jobs:rejected".to_owned(), Role::Rejected),
+                ("jobs:dead".to_owned(), Role::DeadLetters),
+                ("queue:final".to_owned(), Role::Target),
+            ]
+        );
     }
 
     #[test]

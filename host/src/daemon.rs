@@ -199,6 +199,16 @@ impl Daemon {
             tokio::spawn(observer.run(shutdown.clone()))
         });
 
+        let retention = settings.retention.clone().map(|retention| {
+            let task = crate::retention::Retention {
+                client: client.clone(),
+                settings: retention,
+                snapshot: self.snapshot.clone(),
+                holder: consumer.name.clone(),
+            };
+            tokio::spawn(task.run(shutdown.clone()))
+        });
+
         let claim_conn = retry("connect to Redis", &mut shutdown, async || {
             store::connect(&client, Duration::from_secs(30)).await
         })
@@ -221,6 +231,9 @@ impl Daemon {
         while batches.join_next().await.is_some() {}
         if let Some(observer) = observer {
             let _ = observer.await;
+        }
+        if let Some(retention) = retention {
+            let _ = retention.await;
         }
         tracing::info!("all jobs in flight settled; bye");
         Ok(())

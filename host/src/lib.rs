@@ -30,6 +30,10 @@
 //! - [`metrics`]: what switchyard counts, for Prometheus.
 //! - [`health`]: the HTTP listener: `/metrics`, `/healthz`, `/readyz`.
 //! - [`observer`]: readiness checks, gauges and the heartbeat record.
+//! - [`retention`]: trims acknowledged and capped entries on an interval.
+//! - [`archive`]: where trimmed entries are kept on disk, and
+//!   `switchyard archive`, which reads them back.
+pub mod archive;
 pub mod bench;
 pub mod config;
 pub mod daemon;
@@ -44,6 +48,7 @@ pub mod plugin;
 pub mod reload;
 pub mod replay;
 pub mod report;
+pub mod retention;
 pub mod route;
 pub mod send;
 pub mod settle;

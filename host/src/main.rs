@@ -140,6 +140,24 @@ enum Command {
         #[arg(long = "match", value_name = "FIELD=VALUE")]
         filter: Option<String>,
     },
+    /// Look up entries retention archived before trimming them, as JSON lines.
+    Archive {
+        /// The archive directory; default: the config's `[retention] archive-dir`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The routing config, for its archive directory.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only entries of this stream.
+        #[arg(long)]
+        stream: Option<String>,
+        /// Only entries whose `job-id` field is this (the job's source entry and its outcomes).
+        #[arg(long)]
+        job: Option<String>,
+        /// Only the entry with this id.
+        #[arg(long)]
+        entry: Option<String>,
+    },
 }
 
 /// Where Redis is, for commands run beside the daemon.
@@ -235,6 +253,17 @@ fn main() -> ExitCode {
             count,
             filter,
         } => report(replay(redis, from, to, count, filter)),
+        Command::Archive {
+            dir,
+            config,
+            stream,
+            job,
+            entry,
+        } => report(archive(
+            dir,
+            config,
+            switchyard::archive::Query { stream, job, entry },
+        )),
     }
 }
 
@@ -323,6 +352,38 @@ fn replay(
     let (mut conn, _) = redis.connect()?;
     let moved = switchyard::replay::replay(&mut conn, &from, &to, count, filter.as_ref())?;
     println!("replayed {moved} dead letters from {from} to {to}");
+    Ok(())
+}
+
+fn archive(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    query: switchyard::archive::Query,
+) -> anyhow::Result<()> {
+    let dir = match (dir, config) {
+        (Some(dir), _) => dir,
+        (None, Some(config)) => {
+            // The archive needs no Redis: any URL lets a config that takes
+            // its URL from the environment load.
+            let settings = switchyard::config::Settings::load(
+                &config,
+                Some("embedded".into()),
+                Some("cli".into()),
+            )?;
+            settings
+                .retention
+                .and_then(|r| r.archive_dir)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{} sets no [retention] archive-dir", config.display())
+                })?
+        }
+        (None, None) => anyhow::bail!("give --dir or --config"),
+    };
+    let mut out = std::io::stdout().lock();
+    for line in switchyard::archive::read(&dir, &query)? {
+        use std::io::Write;
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! record where it is without plumbing: intake counts reads and takeovers,
 //! dispatch counts outcomes per route and target, the plugin runtime times
 //! each call, reload counts its results, the observer sets the gauges from
-//! Redis. [`crate::health`] serves it on `/metrics`.
+//! Redis, retention counts what it trims and archives. [`crate::health`] serves it on `/metrics`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -81,6 +81,12 @@ pub struct Metrics {
     pub reconnects: Counter,
     /// Entries read and not yet settled.
     pub in_flight: Gauge,
+    /// Entries retention trimmed, per stream.
+    pub retention_trimmed: Family<StreamLabels, Counter>,
+    /// Entries retention archived before trimming, per stream.
+    pub retention_archived: Family<StreamLabels, Counter>,
+    /// Retention rounds by result (a round another daemon ran counts `ok`).
+    pub retention_rounds: Family<ResultLabels, Counter>,
     /// Holds all of the above for encoding.
     registry: Registry,
 }
@@ -105,6 +111,9 @@ impl Metrics {
             redis_errors: Family::default(),
             reconnects: Counter::default(),
             in_flight: Gauge::default(),
+            retention_trimmed: Family::default(),
+            retention_archived: Family::default(),
+            retention_rounds: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -152,6 +161,21 @@ impl Metrics {
             "jobs_in_flight",
             "Entries read and not yet settled",
             metrics.in_flight.clone(),
+        );
+        registry.register(
+            "retention_trimmed_entries",
+            "Entries retention trimmed from a stream",
+            metrics.retention_trimmed.clone(),
+        );
+        registry.register(
+            "retention_archived_entries",
+            "Entries retention wrote to the archive before trimming",
+            metrics.retention_archived.clone(),
+        );
+        registry.register(
+            "retention_rounds",
+            "Retention rounds, by result",
+            metrics.retention_rounds.clone(),
         );
         Metrics {
             registry,

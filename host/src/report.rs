@@ -3,17 +3,19 @@
 //! Per source stream its length, the group's lag and pending count and its
 //! consumers with their idle time; the length of every target, rejected and
 //! dead-letter stream; the daemons alive (from their heartbeat records) with
-//! their plugin versions and last reload error. `--json` prints the same for
+//! their plugin versions and last reload error; the memory switchyard's keys
+//! use and, per source, the retention position. `--json` prints the same for
 //! scripts.
-
-use std::collections::BTreeMap;
 
 use anyhow::Context;
 use redis::Value;
 use serde_json::{Value as Json, json};
 
-use crate::config::Settings;
+use crate::config::{Settings, streams_of};
 use crate::observer::{HEARTBEAT_PREFIX, flat_map, groups, unix_ms};
+
+/// Status records whose size is measured to estimate them all.
+const STATUS_SAMPLE: usize = 200;
 
 /// Collects the report from Redis.
 pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Result<Json> {
@@ -49,9 +51,12 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
             }
             None => Vec::new(),
         };
+        let retention = crate::retention::position(conn, &source).ok();
         sources.push(json!({
             "stream": source,
             "length": length,
+            "memory-bytes": memory_usage(conn, &source),
+            "retention": retention,
             "group": group,
             "group-exists": info.is_some(),
             "pending": info.as_ref().map_or(0, |g| number(g.get("pending"))),
@@ -60,19 +65,20 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
         }));
     }
 
-    let mut outputs: BTreeMap<String, &str> = BTreeMap::new();
-    for route in &settings.routes {
-        for target in &route.targets {
-            outputs.insert(target.clone(), "target");
-        }
-        outputs.insert(route.rejected.clone(), "rejected");
-        outputs.insert(route.dead_letters.clone(), "dead-letters");
-    }
     let mut streams = Vec::new();
-    for (stream, role) in outputs {
+    for (stream, role) in streams_of(&settings.routes) {
+        if role == crate::config::Role::Source {
+            continue;
+        }
         let length: usize = redis::cmd("XLEN").arg(&stream).query(conn)?;
-        streams.push(json!({ "stream": stream, "role": role, "length": length }));
+        streams.push(json!({
+            "stream": stream,
+            "role": role.name(),
+            "length": length,
+            "memory-bytes": memory_usage(conn, &stream),
+        }));
     }
+    let memory = memory(conn, settings, &sources, &streams);
 
     let mut daemons = Vec::new();
     let keys: Vec<String> = redis::cmd("SCAN")
@@ -102,7 +108,90 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
             "seen-ms-ago": now - number(beat.get("updated")),
         }));
     }
-    Ok(json!({ "sources": sources, "streams": streams, "daemons": daemons }))
+    Ok(json!({
+        "sources": sources,
+        "streams": streams,
+        "memory": memory,
+        "daemons": daemons,
+    }))
+}
+
+/// `MEMORY USAGE key` in bytes; null if the key is missing or the user may
+/// not ask.
+fn memory_usage(conn: &mut redis::Connection, key: &str) -> Option<i64> {
+    redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .query::<Option<i64>>(conn)
+        .ok()
+        .flatten()
+}
+
+/// The memory of switchyard's keys: the streams (measured), the status
+/// records (counted with SCAN, sized from a sample), and Redis's total.
+fn memory(
+    conn: &mut redis::Connection,
+    settings: &Settings,
+    sources: &[Json],
+    streams: &[Json],
+) -> Json {
+    let streams_bytes: i64 = sources
+        .iter()
+        .chain(streams)
+        .filter_map(|s| s["memory-bytes"].as_i64())
+        .sum();
+    let mut count = 0usize;
+    let mut sample = Vec::new();
+    let mut cursor = 0u64;
+    let pattern = format!("{}*", settings.status.prefix);
+    loop {
+        let Ok((next, keys)) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query::<(u64, Vec<String>)>(conn)
+        else {
+            break;
+        };
+        count += keys.len();
+        for key in keys {
+            if sample.len() < STATUS_SAMPLE {
+                sample.push(key);
+            }
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let sampled: Vec<i64> = sample
+        .iter()
+        .filter_map(|key| memory_usage(conn, key))
+        .collect();
+    let status_bytes = if sampled.is_empty() {
+        0
+    } else {
+        sampled.iter().sum::<i64>() * count as i64 / sampled.len() as i64
+    };
+    let used_memory = redis::cmd("INFO")
+        .arg("memory")
+        .query::<String>(conn)
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("used_memory:"))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        });
+    json!({
+        "streams-bytes": streams_bytes,
+        "status-records": count,
+        "status-records-bytes": status_bytes,
+        "status-records-sampled": sampled.len(),
+        "switchyard-bytes": streams_bytes + status_bytes,
+        "redis-used-memory": used_memory,
+    })
 }
 
 /// The report as text for a terminal.
@@ -142,14 +231,48 @@ pub fn render(report: &Json) -> String {
         ));
     }
     out.push_str("\nOUTPUT STREAMS\n");
+    out.push_str(&format!(
+        "  {:<24} {:<13} {:>10} {:>10}\n",
+        "stream", "role", "length", "memory"
+    ));
     for s in report["streams"].as_array().into_iter().flatten() {
         out.push_str(&format!(
-            "  {:<24} {:<13} {:>10}\n",
+            "  {:<24} {:<13} {:>10} {:>10}\n",
             text(&s["stream"]),
             text(&s["role"]),
-            text(&s["length"])
+            text(&s["length"]),
+            bytes(&s["memory-bytes"])
         ));
     }
+    out.push_str("\nRETENTION (per source)\n");
+    out.push_str(&format!(
+        "  {:<24} {:>10} {:>20} {:>20} {:>20} {:>10} {:>10}\n",
+        "stream", "memory", "first entry", "trim point", "trimmed through", "trimmed", "archived"
+    ));
+    for s in report["sources"].as_array().into_iter().flatten() {
+        let r = &s["retention"];
+        let or_dash = |v: &Json| if v.is_null() { "-".to_owned() } else { text(v) };
+        out.push_str(&format!(
+            "  {:<24} {:>10} {:>20} {:>20} {:>20} {:>10} {:>10}\n",
+            text(&s["stream"]),
+            bytes(&s["memory-bytes"]),
+            or_dash(&r["first-entry"]),
+            or_dash(&r["trim-point"]),
+            or_dash(&r["trimmed-through"]),
+            or_dash(&r["trimmed"]),
+            or_dash(&r["archived"]),
+        ));
+    }
+    let m = &report["memory"];
+    out.push_str(&format!(
+        "\nMEMORY\n  streams {}, status records {} ({} estimated from {} sampled), switchyard total {}; Redis uses {}\n",
+        bytes(&m["streams-bytes"]),
+        text(&m["status-records"]),
+        bytes(&m["status-records-bytes"]),
+        text(&m["status-records-sampled"]),
+        bytes(&m["switchyard-bytes"]),
+        bytes(&m["redis-used-memory"]),
+    ));
     out.push_str("\nDAEMONS\n");
     let daemons = report["daemons"].as_array().cloned().unwrap_or_default();
     if daemons.is_empty() {
@@ -197,6 +320,16 @@ fn text(value: &Json) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+fn bytes(value: &Json) -> String {
+    match value.as_i64() {
+        None => "-".to_owned(),
+        Some(n) if n < 10 << 10 => format!("{n} B"),
+        Some(n) if n < 10 << 20 => format!("{} KiB", n >> 10),
+        Some(n) if n < 10 << 30 => format!("{} MiB", n >> 20),
+        Some(n) => format!("{} GiB", n >> 30),
+    }
 }
 
 fn idle(ms: i64) -> String {

@@ -1,0 +1,746 @@
+//! Retention: keeps Redis memory flat on a daemon that runs for months.
+//!
+//! On an interval, one daemon (whichever takes the round's lock) trims:
+//! - each source stream of the entries that **every** consumer group on it
+//!   (not only switchyard's) has acknowledged: never an entry still pending
+//!   in some group, nor one some group has not been delivered yet. A source
+//!   with no group is not trimmed.
+//! - each output stream (targets, rejected, dead letters) with a cap, down
+//!   to `max-len` entries and of entries older than `max-age`; but never of
+//!   an entry that a consumer group on that stream (a runner's) still needs.
+//!
+//! The trim point is computed from `XINFO GROUPS` and `XPENDING`
+//! ([`acknowledged_bound`]); when an archive directory is set, the entries
+//! below it are written there first ([`crate::archive`]), fsynced, and only
+//! then trimmed. The trim itself ([`TRIM_SCRIPT`]) checks the groups again,
+//! atomically with `XTRIM MINID`, so a group created or moved back in the
+//! meantime makes it trim nothing rather than too much. The trim is exact
+//! (not `~`).
+//!
+//! A round runs on a blocking thread with its own connection: it is never on
+//! the path of a job. Its position per stream (last id trimmed, totals) is
+//! kept in `switchyard:retention:STREAM` for `switchyard status`.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use redis::Value;
+use serde_json::{Value as Json, json};
+
+use crate::archive::{RawEntry, Writer};
+use crate::config::{Cap, RetentionSettings, Role, streams_of};
+use crate::metrics::{ResultLabels, StreamLabels, metrics};
+use crate::observer::{flat_map, groups, unix_ms};
+use crate::shutdown::Shutdown;
+use crate::snapshot::Snapshot;
+
+/// The position record of stream S is `POSITION_PREFIX + S`.
+pub const POSITION_PREFIX: &str = "switchyard:retention:";
+/// Taken (`SET NX PX interval`) by the daemon that runs a round.
+pub const LOCK_KEY: &str = "switchyard:retention-lock";
+/// Entries read per `XRANGE` while archiving.
+const PAGE: usize = 200;
+/// Entries per archive file, and per trim step when archiving.
+const CHUNK: usize = 10_000;
+/// Entries walked per round to find a `max-len` trim point; a longer excess
+/// is trimmed over several rounds.
+const MAX_WALK: usize = 100_000;
+
+/// Trims `KEYS[1]` through entry `ARGV[1]` (inclusive) with
+/// `XTRIM MINID ARGV[2]` (the id after it), if every consumer group on the
+/// stream has been delivered `ARGV[1]` and has nothing pending at or below
+/// it. With no group, trims only when `ARGV[3]` is `0` (an output stream).
+/// Returns the count trimmed, or -1 (source with no group), -2 (a group
+/// has not been delivered that far), -3 (a group has an entry pending).
+pub const TRIM_SCRIPT: &str = r#"
+local function num(x, y)
+  if #x ~= #y then return #x < #y and -1 or 1 end
+  if x == y then return 0 end
+  return x < y and -1 or 1
+end
+local function cmp(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  local c = num(am, bm)
+  if c ~= 0 then return c end
+  return num(as, bs)
+end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 and ARGV[3] == '1' then return -1 end
+for _, g in ipairs(groups) do
+  local name, last
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] end
+    if g[i] == 'last-delivered-id' then last = g[i + 1] end
+  end
+  if cmp(last, ARGV[1]) < 0 then return -2 end
+  local p = redis.call('XPENDING', KEYS[1], name)
+  if p[1] > 0 and cmp(p[2], ARGV[1]) <= 0 then return -3 end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
+"#;
+
+/// A stream entry id, `MS-SEQ`, ordered as Redis orders them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId {
+    /// The milliseconds part.
+    pub ms: u64,
+    /// The sequence part.
+    pub seq: u64,
+}
+
+impl EntryId {
+    /// Reads `MS-SEQ` (or `MS`, sequence 0).
+    pub fn parse(text: &str) -> Option<EntryId> {
+        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
+        Some(EntryId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+
+    /// The smallest id greater than this one (itself at the very top).
+    pub fn next(self) -> EntryId {
+        match self.seq.checked_add(1) {
+            Some(seq) => EntryId { seq, ..self },
+            None => match self.ms.checked_add(1) {
+                Some(ms) => EntryId { ms, seq: 0 },
+                None => self,
+            },
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Where one consumer group is on a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupPosition {
+    /// The group's name.
+    pub name: String,
+    /// Every entry up to this id has been delivered to the group (`0-0`:
+    /// none has).
+    pub last_delivered: EntryId,
+    /// The oldest entry delivered but not acknowledged, if any.
+    pub oldest_pending: Option<EntryId>,
+}
+
+/// The point below which every group has acknowledged every entry: entries
+/// with a smaller id may be trimmed, that one and later ones may not. It is
+/// the smallest, over all groups, of the oldest pending entry and the first
+/// id after the last one delivered. `None` when there is no group: then
+/// nobody has said what they have read.
+pub fn acknowledged_bound(groups: &[GroupPosition]) -> Option<EntryId> {
+    groups
+        .iter()
+        .map(|g| {
+            let undelivered = g.last_delivered.next();
+            g.oldest_pending
+                .map_or(undelivered, |pending| pending.min(undelivered))
+        })
+        .min()
+}
+
+/// The trim point of a stream of `role` (entries below it go), given its
+/// groups and, for an output stream, the point its cap asks for. A source
+/// is trimmed to what every group acknowledged; an output stream to its
+/// cap, but never past what a group on it has not acknowledged.
+pub fn trim_bound(role: Role, groups: &[GroupPosition], cap: Option<EntryId>) -> Option<EntryId> {
+    let acknowledged = acknowledged_bound(groups);
+    let bound = match role {
+        Role::Source => acknowledged,
+        _ => match (cap, acknowledged) {
+            (None, _) => None,
+            (Some(cap), None) => Some(cap),
+            (Some(cap), Some(acknowledged)) => Some(cap.min(acknowledged)),
+        },
+    };
+    bound.filter(|b| *b > EntryId::default())
+}
+
+/// The point a cap asks for: entries below the first of the newest
+/// `max-len` (`first_kept`), or older than `max-age`, go. The larger of the
+/// two, since either is a reason to trim.
+pub fn cap_bound(cap: Cap, first_kept: Option<EntryId>, now_ms: u64) -> Option<EntryId> {
+    let by_age = cap.max_age.map(|age| EntryId {
+        ms: now_ms.saturating_sub(age.as_millis() as u64),
+        seq: 0,
+    });
+    match (first_kept, by_age) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What a round did to one stream.
+#[derive(Clone, Debug, Default)]
+pub struct StreamRound {
+    /// The stream.
+    pub stream: String,
+    /// Entries trimmed.
+    pub trimmed: u64,
+    /// Entries written to the archive.
+    pub archived: u64,
+    /// The last entry trimmed.
+    pub through: Option<EntryId>,
+    /// Why the trim stopped short, if the groups moved under it.
+    pub refused: Option<&'static str>,
+}
+
+/// Runs one round over `streams`, unless another daemon holds this
+/// interval's lock (then `Ok(None)`). `stop` cuts it short between steps.
+pub fn round(
+    conn: &mut redis::Connection,
+    settings: &RetentionSettings,
+    streams: &[(String, Role)],
+    holder: &str,
+    stop: &AtomicBool,
+) -> anyhow::Result<Option<Vec<StreamRound>>> {
+    let taken: Option<String> = redis::cmd("SET")
+        .arg(LOCK_KEY)
+        .arg(holder)
+        .arg("NX")
+        .arg("PX")
+        .arg(settings.interval.as_millis().max(1) as u64)
+        .query(conn)?;
+    if taken.is_none() {
+        return Ok(None);
+    }
+    let mut done = Vec::new();
+    let mut failures = Vec::new();
+    for (stream, role) in streams {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let cap = settings.cap_for(stream, *role);
+        let wanted = match role {
+            Role::Source => settings.trim_sources,
+            _ => cap.is_set(),
+        };
+        if !wanted {
+            continue;
+        }
+        // One stream failing (a key of the wrong type, a full disk for its
+        // archive) does not keep the others from being trimmed.
+        match trim_stream(
+            conn,
+            stream,
+            *role,
+            cap,
+            settings.archive_dir.as_deref(),
+            stop,
+        ) {
+            Ok(result) => done.push(result),
+            Err(e) => failures.push(format!("{stream}: {e:#}")),
+        }
+    }
+    if !failures.is_empty() {
+        anyhow::bail!("{}", failures.join("; "));
+    }
+    Ok(Some(done))
+}
+
+/// Trims one stream as its role and cap say, archiving first if `archive`.
+pub fn trim_stream(
+    conn: &mut redis::Connection,
+    stream: &str,
+    role: Role,
+    cap: Cap,
+    archive: Option<&Path>,
+    stop: &AtomicBool,
+) -> anyhow::Result<StreamRound> {
+    let mut result = StreamRound {
+        stream: stream.to_owned(),
+        ..Default::default()
+    };
+    let Some(groups) = group_positions(conn, stream)? else {
+        return Ok(result); // no such stream
+    };
+    let now = unix_ms(SystemTime::now()) as u64;
+    let cap_point = match role {
+        Role::Source => None,
+        _ => {
+            let first_kept = match cap.max_len {
+                Some(max_len) => first_kept(conn, stream, max_len)?,
+                None => None,
+            };
+            cap_bound(cap, first_kept, now)
+        }
+    };
+    let Some(bound) = trim_bound(role, &groups, cap_point) else {
+        return Ok(result);
+    };
+    let Some(through) = last_below(conn, stream, bound)? else {
+        return Ok(result);
+    };
+    let source = role == Role::Source;
+    match archive {
+        None => match guarded_trim(conn, stream, through, source)? {
+            Ok(n) => {
+                result.trimmed = n;
+                result.through = Some(through);
+            }
+            Err(why) => result.refused = Some(why),
+        },
+        Some(dir) => loop {
+            // One file, then its trim, per chunk: memory and each XTRIM
+            // stay bounded however far behind retention is.
+            let mut writer = Writer::create(dir, stream, now as u128)?;
+            let mut after: Option<EntryId> = None;
+            while writer.count() < CHUNK {
+                let page = range(conn, stream, after, through, PAGE)?;
+                let Some(last) = page.last().and_then(|(id, _)| EntryId::parse(id)) else {
+                    break;
+                };
+                writer.write(&page)?;
+                after = Some(last);
+                if last >= through {
+                    break;
+                }
+            }
+            let written = writer.count() as u64;
+            writer.commit()?;
+            let Some(last) = after else { break };
+            result.archived += written;
+            match guarded_trim(conn, stream, last, source)? {
+                Ok(n) => {
+                    result.trimmed += n;
+                    result.through = Some(last);
+                }
+                Err(why) => {
+                    result.refused = Some(why);
+                    break;
+                }
+            }
+            if last >= through || stop.load(Ordering::Relaxed) {
+                break;
+            }
+        },
+    }
+    record(conn, &result, now)?;
+    let labels = StreamLabels {
+        stream: stream.to_owned(),
+    };
+    metrics()
+        .retention_trimmed
+        .get_or_create(&labels)
+        .inc_by(result.trimmed);
+    metrics()
+        .retention_archived
+        .get_or_create(&labels)
+        .inc_by(result.archived);
+    Ok(result)
+}
+
+/// Each consumer group's position on `stream`; `None` if it does not exist.
+pub fn group_positions(
+    conn: &mut redis::Connection,
+    stream: &str,
+) -> redis::RedisResult<Option<Vec<GroupPosition>>> {
+    let exists: i64 = redis::cmd("EXISTS").arg(stream).query(conn)?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let reply: Value = redis::cmd("XINFO").arg("GROUPS").arg(stream).query(conn)?;
+    let mut positions = Vec::new();
+    for group in groups(reply) {
+        let name = group.get("name").cloned().unwrap_or_default();
+        let last_delivered = group
+            .get("last-delivered-id")
+            .and_then(|id| EntryId::parse(id))
+            .unwrap_or_default();
+        let summary: Value = redis::cmd("XPENDING").arg(stream).arg(&name).query(conn)?;
+        positions.push(GroupPosition {
+            name,
+            last_delivered,
+            oldest_pending: oldest_pending(summary),
+        });
+    }
+    Ok(Some(positions))
+}
+
+/// The smallest id of an `XPENDING key group` summary, if any is pending.
+fn oldest_pending(summary: Value) -> Option<EntryId> {
+    let Value::Array(parts) = summary else {
+        return None;
+    };
+    match parts.get(1) {
+        Some(Value::BulkString(id)) => EntryId::parse(std::str::from_utf8(id).ok()?),
+        Some(Value::SimpleString(id)) => EntryId::parse(id),
+        _ => None,
+    }
+}
+
+/// The id of the first entry kept by `max-len`: `None` if the stream is no
+/// longer. Walks at most [`MAX_WALK`] entries (then the cap is reached over
+/// several rounds).
+fn first_kept(
+    conn: &mut redis::Connection,
+    stream: &str,
+    max_len: u64,
+) -> redis::RedisResult<Option<EntryId>> {
+    let length: u64 = redis::cmd("XLEN").arg(stream).query(conn)?;
+    let excess = length.saturating_sub(max_len).min(MAX_WALK as u64) as usize;
+    let mut walked = 0;
+    let mut start = "-".to_owned();
+    let mut last = None;
+    while walked < excess {
+        let ids = entry_ids(conn, stream, &start, (excess - walked).min(1000))?;
+        let Some(id) = ids.last() else { break };
+        walked += ids.len();
+        last = Some(*id);
+        start = format!("({id}");
+    }
+    Ok(last.map(EntryId::next))
+}
+
+fn entry_ids(
+    conn: &mut redis::Connection,
+    stream: &str,
+    start: &str,
+    count: usize,
+) -> redis::RedisResult<Vec<EntryId>> {
+    let entries: Vec<RawEntry> = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg(start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query(conn)?;
+    Ok(entries
+        .iter()
+        .filter_map(|(id, _)| EntryId::parse(id))
+        .collect())
+}
+
+/// The last entry of `stream` below `bound`, if any.
+fn last_below(
+    conn: &mut redis::Connection,
+    stream: &str,
+    bound: EntryId,
+) -> redis::RedisResult<Option<EntryId>> {
+    let entries: Vec<RawEntry> = redis::cmd("XREVRANGE")
+        .arg(stream)
+        .arg(format!("({bound}"))
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query(conn)?;
+    Ok(entries.first().and_then(|(id, _)| EntryId::parse(id)))
+}
+
+/// Up to `count` entries after `after` (from the start if `None`) up to
+/// `through`, inclusive.
+fn range(
+    conn: &mut redis::Connection,
+    stream: &str,
+    after: Option<EntryId>,
+    through: EntryId,
+    count: usize,
+) -> redis::RedisResult<Vec<RawEntry>> {
+    let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+    redis::cmd("XRANGE")
+        .arg(stream)
+        .arg(start)
+        .arg(through.to_string())
+        .arg("COUNT")
+        .arg(count)
+        .query(conn)
+}
+
+/// Runs [`TRIM_SCRIPT`]: `Ok(count)` trimmed, or why it trimmed nothing.
+fn guarded_trim(
+    conn: &mut redis::Connection,
+    stream: &str,
+    through: EntryId,
+    source: bool,
+) -> redis::RedisResult<Result<u64, &'static str>> {
+    let result: i64 = redis::Script::new(TRIM_SCRIPT)
+        .key(stream)
+        .arg(through.to_string())
+        .arg(through.next().to_string())
+        .arg(if source { "1" } else { "0" })
+        .invoke(conn)?;
+    Ok(match result {
+        -1 => Err("the stream has no consumer group"),
+        -2 => Err("a consumer group has not been delivered that far"),
+        -3 => Err("a consumer group has an entry pending"),
+        n => Ok(n.max(0) as u64),
+    })
+}
+
+/// Updates the stream's position record.
+fn record(conn: &mut redis::Connection, round: &StreamRound, now: u64) -> redis::RedisResult<()> {
+    let key = format!("{POSITION_PREFIX}{}", round.stream);
+    let mut pipe = redis::pipe();
+    pipe.cmd("HSET").arg(&key).arg("checked").arg(now).ignore();
+    if let Some(through) = round.through {
+        pipe.cmd("HSET")
+            .arg(&key)
+            .arg("trimmed-through")
+            .arg(through.to_string())
+            .ignore();
+    }
+    if round.trimmed > 0 {
+        pipe.cmd("HINCRBY")
+            .arg(&key)
+            .arg("trimmed")
+            .arg(round.trimmed)
+            .ignore();
+    }
+    if round.archived > 0 {
+        pipe.cmd("HINCRBY")
+            .arg(&key)
+            .arg("archived")
+            .arg(round.archived)
+            .ignore();
+    }
+    pipe.exec(conn)
+}
+
+/// The retention position of `stream` for `switchyard status`: its first
+/// entry, the current trim point of its groups, and what retention did.
+pub fn position(conn: &mut redis::Connection, stream: &str) -> redis::RedisResult<Json> {
+    let first: Vec<RawEntry> = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query(conn)?;
+    let groups = group_positions(conn, stream)?.unwrap_or_default();
+    let reply: Value = redis::cmd("HGETALL")
+        .arg(format!("{POSITION_PREFIX}{stream}"))
+        .query(conn)?;
+    let record = flat_map(reply);
+    let number = |key: &str| record.get(key).and_then(|v| v.parse::<u64>().ok());
+    Ok(json!({
+        "first-entry": first.first().map(|(id, _)| id.clone()),
+        "trim-point": acknowledged_bound(&groups).map(|id| id.to_string()),
+        "groups": groups.len(),
+        "trimmed-through": record.get("trimmed-through"),
+        "trimmed": number("trimmed").unwrap_or(0),
+        "archived": number("archived").unwrap_or(0),
+        "checked": number("checked"),
+    }))
+}
+
+/// The daemon's retention task.
+pub struct Retention {
+    /// Where Redis is; the task holds its own connection.
+    pub client: redis::Client,
+    /// What to keep.
+    pub settings: RetentionSettings,
+    /// The current routes, for the stream names.
+    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// This daemon's consumer name, written into the round's lock.
+    pub holder: String,
+}
+
+impl Retention {
+    /// Runs a round every interval until shutdown; a round in progress at
+    /// shutdown stops after its current step.
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let settings = Arc::new(self.settings);
+        let mut conn: Option<redis::Connection> = None;
+        let mut failing = false;
+        tracing::info!(
+            interval = ?settings.interval,
+            archive = ?settings.archive_dir,
+            "retention on"
+        );
+        loop {
+            tokio::select! {
+                _ = shutdown.requested() => break,
+                _ = tokio::time::sleep(settings.interval) => {}
+            }
+            let streams = {
+                let snapshot = self
+                    .snapshot
+                    .read()
+                    .expect("snapshot lock is never poisoned");
+                streams_of(snapshot.routes.iter().map(|r| &r.settings))
+            };
+            let (client, settings_, holder, stop_) = (
+                self.client.clone(),
+                settings.clone(),
+                self.holder.clone(),
+                stop.clone(),
+            );
+            let taken = conn.take();
+            let mut job = tokio::task::spawn_blocking(move || {
+                let mut conn = match taken {
+                    Some(conn) => conn,
+                    None => connect(&client)?,
+                };
+                let result = round(&mut conn, &settings_, &streams, &holder, &stop_);
+                result.map(|r| (conn, r))
+            });
+            let joined = tokio::select! {
+                joined = &mut job => joined,
+                _ = shutdown.requested() => {
+                    stop.store(true, Ordering::Relaxed);
+                    job.await
+                }
+            };
+            let result = joined.unwrap_or_else(|e| Err(anyhow::anyhow!("the round panicked: {e}")));
+            let ok = result.is_ok();
+            metrics()
+                .retention_rounds
+                .get_or_create(&ResultLabels {
+                    result: if ok { "ok" } else { "failed" }.to_owned(),
+                })
+                .inc();
+            match result {
+                Ok((kept, streams)) => {
+                    conn = Some(kept);
+                    if failing {
+                        tracing::info!("retention works again");
+                        failing = false;
+                    }
+                    for s in streams.into_iter().flatten() {
+                        if let Some(why) = s.refused {
+                            tracing::info!(stream = %s.stream, "retention trimmed less: {why} (it moved during the round)");
+                        }
+                        if s.trimmed > 0 || s.archived > 0 {
+                            tracing::debug!(stream = %s.stream, trimmed = s.trimmed, archived = s.archived, through = ?s.through.map(|t| t.to_string()), "retention");
+                        }
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(
+                            "retention round failed (nothing is trimmed that was not archived; retrying next interval): {e:#}"
+                        );
+                    }
+                    failing = true;
+                }
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+}
+
+fn connect(client: &redis::Client) -> anyhow::Result<redis::Connection> {
+    let conn = client.get_connection_with_timeout(Duration::from_secs(5))?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))?;
+    conn.set_write_timeout(Some(Duration::from_secs(60)))?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> EntryId {
+        EntryId::parse(text).unwrap()
+    }
+
+    fn group(last: &str, pending: Option<&str>) -> GroupPosition {
+        GroupPosition {
+            name: "g".into(),
+            last_delivered: id(last),
+            oldest_pending: pending.map(id),
+        }
+    }
+
+    #[test]
+    fn ids_parse_order_and_step() {
+        assert_eq!(id("5"), EntryId { ms: 5, seq: 0 });
+        assert!(id("10-0") > id("9-99"));
+        assert!(id("9-10") > id("9-9"));
+        assert_eq!(id("3-4").next(), id("3-5"));
+        assert_eq!(id(&format!("3-{}", u64::MAX)).next(), id("4-0"));
+        assert_eq!(EntryId::parse("x-1"), None);
+        assert_eq!(id("12-7").to_string(), "12-7");
+    }
+
+    #[test]
+    fn no_group_means_no_trim_of_a_source() {
+        assert_eq!(acknowledged_bound(&[]), None);
+        assert_eq!(trim_bound(Role::Source, &[], None), None);
+    }
+
+    #[test]
+    fn a_group_that_read_nothing_allows_no_trim() {
+        let groups = [group("0-0", None)];
+        assert_eq!(acknowledged_bound(&groups), Some(id("0-1")));
+        // Nothing is below 0-1 (0-0 is no valid entry id), so nothing goes.
+        assert_eq!(
+            trim_bound(Role::Source, &[group("0-0", None)], None),
+            Some(id("0-1"))
+        );
+    }
+
+    #[test]
+    fn the_bound_is_after_the_last_delivered_when_nothing_is_pending() {
+        assert_eq!(acknowledged_bound(&[group("7-3", None)]), Some(id("7-4")));
+    }
+
+    #[test]
+    fn a_pending_entry_at_or_before_last_delivered_holds_the_bound() {
+        let groups = [group("9-0", Some("4-2"))];
+        assert_eq!(acknowledged_bound(&groups), Some(id("4-2")));
+    }
+
+    #[test]
+    fn the_slowest_of_all_groups_decides() {
+        let groups = [
+            group("100-0", Some("90-0")),
+            group("50-0", None),
+            group("200-0", Some("60-1")),
+        ];
+        assert_eq!(acknowledged_bound(&groups), Some(id("50-1")));
+        let groups = [group("100-0", Some("40-0")), group("50-0", None)];
+        assert_eq!(acknowledged_bound(&groups), Some(id("40-0")));
+    }
+
+    #[test]
+    fn an_output_cap_never_passes_its_groups() {
+        let cap = Some(id("80-0"));
+        assert_eq!(trim_bound(Role::Target, &[], cap), cap);
+        assert_eq!(trim_bound(Role::Target, &[], None), None);
+        let groups = [group("30-0", None)];
+        assert_eq!(trim_bound(Role::Target, &groups, cap), Some(id("30-1")));
+        // An output stream without a cap is never trimmed, groups or not.
+        assert_eq!(trim_bound(Role::DeadLetters, &groups, None), None);
+        // A source ignores caps.
+        assert_eq!(
+            trim_bound(Role::Source, &groups, Some(id("99-0"))),
+            Some(id("30-1"))
+        );
+    }
+
+    #[test]
+    fn a_cap_trims_by_length_or_age_whichever_goes_further() {
+        let len_only = Cap {
+            max_len: Some(10),
+            max_age: None,
+        };
+        assert_eq!(cap_bound(len_only, Some(id("5-0")), 1000), Some(id("5-0")));
+        assert_eq!(cap_bound(len_only, None, 1000), None);
+        let both = Cap {
+            max_len: Some(10),
+            max_age: Some(Duration::from_millis(100)),
+        };
+        assert_eq!(cap_bound(both, Some(id("5-0")), 1000), Some(id("900-0")));
+        assert_eq!(cap_bound(both, Some(id("950-0")), 1000), Some(id("950-0")));
+        assert_eq!(cap_bound(both, None, 50), Some(id("0-0")));
+    }
+
+    #[test]
+    fn a_zero_bound_trims_nothing() {
+        let cap = Some(EntryId::default());
+        assert_eq!(trim_bound(Role::Target, &[], cap), None);
+    }
+}
