@@ -596,6 +596,8 @@ fn drain_rate(servers: &Servers, cluster: bool, n: u64) -> f64 {
     let mut conn = servers.connection();
     let _ = send_mix(servers, n, [&a, &b]);
     let bin = std::env::var_os("SWITCHYARD_BIN");
+    // NULL_PIPELINE=1: the same Redis work, no plugin: what Redis allows.
+    let null = std::env::var_os("NULL_PIPELINE").is_some();
     let daemons: Vec<Child> = ["one", "two"]
         .iter()
         .map(|name| {
@@ -606,6 +608,7 @@ fn drain_rate(servers: &Servers, cluster: bool, n: u64) -> f64 {
             .args(["run", "--config"])
             .arg(&config)
             .args(["--consumer", name])
+            .args(null.then_some("--null-pipeline"))
             .env("RUST_LOG", "warn")
             .env_remove("SWITCHYARD_REDIS_URL")
             .stdin(Stdio::null())
@@ -643,7 +646,8 @@ impl Drop for KillOnDrop {
 }
 
 /// `SWITCHYARD_BIN=target/release/switchyard cargo test -p switchyard --test
-/// cluster -- --ignored --nocapture` measures the release binary.
+/// cluster -- --ignored --nocapture` measures the release binary; `JOBS=N`
+/// sets the number of jobs, `NULL_PIPELINE=1` calls no plugin.
 #[test]
 #[ignore = "a measurement, not a check: run it on its own"]
 fn throughput_one_node_against_the_cluster() {

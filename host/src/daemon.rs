@@ -6,7 +6,8 @@
 //! runs through [`decide`] (decode → match → validate → route) on a worker
 //! thread, and its settlements are dispatched in one pipeline. A batch holds
 //! permits of the in-flight semaphore until it is settled, so intake never
-//! runs further ahead than `in-flight` entries.
+//! runs further ahead than `in-flight` entries. On a Redis Cluster there is
+//! one read loop per hash slot of the sources, each on its own connection.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -255,6 +256,17 @@ impl Daemon {
                 .iter()
                 .map(|s| crate::layout::slot(s))
                 .collect();
+            if slots.len() * consumer.batch > consumer.in_flight && slots.len() > readers.len() {
+                // Each reader holds `batch` permits while it blocks; too few
+                // permits and a quiet shard's read delays a busy one's.
+                tracing::warn!(
+                    slots = slots.len(),
+                    "[consumer] in-flight {} is less than batch {} × {} hash slots read; a busy shard may wait for a quiet one's blocking read",
+                    consumer.in_flight,
+                    consumer.batch,
+                    slots.len()
+                );
+            }
             for slot in slots {
                 if readers.contains_key(&slot) {
                     continue;
