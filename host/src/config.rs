@@ -69,6 +69,7 @@ struct MetricsSection {
 struct RedisSection {
     url: Option<String>,
     data_dir: Option<PathBuf>,
+    cluster: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +153,9 @@ struct StatusSection {
 pub enum RedisTarget {
     /// A server at this URL (`redis://`, `rediss://`, `redis+unix://`).
     Url(String),
+    /// A Redis Cluster, reached first through the node at this URL (a
+    /// `redis://` or `rediss://` URL; the other nodes are discovered).
+    Cluster(String),
     /// A private `redis-server` that switchyard starts in `data_dir`.
     Embedded {
         /// Holds the socket, the AOF files and the server's log.
@@ -219,8 +223,11 @@ impl RouteSettings {
 /// The status records.
 #[derive(Debug, Clone)]
 pub struct StatusSettings {
-    /// Key prefix; the record of job J is `PREFIX + J`.
+    /// Key prefix; the record of job J is `PREFIX + J` (on a cluster
+    /// `PREFIX{H}:J`, see [`crate::layout`]).
     pub prefix: String,
+    /// Whether keys carry the source's hash tag (on a cluster).
+    pub tagged: bool,
     /// How long a record lives after its last write.
     pub ttl: Duration,
 }
@@ -396,6 +403,9 @@ impl Settings {
             None => bail!(bad(
                 "[redis] url is missing (a redis:// URL or \"embedded\")".into()
             )),
+            Some(u) if u == "embedded" && raw.redis.cluster == Some(true) => bail!(bad(
+                "[redis] cluster = true needs the url of a cluster node, not \"embedded\"".into()
+            )),
             Some(u) if u == "embedded" => RedisTarget::Embedded {
                 data_dir: at(&raw
                     .redis
@@ -406,9 +416,20 @@ impl Settings {
                 redis::parse_redis_url(&u).ok_or_else(|| {
                     bad(format!("[redis] url `{}` is not a Redis URL", redact(&u)))
                 })?;
-                RedisTarget::Url(u)
+                if raw.redis.cluster == Some(true) {
+                    if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
+                        bail!(bad(format!(
+                            "[redis] cluster = true needs a redis:// or rediss:// url, not `{}`",
+                            redact(&u)
+                        )));
+                    }
+                    RedisTarget::Cluster(u)
+                } else {
+                    RedisTarget::Url(u)
+                }
             }
         };
+        let cluster = matches!(redis, RedisTarget::Cluster(_));
 
         let c = raw.consumer;
         let batch = c.batch.unwrap_or(256);
@@ -524,8 +545,26 @@ impl Settings {
                 })?),
             };
 
+        let status = StatusSettings {
+            prefix: raw
+                .status
+                .prefix
+                .unwrap_or_else(|| "switchyard:job:".into()),
+            tagged: cluster,
+            ttl: Duration::from_secs(raw.status.ttl_seconds.unwrap_or(7 * 24 * 3600).max(1)),
+        };
+        if cluster {
+            crate::layout::check(&routes, &status.prefix).map_err(bad)?;
+        }
         let retention = match raw.retention {
             None => None,
+            Some(_) if cluster => {
+                return Err(bad(
+                    "[retention] is not supported with [redis] cluster = true yet: \
+                     trim a cluster's streams by hand (see docs/operations.md)"
+                        .to_owned(),
+                ));
+            }
             Some(r) => Some(retention_settings(r, &routes, &at).map_err(|e| bad(format!("{e}")))?),
         };
 
@@ -538,14 +577,13 @@ impl Settings {
             plugin_dir,
             plugins,
             routes,
-            status: StatusSettings {
-                prefix: raw
-                    .status
-                    .prefix
-                    .unwrap_or_else(|| "switchyard:job:".into()),
-                ttl: Duration::from_secs(raw.status.ttl_seconds.unwrap_or(7 * 24 * 3600).max(1)),
-            },
+            status,
         })
+    }
+
+    /// Whether Redis is a cluster.
+    pub fn cluster(&self) -> bool {
+        matches!(self.redis, RedisTarget::Cluster(_))
     }
 
     /// The distinct source streams, in route order.
@@ -750,6 +788,21 @@ dead-letters = "jobs:dead"
         let text = GOOD.replace("jobs:dead", "jobs");
         let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
         assert!(format!("{err:#}").contains("the source itself"), "{err:#}");
+    }
+
+    #[test]
+    fn a_cluster_config_with_keys_in_different_slots_is_refused() {
+        let text = GOOD.replace("[redis]", "[redis]\ncluster = true");
+        let err = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with("s.toml: on a Redis Cluster"), "{msg}");
+        assert!(msg.contains("route `jobs#1`"), "{msg}");
+        let tagged = text
+            .replace("\"queue:local\"", "\"{jobs}:local\"")
+            .replace("\"jobs:rejected\"", "\"{jobs}:rejected\"")
+            .replace("\"jobs:dead\"", "\"{jobs}:dead\"");
+        let s = Settings::parse(Path::new("s.toml"), &tagged, None, None).unwrap();
+        assert!(s.cluster() && s.status.tagged);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! runs through [`decide`] (decode → match → validate → route) on a worker
 //! thread, and its settlements are dispatched in one pipeline. A batch holds
 //! permits of the in-flight semaphore until it is settled, so intake never
-//! runs further ahead than `in-flight` entries.
+//! runs further ahead than `in-flight` entries. On a Redis Cluster there is
+//! one read loop per hash slot of the sources, each on its own connection.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -30,7 +31,7 @@ use crate::reload::{ReloadReport, Reloader};
 use crate::settle::{MAX_FIELDS, Outcome, Settlement};
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
-use crate::store::{self, Embedded};
+use crate::store::{self, Embedded, Store};
 
 /// Where dead letters go when the config gives none for a source (cannot
 /// happen with a valid config; kept so no entry is ever without a place).
@@ -61,7 +62,7 @@ pub fn run(
     tokio.block_on(async move {
         let embedded = match &settings.redis {
             RedisTarget::Embedded { data_dir } => Some(Embedded::start(data_dir).await?),
-            RedisTarget::Url(_) => None,
+            RedisTarget::Url(_) | RedisTarget::Cluster(_) => None,
         };
         let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
             .context("cannot listen for signals")?;
@@ -121,9 +122,10 @@ impl Daemon {
         let settings = self.settings.clone();
         let consumer = &settings.consumer;
         let url = store::url_for(&settings.redis)?;
-        let client = store::client(&url)?;
+        let store = Store::new(&settings.redis)?;
         tracing::info!(
             redis = %crate::config::redact(&url),
+            cluster = store.is_cluster(),
             group = %consumer.group,
             consumer = %consumer.name,
             sources = ?settings.sources(),
@@ -132,7 +134,7 @@ impl Daemon {
 
         let read_timeout = consumer.block + Duration::from_secs(10);
         let Some(intake_conn) = retry("connect to Redis", &mut shutdown, async || {
-            store::connect(&client, read_timeout).await
+            store.connect(read_timeout).await
         })
         .await
         else {
@@ -153,7 +155,7 @@ impl Daemon {
             return Ok(());
         }
         let Some(dispatch_conn) = retry("connect to Redis", &mut shutdown, async || {
-            store::connect(&client, Duration::from_secs(30)).await
+            store.connect(Duration::from_secs(30)).await
         })
         .await
         else {
@@ -183,7 +185,7 @@ impl Daemon {
         let mut batches = JoinSet::new();
 
         let observer = retry("connect to Redis", &mut shutdown, async || {
-            store::connect(&client, Duration::from_secs(5)).await
+            store.connect(Duration::from_secs(5)).await
         })
         .await
         .map(|conn| {
@@ -199,9 +201,14 @@ impl Daemon {
             tokio::spawn(observer.run(shutdown.clone()))
         });
 
-        let retention = settings.retention.clone().map(|retention| {
+        // Retention is refused on a cluster (see config): one server here.
+        let retention = match settings.retention.clone() {
+            Some(retention) => Some((retention, store::client(&url)?)),
+            None => None,
+        };
+        let retention = retention.map(|(retention, client)| {
             let task = crate::retention::Retention {
-                client: client.clone(),
+                client,
                 settings: retention,
                 snapshot: self.snapshot.clone(),
                 holder: consumer.name.clone(),
@@ -210,7 +217,7 @@ impl Daemon {
         });
 
         let claim_conn = retry("connect to Redis", &mut shutdown, async || {
-            store::connect(&client, Duration::from_secs(30)).await
+            store.connect(Duration::from_secs(30)).await
         })
         .await;
         let claimer = claim_conn.map(|conn| {
@@ -218,8 +225,19 @@ impl Daemon {
             tokio::spawn(claim_loop(intake, pipeline.clone(), shutdown.clone()))
         });
 
-        self.read_loop(&mut intake, &pipeline, &mut batches, &mut shutdown)
+        if store.is_cluster() {
+            drop(intake);
+            self.read_per_slot(&store, &pipeline, &mut shutdown).await;
+        } else {
+            read_loop(
+                self.settings.clone(),
+                &mut intake,
+                &pipeline,
+                &mut batches,
+                &mut shutdown,
+            )
             .await;
+        }
 
         tracing::info!(
             batches = batches.len(),
@@ -239,73 +257,166 @@ impl Daemon {
         Ok(())
     }
 
-    async fn read_loop(
-        &self,
-        intake: &mut Intake,
-        pipeline: &Pipeline,
-        batches: &mut JoinSet<()>,
-        shutdown: &mut Shutdown,
-    ) {
+    /// On a cluster: one read loop per hash slot of the sources, each with
+    /// its own intake and connection, so a blocking read on one shard never
+    /// delays another's entries. A reload that adds a source in a new slot
+    /// starts its loop within a second; a loop whose slot has no source
+    /// left ends.
+    async fn read_per_slot(&self, store: &Store, pipeline: &Pipeline, shutdown: &mut Shutdown) {
         let consumer = &self.settings.consumer;
-        // Some(cursors) while this consumer's own pending entries are being
-        // re-read, page by page; None once caught up.
-        let mut recovering: Option<HashMap<String, String>> = Some(HashMap::new());
-        let mut backoff = Backoff::new();
+        let read_timeout = consumer.block + Duration::from_secs(10);
+        let mut readers: HashMap<u16, tokio::task::JoinHandle<()>> = HashMap::new();
         while !shutdown.is_requested() {
-            while batches.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                _ = shutdown.requested() => break,
-                permit = pipeline.in_flight.clone().acquire_many_owned(consumer.batch as u32) => {
-                    permit.expect("the in-flight semaphore is never closed")
-                }
-            };
-            let sources = pipeline.current().sources();
-            if intake.set_sources(sources) {
-                tracing::info!(sources = ?intake.sources(), "source streams changed");
-                if let Err(e) = intake.ensure_groups().await {
-                    drop(permit);
-                    recovering = Some(HashMap::new());
-                    backoff
-                        .fail("create the consumer groups", &e, shutdown)
-                        .await;
+            readers.retain(|_, reader| !reader.is_finished());
+            let slots: BTreeSet<u16> = pipeline
+                .current()
+                .sources()
+                .iter()
+                .map(|s| crate::layout::slot(s))
+                .collect();
+            if slots.len() * consumer.batch > consumer.in_flight && slots.len() > readers.len() {
+                // Each reader holds `batch` permits while it blocks; too few
+                // permits and a quiet shard's read delays a busy one's.
+                tracing::warn!(
+                    slots = slots.len(),
+                    "[consumer] in-flight {} is less than batch {} × {} hash slots read; a busy shard may wait for a quiet one's blocking read",
+                    consumer.in_flight,
+                    consumer.batch,
+                    slots.len()
+                );
+            }
+            for slot in slots {
+                if readers.contains_key(&slot) {
                     continue;
                 }
-            }
-            let read = match recovering.as_mut() {
-                Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
-                // Not cancelled by shutdown: Redis may already have
-                // delivered entries to us, and what was read is settled.
-                // Shutdown waits at most one block time for it.
-                None => intake.read_new(consumer.batch, consumer.block).await,
-            };
-            match read {
-                Ok(entries) => {
-                    if backoff.failures > 0 {
-                        tracing::info!("Redis is reachable again; resuming");
-                        metrics().reconnects.inc();
+                let conn = match store.connect(read_timeout).await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(
+                            slot,
+                            "cannot connect to read this slot's sources: {e}; retrying"
+                        );
+                        continue;
                     }
-                    backoff.reset();
-                    if recovering.is_some() {
-                        if entries.is_empty() {
-                            recovering = None;
-                        } else {
-                            tracing::info!(
-                                entries = entries.len(),
-                                "re-reading entries pending under this consumer"
-                            );
+                };
+                let mut intake = Intake::new(
+                    conn,
+                    &consumer.group,
+                    &consumer.name,
+                    pipeline.current().sources(),
+                )
+                .for_slot(slot);
+                tracing::info!(slot, sources = ?intake.sources(), "reading the sources of a hash slot");
+                let (settings, pipeline, mut shutdown) =
+                    (self.settings.clone(), pipeline.clone(), shutdown.clone());
+                readers.insert(
+                    slot,
+                    tokio::spawn(async move {
+                        let mut batches = JoinSet::new();
+                        let mut backoff = Backoff::new();
+                        while let Err(e) = intake.ensure_groups().await {
+                            if shutdown.is_requested() {
+                                return;
+                            }
+                            backoff
+                                .fail("create the consumer groups", &e, &mut shutdown)
+                                .await;
                         }
-                    }
-                    pipeline.start(entries, permit, batches);
-                }
-                Err(e) => {
-                    drop(permit);
-                    // Entries may have been delivered to us by the failed
-                    // read: re-read our pending list once Redis is back.
-                    recovering = Some(HashMap::new());
-                    backoff
-                        .fail("read from the source streams", &e, shutdown)
+                        read_loop(
+                            settings,
+                            &mut intake,
+                            &pipeline,
+                            &mut batches,
+                            &mut shutdown,
+                        )
                         .await;
+                        while batches.join_next().await.is_some() {}
+                    }),
+                );
+            }
+            tokio::select! {
+                _ = shutdown.requested() => break,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        for (_, reader) in readers {
+            let _ = reader.await;
+        }
+    }
+}
+
+/// Reads batches with `intake` and starts each, until shutdown (or, on a
+/// cluster, until no source is left in the intake's slot).
+async fn read_loop(
+    settings: Arc<Settings>,
+    intake: &mut Intake,
+    pipeline: &Pipeline,
+    batches: &mut JoinSet<()>,
+    shutdown: &mut Shutdown,
+) {
+    let consumer = &settings.consumer;
+    // Some(cursors) while this consumer's own pending entries are being
+    // re-read, page by page; None once caught up.
+    let mut recovering: Option<HashMap<String, String>> = Some(HashMap::new());
+    let mut backoff = Backoff::new();
+    while !shutdown.is_requested() {
+        while batches.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            _ = shutdown.requested() => break,
+            permit = pipeline.in_flight.clone().acquire_many_owned(consumer.batch as u32) => {
+                permit.expect("the in-flight semaphore is never closed")
+            }
+        };
+        let sources = pipeline.current().sources();
+        if intake.set_sources(sources) {
+            if intake.sources().is_empty() {
+                tracing::info!("no source left in this intake's hash slot; it stops");
+                break;
+            }
+            tracing::info!(sources = ?intake.sources(), "source streams changed");
+            if let Err(e) = intake.ensure_groups().await {
+                drop(permit);
+                recovering = Some(HashMap::new());
+                backoff
+                    .fail("create the consumer groups", &e, shutdown)
+                    .await;
+                continue;
+            }
+        }
+        let read = match recovering.as_mut() {
+            Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
+            // Not cancelled by shutdown: Redis may already have
+            // delivered entries to us, and what was read is settled.
+            // Shutdown waits at most one block time for it.
+            None => intake.read_new(consumer.batch, consumer.block).await,
+        };
+        match read {
+            Ok(entries) => {
+                if backoff.failures > 0 {
+                    tracing::info!("Redis is reachable again; resuming");
+                    metrics().reconnects.inc();
                 }
+                backoff.reset();
+                if recovering.is_some() {
+                    if entries.is_empty() {
+                        recovering = None;
+                    } else {
+                        tracing::info!(
+                            entries = entries.len(),
+                            "re-reading entries pending under this consumer"
+                        );
+                    }
+                }
+                pipeline.start(entries, permit, batches);
+            }
+            Err(e) => {
+                drop(permit);
+                // Entries may have been delivered to us by the failed
+                // read: re-read our pending list once Redis is back.
+                recovering = Some(HashMap::new());
+                backoff
+                    .fail("read from the source streams", &e, shutdown)
+                    .await;
             }
         }
     }

@@ -6,11 +6,13 @@
 //! claimed it meanwhile, the script writes nothing: the other consumer will
 //! settle it. That check and the writes run as one script on one node, so a
 //! job is never written twice and never acknowledged without its outcome.
-//! Scripts for a whole batch go in one pipeline.
+//! Scripts for a whole batch go in one pipeline; on a Redis Cluster, in one
+//! pipeline per hash slot, sent at the same time (a route's keys share its
+//! source's slot, see [`crate::layout`]).
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::store::Conn;
 use redis::{RedisResult, Value};
 
 use crate::config::StatusSettings;
@@ -75,7 +77,7 @@ pub enum Settled {
 #[derive(Clone)]
 pub struct Dispatcher {
     /// A multiplexed connection that reconnects on its own.
-    conn: ConnectionManager,
+    conn: Conn,
     /// SHA-1 of [`SETTLE_SCRIPT`], as `SCRIPT LOAD` returned it.
     sha: String,
     /// The consumer group.
@@ -84,22 +86,22 @@ pub struct Dispatcher {
     consumer: String,
     /// Status key prefix and TTL.
     status: StatusSettings,
+    /// Whether Redis is a cluster: one pipeline per slot.
+    cluster: bool,
 }
 
 impl Dispatcher {
-    /// Loads the settle script and returns a dispatcher using `conn`.
+    /// Loads the settle script (on every master of a cluster) and returns
+    /// a dispatcher using `conn`.
     pub async fn new(
-        mut conn: ConnectionManager,
+        mut conn: Conn,
         group: &str,
         consumer: &str,
         status: StatusSettings,
     ) -> RedisResult<Dispatcher> {
-        let sha: String = redis::cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(SETTLE_SCRIPT)
-            .query_async(&mut conn)
-            .await?;
+        let sha = load(&mut conn).await?;
         Ok(Dispatcher {
+            cluster: matches!(conn, Conn::Cluster(_)),
             conn,
             sha,
             group: group.to_owned(),
@@ -108,11 +110,51 @@ impl Dispatcher {
         })
     }
 
-    /// Performs every settlement in one pipeline. `Err` means the pipeline
-    /// as a whole failed (connection lost): none, some or all may have been
-    /// performed, and performing them again is safe (a performed one is no
-    /// longer pending, so the script writes nothing the second time).
+    /// Performs every settlement, in one pipeline per hash slot (one in
+    /// all on a single server). `Err` means a pipeline as a whole failed
+    /// (connection lost): none, some or all may have been performed, and
+    /// performing them again is safe (a performed one is no longer pending,
+    /// so the script writes nothing the second time).
     pub async fn settle(&mut self, settlements: &[Settlement]) -> RedisResult<Vec<Settled>> {
+        if !self.cluster {
+            return self.settle_slot(settlements).await;
+        }
+        let mut slots: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+        for (i, settlement) in settlements.iter().enumerate() {
+            slots
+                .entry(crate::layout::slot(&settlement.source))
+                .or_default()
+                .push(i);
+        }
+        if slots.len() <= 1 {
+            return self.settle_slot(settlements).await;
+        }
+        let groups: Vec<(Vec<usize>, Vec<Settlement>)> = slots
+            .into_values()
+            .map(|indices| {
+                let group = indices.iter().map(|&i| settlements[i].clone()).collect();
+                (indices, group)
+            })
+            .collect();
+        let replies = futures::future::join_all(groups.iter().map(|(_, group)| {
+            let mut dispatcher = self.clone();
+            async move { dispatcher.settle_slot(group).await }
+        }))
+        .await;
+        let mut settled: Vec<Option<Settled>> = settlements.iter().map(|_| None).collect();
+        for ((indices, _), reply) in groups.iter().zip(replies) {
+            for (&i, one) in indices.iter().zip(reply?) {
+                settled[i] = Some(one);
+            }
+        }
+        Ok(settled
+            .into_iter()
+            .map(|s| s.expect("every settlement is in one slot group"))
+            .collect())
+    }
+
+    /// Performs settlements whose keys are all in one slot, in one pipeline.
+    async fn settle_slot(&mut self, settlements: &[Settlement]) -> RedisResult<Vec<Settled>> {
         if settlements.is_empty() {
             return Ok(Vec::new());
         }
@@ -147,17 +189,13 @@ impl Dispatcher {
             // Redis lost its scripts (restarted); load again and redo all:
             // those already done are no longer pending and write nothing.
             self.reload().await?;
-            return Box::pin(self.settle(settlements)).await;
+            return Box::pin(self.settle_slot(settlements)).await;
         }
         Ok(settled)
     }
 
     async fn reload(&mut self) -> RedisResult<()> {
-        self.sha = redis::cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(SETTLE_SCRIPT)
-            .query_async(&mut self.conn)
-            .await?;
+        self.sha = load(&mut self.conn).await?;
         Ok(())
     }
 
@@ -166,8 +204,12 @@ impl Dispatcher {
             .cmd("EVALSHA")
             .arg(&self.sha)
             .arg(2 + settlement.writes.len());
-        cmd.arg(&settlement.source)
-            .arg(format!("{}{}", self.status.prefix, settlement.job_id));
+        cmd.arg(&settlement.source).arg(crate::layout::status_key(
+            &self.status.prefix,
+            self.status.tagged,
+            &settlement.source,
+            &settlement.job_id,
+        ));
         for write in &settlement.writes {
             cmd.arg(&write.stream);
         }
@@ -190,6 +232,16 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Loads [`SETTLE_SCRIPT`] and returns its SHA-1. On a cluster `SCRIPT
+/// LOAD` goes to every master (and fails unless all of them load it).
+async fn load(conn: &mut Conn) -> RedisResult<String> {
+    redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(SETTLE_SCRIPT)
+        .query_async(conn)
+        .await
 }
 
 /// Whether Redis answered that it does not know the script (it restarted).

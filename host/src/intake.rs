@@ -10,11 +10,15 @@
 //!
 //! Delivery counts come from the pending list, so an entry that keeps
 //! failing is noticed and dead-lettered after the maximum.
+//!
+//! On a Redis Cluster one `XREADGROUP` can only name streams of one hash
+//! slot, so the daemon runs one intake per slot ([`Intake::for_slot`]), each
+//! on its own connection.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::store::Conn;
 use redis::{RedisResult, Value};
 
 use crate::job::Entry;
@@ -22,34 +26,45 @@ use crate::job::Entry;
 /// A connection to the group on behalf of one consumer.
 pub struct Intake {
     /// Used only by intake, so blocking reads hold up nothing else.
-    conn: ConnectionManager,
+    conn: Conn,
     /// The consumer group.
     group: String,
     /// This consumer.
     consumer: String,
     /// The streams read, in config order.
     sources: Vec<String>,
+    /// On a cluster: the hash slot this intake reads; only sources in it
+    /// are kept.
+    slot: Option<u16>,
 }
 
 impl Intake {
     /// Intake for `consumer` of `group` on `sources`.
-    pub fn new(
-        conn: ConnectionManager,
-        group: &str,
-        consumer: &str,
-        sources: Vec<String>,
-    ) -> Intake {
+    pub fn new(conn: Conn, group: &str, consumer: &str, sources: Vec<String>) -> Intake {
         Intake {
             conn,
             group: group.to_owned(),
             consumer: consumer.to_owned(),
             sources,
+            slot: None,
         }
+    }
+
+    /// Makes this intake read only the sources in hash `slot` (of those
+    /// given to it now and later).
+    pub fn for_slot(mut self, slot: u16) -> Intake {
+        self.slot = Some(slot);
+        let sources = std::mem::take(&mut self.sources);
+        self.set_sources(sources);
+        self
     }
 
     /// Makes `sources` the streams read from now on (a reload may add or
     /// drop routes). Returns whether they changed.
-    pub fn set_sources(&mut self, sources: Vec<String>) -> bool {
+    pub fn set_sources(&mut self, mut sources: Vec<String>) -> bool {
+        if let Some(slot) = self.slot {
+            sources.retain(|s| crate::layout::slot(s) == slot);
+        }
         if sources == self.sources {
             return false;
         }

@@ -19,7 +19,10 @@
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`reload`]: watches the config and plugins; swaps in new snapshots.
 //! - [`daemon`]: wires intake, workers and dispatch; owns shutdown.
-//! - [`store`]: connecting to Redis, or starting the embedded one.
+//! - [`store`]: connecting to Redis (one server or a cluster), or starting
+//!   the embedded one.
+//! - [`layout`]: hash slots, and the key layout a cluster needs for
+//!   atomic settles.
 //! - [`shutdown`]: the signal tasks stop on.
 //! - [`trial`]: `switchyard check` and `switchyard try`.
 //! - [`send`]: `switchyard send`.
@@ -41,6 +44,7 @@ pub mod dispatch;
 pub mod health;
 pub mod intake;
 pub mod job;
+pub mod layout;
 pub mod logging;
 pub mod metrics;
 pub mod observer;

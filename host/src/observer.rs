@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::store::Conn;
 use redis::Value;
-use redis::aio::ConnectionManager;
 
 use crate::health::Readiness;
 use crate::metrics::{StreamLabels, metrics};
@@ -27,7 +27,7 @@ const REPORT_EVERY: Duration = Duration::from_secs(5);
 /// What the observer reads and reports.
 pub struct Observer {
     /// Its own connection.
-    pub conn: ConnectionManager,
+    pub conn: Conn,
     /// The consumer group.
     pub group: String,
     /// This daemon's consumer name.

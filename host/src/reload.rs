@@ -160,8 +160,16 @@ impl Reloader {
             .expect("snapshot lock is never poisoned")
             .clone();
         let started = std::time::Instant::now();
+        let running = self.running.clone();
         let built = tokio::task::spawn_blocking(move || {
             let settings = Settings::load(&config, url, consumer)?;
+            // The running daemon's Redis decides (a change of [redis] takes
+            // effect at restart): on a cluster the new routes' keys must
+            // share slots even if the new file no longer says cluster.
+            if running.cluster() && !settings.cluster() {
+                crate::layout::check(&settings.routes, &running.status.prefix)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+            }
             let snapshot = Snapshot::build(&runtime, &settings, Some(&previous))?;
             anyhow::Ok((settings, snapshot))
         })

@@ -1,5 +1,10 @@
-//! Reaching Redis: a URL from the config, or an embedded `redis-server` that
-//! switchyard starts, supervises and stops.
+//! Reaching Redis: a URL from the config (one server or a cluster), or an
+//! embedded `redis-server` that switchyard starts, supervises and stops.
+//!
+//! [`Store`] hands out [`Conn`]s, one type for both kinds of Redis, so the
+//! rest of the daemon sends its commands the same way to either. On a
+//! cluster a command goes to the master of its key's slot, and a pipeline
+//! must hold commands of one slot only (see [`crate::layout`]).
 //!
 //! The embedded server listens only on a unix socket in the data directory
 //! (no TCP port), persists with AOF, and is restarted if it dies while the
@@ -12,7 +17,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
@@ -24,7 +32,7 @@ pub const SOCKET_FILE: &str = "redis.sock";
 /// The URL to reach `target` at.
 pub fn url_for(target: &RedisTarget) -> anyhow::Result<String> {
     match target {
-        RedisTarget::Url(url) => Ok(url.clone()),
+        RedisTarget::Url(url) | RedisTarget::Cluster(url) => Ok(url.clone()),
         RedisTarget::Embedded { data_dir } => {
             let dir = std::path::absolute(data_dir)
                 .with_context(|| format!("data dir {}", data_dir.display()))?;
@@ -76,6 +84,101 @@ pub async fn connect(
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(response_timeout));
     ConnectionManager::new_with_config(client.clone(), config).await
+}
+
+/// Where the daemon's connections go: one server or a cluster.
+#[derive(Clone)]
+pub enum Store {
+    /// One server (or the embedded one).
+    Single(Box<redis::Client>),
+    /// A cluster, discovered from this seed node's URL.
+    Cluster(String),
+}
+
+impl Store {
+    /// The store `target` names.
+    pub fn new(target: &RedisTarget) -> anyhow::Result<Store> {
+        let url = url_for(target)?;
+        Ok(match target {
+            RedisTarget::Cluster(_) => {
+                // Checked here so a bad URL fails at start, not per connect.
+                ClusterClientBuilder::new(vec![url.as_str()])
+                    .build()
+                    .with_context(|| {
+                        format!(
+                            "cannot use Redis Cluster URL {}",
+                            crate::config::redact(&url)
+                        )
+                    })?;
+                Store::Cluster(url)
+            }
+            _ => Store::Single(Box::new(client(&url)?)),
+        })
+    }
+
+    /// Whether this is a cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Store::Cluster(_))
+    }
+
+    /// A new connection whose replies may take `response_timeout`. On a
+    /// cluster, it holds its own connection to every master, so a blocking
+    /// read on it holds up no other connection's commands.
+    pub async fn connect(&self, response_timeout: Duration) -> redis::RedisResult<Conn> {
+        match self {
+            Store::Single(client) => Ok(Conn::Single(connect(client, response_timeout).await?)),
+            Store::Cluster(url) => {
+                let client = ClusterClientBuilder::new(vec![url.as_str()])
+                    .connection_timeout(Duration::from_secs(2))
+                    .response_timeout(response_timeout)
+                    // Redirections (MOVED, ASK) and a failover are retried
+                    // here; longer outages are the callers' to back off.
+                    .retries(3)
+                    .max_retry_wait(500)
+                    .build()?;
+                Ok(Conn::Cluster(client.get_async_connection().await?))
+            }
+        }
+    }
+}
+
+/// A connection to one server or to a cluster; cheap to clone (clones share
+/// the underlying connections).
+#[derive(Clone)]
+pub enum Conn {
+    /// A reconnecting multiplexed connection to one server.
+    Single(ConnectionManager),
+    /// A cluster connection: routes each command by its key's slot and
+    /// follows redirections.
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
 }
 
 /// A private `redis-server`, supervised by a task.

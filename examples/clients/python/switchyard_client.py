@@ -69,11 +69,39 @@ def submit(
     return job_id
 
 
-def status(r: "redis.Redis", job_id: str, prefix: str = DEFAULT_PREFIX) -> Dict[str, Any]:
+def status_key(job_id: str, prefix: str = DEFAULT_PREFIX, stream: Optional[str] = None) -> str:
+    """The key of a job's status record. On one Redis server it is
+    PREFIX + JOB-ID. On a Redis Cluster (pass the source `stream` the job
+    was pushed to) it carries the stream's hash tag, so that it lives on the
+    stream's shard: PREFIX + "{" + TAG + "}:" + JOB-ID, where TAG is the
+    text between the stream's first "{" and the next "}", or the whole
+    stream name when it has no such tag."""
+    if stream is None:
+        return prefix + job_id
+    return prefix + "{" + hash_tag(stream) + "}:" + job_id
+
+
+def hash_tag(key: str) -> str:
+    """The part of `key` Redis Cluster hashes: its {hash tag}, or all of it."""
+    open_ = key.find("{")
+    if open_ >= 0:
+        close = key.find("}", open_ + 1)
+        if close > open_ + 1:
+            return key[open_ + 1 : close]
+    return key
+
+
+def status(
+    r: "redis.Redis",
+    job_id: str,
+    prefix: str = DEFAULT_PREFIX,
+    stream: Optional[str] = None,
+) -> Dict[str, Any]:
     """The job's status now: the decoded status record, or
     {"status": "PENDING", "state": 1} when switchyard has not settled it yet
-    (or its record has expired)."""
-    record = _read(r, job_id, prefix)
+    (or its record has expired). On a Redis Cluster pass the source
+    `stream` (see status_key)."""
+    record = _read(r, job_id, prefix, stream)
     if record is None:
         return {"status": "PENDING", "state": STATES["PENDING"]}
     return record
@@ -84,6 +112,7 @@ def wait_status(
     job_id: str,
     timeout: float = 10.0,
     prefix: str = DEFAULT_PREFIX,
+    stream: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Polls until the job's status record exists and returns it decoded.
 
@@ -93,7 +122,7 @@ def wait_status(
     deadline = time.monotonic() + timeout
     delay = 0.01
     while True:
-        record = _read(r, job_id, prefix)
+        record = _read(r, job_id, prefix, stream)
         if record is not None:
             return record
         remaining = deadline - time.monotonic()
@@ -119,9 +148,12 @@ def decode(raw: Dict[Any, Any]) -> Dict[str, Any]:
     return record
 
 
-def connect(url: str) -> "redis.Redis":
+def connect(url: str, cluster: bool = False) -> "redis.Redis":
     """A client for `url`. Accepts redis-py's URLs and switchyard's
-    redis+unix:///path?user=U&pass=P, so one URL works for both."""
+    redis+unix:///path?user=U&pass=P, so one URL works for both. With
+    `cluster`, a Redis Cluster client seeded by the node at `url`."""
+    if cluster:
+        return redis.RedisCluster.from_url(url)
     parts = urlsplit(url)
     if parts.scheme == "redis+unix":
         query = parse_qs(parts.query)
@@ -138,8 +170,10 @@ def connect(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url)
 
 
-def _read(r: "redis.Redis", job_id: str, prefix: str) -> Optional[Dict[str, Any]]:
-    raw = r.hgetall(prefix + job_id)
+def _read(
+    r: "redis.Redis", job_id: str, prefix: str, stream: Optional[str] = None
+) -> Optional[Dict[str, Any]]:
+    raw = r.hgetall(status_key(job_id, prefix, stream))
     return decode(raw) if raw else None
 
 
@@ -189,6 +223,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         "(default: $REDIS_URL or redis://localhost:6379/0)",
     )
     parser.add_argument("--prefix", default=DEFAULT_PREFIX, help="status record prefix")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="Redis is a cluster: status records carry the source stream's hash tag",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     send = commands.add_parser("submit", help="push a job, wait for its status, print it as JSON")
@@ -202,12 +241,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     show = commands.add_parser("status", help="print a job's status as JSON")
     show.add_argument("job_id", metavar="JOB_ID")
+    show.add_argument("--stream", default=DEFAULT_STREAM, help="the source stream (used with --cluster)")
 
     args = parser.parse_args(argv)
     try:
-        r = connect(args.redis_url)
+        r = connect(args.redis_url, args.cluster)
+        stream = args.stream if args.cluster else None
         if args.command == "status":
-            record = {"job-id": args.job_id, **status(r, args.job_id, args.prefix)}
+            record = {"job-id": args.job_id, **status(r, args.job_id, args.prefix, stream)}
             print(json.dumps(record, indent=2))
             return 3 if record["status"] == "PENDING" else _exit_code(record)
 
@@ -219,7 +260,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(json.dumps({"job-id": job_id, "status": "PENDING", "state": STATES["PENDING"]}, indent=2))
             return 0
         try:
-            record = wait_status(r, job_id, timeout=args.timeout, prefix=args.prefix)
+            record = wait_status(r, job_id, timeout=args.timeout, prefix=args.prefix, stream=stream)
         except TimeoutError as e:
             print(json.dumps({"job-id": job_id, "status": "PENDING", "state": STATES["PENDING"]}, indent=2))
             print(f"switchyard_client: {e}", file=sys.stderr)

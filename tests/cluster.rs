@@ -1,0 +1,684 @@
+//! switchyard on a Redis Cluster: a local 3-master cluster on loopback, two
+//! source streams on different shards, two daemons, one of them killed with
+//! SIGKILL mid-run, and every entry settled exactly once with its status
+//! record. Also the start-up refusal of a key layout that cannot be settled
+//! atomically, and (ignored by default) a throughput comparison of one node
+//! against the cluster.
+
+#[path = "harness/daemon.rs"]
+mod daemon;
+mod harness;
+
+use std::collections::{HashMap, HashSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use daemon::{Daemon, Fields, Kind, job_id, mixed_job, wait_until};
+use redis::{ConnectionLike, Value};
+use tempfile::TempDir;
+
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+const GROUP: &str = "switchyard";
+const PREFIX: &str = "switchyard:job:";
+
+/// Local `redis-server`s on loopback TCP ports, each in its own directory,
+/// made into one cluster (or left as one plain server). Every process is
+/// killed when this is dropped, also when a test panics.
+struct Servers {
+    /// Holds each node's directory (config, log); removed on drop.
+    dir: TempDir,
+    /// Each node's port and process.
+    nodes: Vec<(u16, Child)>,
+}
+
+impl Servers {
+    /// Three masters, no replicas, all 16384 slots assigned, state ok.
+    fn cluster() -> Servers {
+        let servers = Servers::spawn(3, true);
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for (port, _) in &servers.nodes {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        let out = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("cannot run redis-cli");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ok = wait_until(Duration::from_secs(30), || {
+            servers.nodes.iter().all(|(port, _)| {
+                let info: String = node(*port)
+                    .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query(&mut c))
+                    .unwrap_or_default();
+                info.contains("cluster_state:ok")
+            })
+        });
+        assert!(ok, "the cluster did not reach cluster_state:ok");
+        servers
+    }
+
+    /// One plain server on TCP, like a cluster node in every other way.
+    fn single() -> Servers {
+        Servers::spawn(1, false)
+    }
+
+    fn spawn(count: usize, cluster: bool) -> Servers {
+        let dir = tempfile::Builder::new()
+            .prefix("switchyard-cluster-")
+            .tempdir()
+            .unwrap();
+        let mut servers = Servers {
+            dir,
+            nodes: Vec::new(),
+        };
+        for _ in 0..count {
+            let port = free_port();
+            let home = servers.dir.path().join(port.to_string());
+            std::fs::create_dir_all(&home).unwrap();
+            let mut command = Command::new("redis-server");
+            command
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--dir")
+                .arg(&home)
+                .args(["--logfile", "redis.log", "--save", "", "--appendonly", "no"])
+                .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"]);
+            if cluster {
+                command.args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "5000",
+                ]);
+            }
+            let child = command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot run redis-server");
+            servers.nodes.push((port, child));
+            let up = wait_until(Duration::from_secs(10), || {
+                node(port)
+                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                    .is_ok()
+            });
+            assert!(up, "redis-server on port {port} did not answer");
+        }
+        servers
+    }
+
+    /// The URL of the first node: the daemons' seed.
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.nodes[0].0)
+    }
+
+    /// A connection that routes by key: a cluster connection, or a plain
+    /// one to the single server.
+    fn connection(&self) -> Box<dyn ConnectionLike> {
+        if self.nodes.len() == 1 {
+            Box::new(node(self.nodes[0].0).unwrap())
+        } else {
+            let client = redis::cluster::ClusterClient::new(vec![self.url()]).unwrap();
+            Box::new(client.get_connection().unwrap())
+        }
+    }
+
+    /// A plain connection to the node that holds `key` (pipelines of one
+    /// slot go there: the synchronous cluster client does not pipeline).
+    fn connection_for(&self, key: &str) -> redis::Connection {
+        let port = if self.nodes.len() == 1 {
+            self.nodes[0].0
+        } else {
+            self.master_of(key)
+        };
+        node(port).unwrap()
+    }
+
+    /// The port of the master that holds `key`'s slot.
+    fn master_of(&self, key: &str) -> u16 {
+        let mut conn = node(self.nodes[0].0).unwrap();
+        let slot: i64 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut conn)
+            .unwrap();
+        let Value::Array(ranges) = redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap()
+        else {
+            panic!("CLUSTER SLOTS is not an array");
+        };
+        for range in ranges {
+            let Value::Array(parts) = range else { continue };
+            if let (Some(Value::Int(from)), Some(Value::Int(to)), Some(Value::Array(master))) =
+                (parts.first(), parts.get(1), parts.get(2))
+                && (*from..=*to).contains(&slot)
+                && let Some(Value::Int(port)) = master.get(1)
+            {
+                return *port as u16;
+            }
+        }
+        panic!("no master holds slot {slot}");
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A plain connection to the node on `port`.
+fn node(port: u16) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_connection()
+}
+
+/// A loopback port that is free, and whose cluster bus port (+10000) is too.
+fn free_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if port < 55000 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// The streams of one route, all sharing the hash tag `{tag}`.
+struct Layout {
+    tag: String,
+}
+
+impl Layout {
+    fn source(&self) -> String {
+        format!("{{{}}}:jobs", self.tag)
+    }
+    fn local(&self) -> String {
+        format!("{{{}}}:queue:local", self.tag)
+    }
+    fn cluster(&self) -> String {
+        format!("{{{}}}:queue:cluster", self.tag)
+    }
+    fn rejected(&self) -> String {
+        format!("{{{}}}:rejected", self.tag)
+    }
+    fn dead(&self) -> String {
+        format!("{{{}}}:dead", self.tag)
+    }
+    /// Every stream an entry of this source can end in.
+    fn outcomes(&self) -> [String; 4] {
+        [self.local(), self.cluster(), self.rejected(), self.dead()]
+    }
+    /// Where a job of `kind` ends.
+    fn stream(&self, kind: Kind) -> String {
+        match kind {
+            Kind::Local => self.local(),
+            Kind::Cluster => self.cluster(),
+            Kind::TooMany | Kind::Invalid | Kind::NotJson => self.rejected(),
+            Kind::NoPayload | Kind::UnknownService => self.dead(),
+        }
+    }
+    /// The status key of `job` read from this source, as a front end
+    /// computes it: `PREFIX{TAG}:JOB-ID`.
+    fn status_key(&self, job: &str) -> String {
+        format!("{PREFIX}{{{}}}:{job}", self.tag)
+    }
+
+    /// The route (and its router plugin's settings) for this layout.
+    fn toml(&self, name: &str) -> String {
+        let plugins = harness::repo_root().join("target/plugins");
+        format!(
+            r#"
+[plugin.fasta-size-{name}]
+file = "{router}"
+[plugin.fasta-size-{name}.config]
+local-target = "{local}"
+cluster-target = "{cluster}"
+
+[[routes]]
+name = "{name}"
+source = "{source}"
+match = {{ service = ["clustalo", "mafft", "jpred"] }}
+validators = ["slivka-form"]
+router = "fasta-size-{name}"
+targets = ["{local}", "{cluster}"]
+rejected = "{rejected}"
+dead-letters = "{dead}"
+"#,
+            router = plugins.join("fasta-size.wasm").display(),
+            local = self.local(),
+            cluster = self.cluster(),
+            source = self.source(),
+            rejected = self.rejected(),
+            dead = self.dead(),
+        )
+    }
+}
+
+/// A config for `routes` against `url`.
+fn config(dir: &Path, url: &str, cluster: bool, consumer: &str, routes: &str) -> PathBuf {
+    let repo = harness::repo_root();
+    let forms = repo.join("examples/slivka/forms");
+    let text = format!(
+        r#"
+[redis]
+url = "{url}"
+cluster = {cluster}
+
+[consumer]
+group = "{GROUP}"
+{consumer}
+
+[plugins]
+dir = "{plugins}"
+deadline-ms = 1000
+
+[plugin.slivka-form.config-files]
+"form.clustalo" = "{forms}/clustalo.json"
+"form.mafft" = "{forms}/mafft.json"
+"form.jpred" = "{forms}/jpred.json"
+{routes}
+"#,
+        plugins = repo.join("target/plugins").display(),
+        forms = forms.display(),
+    );
+    let path = dir.join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Two hash tags whose slots are on different masters.
+fn tags_on_two_shards(servers: &Servers) -> (Layout, Layout) {
+    let a = Layout { tag: "sy0".into() };
+    let master = servers.master_of(&a.source());
+    let b = (1..)
+        .map(|i| Layout {
+            tag: format!("sy{i}"),
+        })
+        .find(|b| servers.master_of(&b.source()) != master)
+        .unwrap();
+    (a, b)
+}
+
+/// Adds `jobs` to `stream`, in pipelines of 500, on the node holding it.
+fn push(servers: &Servers, stream: &str, jobs: &[Fields]) {
+    let mut conn = servers.connection_for(stream);
+    for chunk in jobs.chunks(500) {
+        let mut pipe = redis::pipe();
+        for fields in chunk {
+            let cmd = pipe.cmd("XADD").arg(stream).arg("*");
+            for (k, v) in fields {
+                cmd.arg(k).arg(v.as_slice());
+            }
+            cmd.ignore();
+        }
+        pipe.exec(&mut conn).expect("XADD jobs");
+    }
+}
+
+fn xlen(conn: &mut dyn ConnectionLike, stream: &str) -> usize {
+    redis::cmd("XLEN").arg(stream).query(conn).unwrap()
+}
+
+/// Entries settled so far over every outcome stream of `layouts`.
+fn settled(conn: &mut dyn ConnectionLike, layouts: &[&Layout]) -> usize {
+    layouts
+        .iter()
+        .flat_map(|l| l.outcomes())
+        .map(|s| xlen(conn, &s))
+        .sum()
+}
+
+/// The group's pending entries on `source`, per consumer.
+fn pending(conn: &mut dyn ConnectionLike, source: &str) -> HashMap<String, usize> {
+    let reply: Value = redis::cmd("XPENDING")
+        .arg(source)
+        .arg(GROUP)
+        .query(conn)
+        .unwrap_or(Value::Nil);
+    let mut per_consumer = HashMap::new();
+    if let Value::Array(parts) = reply
+        && let Some(Value::Array(consumers)) = parts.get(3)
+    {
+        for consumer in consumers {
+            if let Value::Array(pair) = consumer
+                && let (Some(Value::BulkString(name)), Some(Value::BulkString(count))) =
+                    (pair.first(), pair.get(1))
+            {
+                per_consumer.insert(
+                    String::from_utf8_lossy(name).into_owned(),
+                    String::from_utf8_lossy(count).parse().unwrap_or(0),
+                );
+            }
+        }
+    }
+    per_consumer
+}
+
+fn pending_total(conn: &mut dyn ConnectionLike, layouts: &[&Layout]) -> usize {
+    layouts
+        .iter()
+        .map(|l| pending(conn, &l.source()).values().sum::<usize>())
+        .sum()
+}
+
+/// The `switchyard-source` of every entry of `stream`.
+fn sources_in(conn: &mut dyn ConnectionLike, stream: &str) -> Vec<String> {
+    let reply: Value = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query(conn)
+        .unwrap();
+    let Value::Array(items) = reply else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Array(parts) = item else {
+                panic!("an entry of {stream} is not an array");
+            };
+            let mut source = None;
+            if let Some(Value::Array(flat)) = parts.get(1) {
+                for pair in flat.chunks(2) {
+                    if let [Value::BulkString(k), Value::BulkString(v)] = pair
+                        && k == b"switchyard-source"
+                    {
+                        source = Some(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
+            }
+            source.unwrap_or_else(|| panic!("an entry of {stream} has no switchyard-source"))
+        })
+        .collect()
+}
+
+/// The jobs of the mix, split between `a` (even numbers) and `b` (odd),
+/// pushed; returns each job's number, kind and layout index.
+fn send_mix(servers: &Servers, n: u64, layouts: [&Layout; 2]) -> Vec<(u64, Kind, usize)> {
+    let mut sent = Vec::new();
+    for (side, layout) in layouts.iter().enumerate() {
+        let jobs: Vec<(u64, Kind, Fields)> = (0..n)
+            .filter(|i| (*i % 2) as usize == side)
+            .map(|i| {
+                let (kind, fields) = mixed_job(i);
+                (i, kind, fields)
+            })
+            .collect();
+        let fields: Vec<Fields> = jobs.iter().map(|(_, _, f)| f.clone()).collect();
+        push(servers, &layout.source(), &fields);
+        sent.extend(jobs.into_iter().map(|(i, kind, _)| (i, kind, side)));
+    }
+    sent
+}
+
+/// Asserts exactly once: every source entry appears once over all outcome
+/// streams, each job in the stream its kind goes to on its own shard, with
+/// a status record under its source's tag.
+fn assert_exactly_once(
+    conn: &mut dyn ConnectionLike,
+    layouts: [&Layout; 2],
+    sent: &[(u64, Kind, usize)],
+) {
+    let mut seen = HashSet::new();
+    let mut per_stream: HashMap<String, usize> = HashMap::new();
+    for layout in layouts {
+        for stream in layout.outcomes() {
+            let sources = sources_in(conn, &stream);
+            per_stream.insert(stream.clone(), sources.len());
+            for source in sources {
+                assert!(
+                    source.starts_with(&format!("{}/", layout.source())),
+                    "{stream} holds an entry of another source: {source}"
+                );
+                assert!(seen.insert(source.clone()), "{source} was settled twice");
+            }
+        }
+    }
+    assert_eq!(seen.len(), sent.len(), "settled per stream: {per_stream:?}");
+    let mut expected: HashMap<String, usize> = per_stream.keys().map(|k| (k.clone(), 0)).collect();
+    for (i, kind, side) in sent {
+        let layout = layouts[*side];
+        *expected.get_mut(&layout.stream(*kind)).unwrap() += 1;
+        let record: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(layout.status_key(&job_id(*i)))
+            .query(conn)
+            .unwrap();
+        assert_eq!(
+            record.get("status").map(String::as_str),
+            Some(kind.status()),
+            "job {i} ({kind:?}) on {}: {record:?}",
+            layout.source()
+        );
+        if kind.status() == "ACCEPTED" {
+            assert_eq!(record["targets"], layout.stream(*kind));
+        }
+    }
+    assert_eq!(per_stream, expected);
+    for layout in layouts {
+        assert!(
+            pending(conn, &layout.source()).values().all(|n| *n == 0),
+            "entries still pending on {}",
+            layout.source()
+        );
+    }
+}
+
+#[test]
+fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
+    let servers = Servers::cluster();
+    let (a, b) = tags_on_two_shards(&servers);
+    let dir = tempfile::tempdir().unwrap();
+    let routes = format!("{}{}", a.toml("a"), b.toml("b"));
+    let config = config(
+        dir.path(),
+        &servers.url(),
+        true,
+        "batch = 32\nblock-ms = 500\nclaim-idle-ms = 2000",
+        &routes,
+    );
+    let mut conn = servers.connection();
+    let n = 800;
+    let sent = send_mix(&servers, n, [&a, &b]);
+
+    let mut first = Daemon::start(&config, "first");
+    let second = Daemon::start(&config, "second");
+    // Kill the first daemon while it holds entries it has not settled.
+    let holding = wait_until(SETTLE_TIMEOUT, || {
+        let held: usize = [&a, &b]
+            .iter()
+            .map(|l| {
+                pending(conn.as_mut(), &l.source())
+                    .get("first")
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum();
+        held > 0 && settled(conn.as_mut(), &[&a, &b]) >= n as usize / 5
+    });
+    assert!(
+        holding,
+        "the first daemon never held entries; its log:\n{}",
+        first.log()
+    );
+    first.kill();
+    let held: usize = [&a, &b]
+        .iter()
+        .map(|l| {
+            pending(conn.as_mut(), &l.source())
+                .get("first")
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    eprintln!(
+        "killed the first daemon (SIGKILL) with {held} entries pending under it, after {} of {n} were settled",
+        settled(conn.as_mut(), &[&a, &b])
+    );
+
+    let done = wait_until(SETTLE_TIMEOUT, || {
+        settled(conn.as_mut(), &[&a, &b]) >= n as usize
+            && pending_total(conn.as_mut(), &[&a, &b]) == 0
+    });
+    assert!(
+        done,
+        "only {} of {n} settled, {} pending; survivor's log:\n{}",
+        settled(conn.as_mut(), &[&a, &b]),
+        pending_total(conn.as_mut(), &[&a, &b]),
+        second.log()
+    );
+    assert_exactly_once(conn.as_mut(), [&a, &b], &sent);
+    let log = second.log();
+    assert!(
+        held == 0 || log.contains("took over entries left idle"),
+        "the survivor did not claim the killed daemon's {held} entries:\n{log}"
+    );
+    assert!(log.contains("reading the sources of a hash slot"), "{log}");
+
+    // The front end's side: the Python client names the record from the
+    // job id and the stream it pushed to.
+    let (i, kind, _) = sent.iter().find(|(_, _, side)| *side == 1).unwrap();
+    let output = Command::new("python3")
+        .arg(harness::repo_root().join("examples/clients/python/switchyard_client.py"))
+        .args(["--redis-url", &servers.url(), "--cluster", "status"])
+        .arg(job_id(*i))
+        .args(["--stream", &b.source()])
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("cannot run python3 (tests/clients.rs says what to install)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let record: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "the Python client printed no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(record["status"], kind.status(), "{record}");
+}
+
+#[test]
+fn a_layout_that_cannot_settle_atomically_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = r#"
+[[routes]]
+name = "slivka"
+source = "{jobs}"
+router = "fasta-size"
+targets = ["{jobs}:local", "queue:cluster"]
+rejected = "{jobs}:rejected"
+dead-letters = "jobs:dead"
+"#;
+    // Nothing listens there: the refusal comes before any connection.
+    let config = config(dir.path(), "redis://127.0.0.1:1", true, "", routes);
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("SWITCHYARD_REDIS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let slot = |key: &str| switchyard::layout::slot(key);
+    for expected in [
+        "cannot be settled atomically".to_owned(),
+        "route `slivka`".to_owned(),
+        format!("source `{{jobs}}` is in slot {}", slot("jobs")),
+        format!("target `queue:cluster` → slot {}", slot("queue:cluster")),
+        format!("dead-letters `jobs:dead` → slot {}", slot("jobs:dead")),
+    ] {
+        assert!(stderr.contains(&expected), "no `{expected}` in:\n{stderr}");
+    }
+    assert!(!stderr.contains("target `{jobs}:local`"), "{stderr}");
+}
+
+/// Drains `n` preloaded jobs (two sources) with two daemons; returns jobs/s
+/// from the first outcome to the last.
+fn drain_rate(servers: &Servers, cluster: bool, n: u64) -> f64 {
+    let (a, b) = if cluster {
+        tags_on_two_shards(servers)
+    } else {
+        (Layout { tag: "sy0".into() }, Layout { tag: "sy1".into() })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let routes = format!("{}{}", a.toml("a"), b.toml("b"));
+    let config = config(dir.path(), &servers.url(), cluster, "", &routes);
+    let mut conn = servers.connection();
+    let _ = send_mix(servers, n, [&a, &b]);
+    let bin = std::env::var_os("SWITCHYARD_BIN");
+    // NULL_PIPELINE=1: the same Redis work, no plugin: what Redis allows.
+    let null = std::env::var_os("NULL_PIPELINE").is_some();
+    let daemons: Vec<Child> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            Command::new(
+                bin.clone()
+                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchyard").into()),
+            )
+            .args(["run", "--config"])
+            .arg(&config)
+            .args(["--consumer", name])
+            .args(null.then_some("--null-pipeline"))
+            .env("RUST_LOG", "warn")
+            .env_remove("SWITCHYARD_REDIS_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let guard = KillOnDrop(daemons);
+    assert!(wait_until(SETTLE_TIMEOUT, || settled(
+        conn.as_mut(),
+        &[&a, &b]
+    ) > 0));
+    let start = Instant::now();
+    assert!(wait_until(SETTLE_TIMEOUT, || settled(
+        conn.as_mut(),
+        &[&a, &b]
+    ) >= n as usize));
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    drop(guard);
+    rate
+}
+
+/// Child processes killed (SIGKILL) when dropped.
+struct KillOnDrop(Vec<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `SWITCHYARD_BIN=target/release/switchyard cargo test -p switchyard --test
+/// cluster -- --ignored --nocapture` measures the release binary; `JOBS=N`
+/// sets the number of jobs, `NULL_PIPELINE=1` calls no plugin.
+#[test]
+#[ignore = "a measurement, not a check: run it on its own"]
+fn throughput_one_node_against_the_cluster() {
+    let n = std::env::var("JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let single = drain_rate(&Servers::single(), false, n);
+    let cluster = drain_rate(&Servers::cluster(), true, n);
+    eprintln!(
+        "{n} jobs, two sources, two daemons: one node {single:.0} jobs/s, 3-master cluster {cluster:.0} jobs/s ({:.2}×)",
+        cluster / single
+    );
+}
