@@ -561,7 +561,7 @@ impl Settings {
             Some(_) if cluster => {
                 return Err(bad(
                     "[retention] is not supported with [redis] cluster = true yet: \
-                     trim a cluster's streams by hand (see docs/operations.md)"
+                     trim its streams by hand (see the README, \"Retention\")"
                         .to_owned(),
                 ));
             }
