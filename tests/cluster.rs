@@ -602,6 +602,41 @@ dead-letters = "jobs:dead"
     assert!(!stderr.contains("target `{jobs}:local`"), "{stderr}");
 }
 
+#[test]
+fn a_reload_to_a_layout_that_cannot_settle_atomically_keeps_the_last_good_one() {
+    let servers = Servers::cluster();
+    let (a, b) = tags_on_two_shards(&servers);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &servers.url(), true, "", &a.toml("a"));
+    let mut conn = servers.connection();
+    let daemon = Daemon::start(&config, "solo");
+    push(&servers, &a.source(), &[mixed_job(0).1]);
+    assert!(
+        wait_until(SETTLE_TIMEOUT, || settled(conn.as_mut(), &[&a]) == 1),
+        "{}",
+        daemon.log()
+    );
+
+    // Route `b` writes its rejected entries to a stream on route a's shard.
+    let bad = b.toml("b").replace(&b.rejected(), &a.rejected());
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}{bad}")).unwrap();
+    let refused = wait_until(Duration::from_secs(30), || {
+        let log = daemon.log();
+        log.contains("reload failed") && log.contains("cannot be settled atomically")
+    });
+    assert!(refused, "{}", daemon.log());
+    assert!(daemon.log().contains("route `b`"), "{}", daemon.log());
+
+    // The last good snapshot goes on routing.
+    push(&servers, &a.source(), &[mixed_job(1).1]);
+    assert!(
+        wait_until(SETTLE_TIMEOUT, || settled(conn.as_mut(), &[&a]) == 2),
+        "{}",
+        daemon.log()
+    );
+}
+
 /// Drains `n` preloaded jobs (two sources) with two daemons; returns jobs/s
 /// from the first outcome to the last.
 fn drain_rate(servers: &Servers, cluster: bool, n: u64) -> f64 {
