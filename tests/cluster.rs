@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon::{Daemon, Fields, Kind, job_id, mixed_job, wait_until};
+use daemon::{Daemon, Fields, Kind, job_id, mixed_job, push, wait_until, write_config};
 use redis::{ConnectionLike, Value};
 use tempfile::TempDir;
 
@@ -267,34 +267,12 @@ dead-letters = "{dead}"
 
 /// A config for `routes` against `url`.
 fn config(dir: &Path, url: &str, cluster: bool, consumer: &str, routes: &str) -> PathBuf {
-    let repo = harness::repo_root();
-    let forms = repo.join("examples/slivka/forms");
-    let text = format!(
-        r#"
-[redis]
-url = "{url}"
-cluster = {cluster}
-
-[consumer]
-group = "{GROUP}"
-{consumer}
-
-[plugins]
-dir = "{plugins}"
-deadline-ms = 1000
-
-[plugin.slivka-form.config-files]
-"form.clustalo" = "{forms}/clustalo.json"
-"form.mafft" = "{forms}/mafft.json"
-"form.jpred" = "{forms}/jpred.json"
-{routes}
-"#,
-        plugins = repo.join("target/plugins").display(),
-        forms = forms.display(),
-    );
-    let path = dir.join("switchyard.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(
+        dir,
+        &format!("url = \"{url}\"\ncluster = {cluster}"),
+        consumer,
+        routes,
+    )
 }
 
 /// Two hash tags whose slots are on different masters.
@@ -308,22 +286,6 @@ fn tags_on_two_shards(servers: &Servers) -> (Layout, Layout) {
         .find(|b| servers.master_of(&b.source()) != master)
         .unwrap();
     (a, b)
-}
-
-/// Adds `jobs` to `stream`, in pipelines of 500, on the node holding it.
-fn push(servers: &Servers, stream: &str, jobs: &[Fields]) {
-    let mut conn = servers.connection_for(stream);
-    for chunk in jobs.chunks(500) {
-        let mut pipe = redis::pipe();
-        for fields in chunk {
-            let cmd = pipe.cmd("XADD").arg(stream).arg("*");
-            for (k, v) in fields {
-                cmd.arg(k).arg(v.as_slice());
-            }
-            cmd.ignore();
-        }
-        pipe.exec(&mut conn).expect("XADD jobs");
-    }
 }
 
 fn xlen(conn: &mut dyn ConnectionLike, stream: &str) -> usize {
@@ -417,7 +379,11 @@ fn send_mix(servers: &Servers, n: u64, layouts: [&Layout; 2]) -> Vec<(u64, Kind,
             })
             .collect();
         let fields: Vec<Fields> = jobs.iter().map(|(_, _, f)| f.clone()).collect();
-        push(servers, &layout.source(), &fields);
+        push(
+            &mut servers.connection_for(&layout.source()),
+            &layout.source(),
+            &fields,
+        );
         sent.extend(jobs.into_iter().map(|(i, kind, _)| (i, kind, side)));
     }
     sent
@@ -495,17 +461,20 @@ fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
     let mut first = Daemon::start(&config, "first");
     let second = Daemon::start(&config, "second");
     // Kill the first daemon while it holds entries it has not settled.
-    let holding = wait_until(SETTLE_TIMEOUT, || {
-        let held: usize = [&a, &b]
+    // Entries pending under the first daemon, on both sources.
+    let held_by_first = |conn: &mut dyn ConnectionLike| -> usize {
+        [&a, &b]
             .iter()
             .map(|l| {
-                pending(conn.as_mut(), &l.source())
+                pending(conn, &l.source())
                     .get("first")
                     .copied()
                     .unwrap_or(0)
             })
-            .sum();
-        held > 0 && settled(conn.as_mut(), &[&a, &b]) >= n as usize / 5
+            .sum()
+    };
+    let holding = wait_until(SETTLE_TIMEOUT, || {
+        held_by_first(conn.as_mut()) > 0 && settled(conn.as_mut(), &[&a, &b]) >= n as usize / 5
     });
     assert!(
         holding,
@@ -513,15 +482,7 @@ fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
         first.log()
     );
     first.kill();
-    let held: usize = [&a, &b]
-        .iter()
-        .map(|l| {
-            pending(conn.as_mut(), &l.source())
-                .get("first")
-                .copied()
-                .unwrap_or(0)
-        })
-        .sum();
+    let held = held_by_first(conn.as_mut());
     eprintln!(
         "killed the first daemon (SIGKILL) with {held} entries pending under it, after {} of {n} were settled",
         settled(conn.as_mut(), &[&a, &b])
@@ -610,7 +571,11 @@ fn a_reload_to_a_layout_that_cannot_settle_atomically_keeps_the_last_good_one() 
     let config = config(dir.path(), &servers.url(), true, "", &a.toml("a"));
     let mut conn = servers.connection();
     let daemon = Daemon::start(&config, "solo");
-    push(&servers, &a.source(), &[mixed_job(0).1]);
+    push(
+        &mut servers.connection_for(&a.source()),
+        &a.source(),
+        &[mixed_job(0).1],
+    );
     assert!(
         wait_until(SETTLE_TIMEOUT, || settled(conn.as_mut(), &[&a]) == 1),
         "{}",
@@ -629,7 +594,11 @@ fn a_reload_to_a_layout_that_cannot_settle_atomically_keeps_the_last_good_one() 
     assert!(daemon.log().contains("route `b`"), "{}", daemon.log());
 
     // The last good snapshot goes on routing.
-    push(&servers, &a.source(), &[mixed_job(1).1]);
+    push(
+        &mut servers.connection_for(&a.source()),
+        &a.source(),
+        &[mixed_job(1).1],
+    );
     assert!(
         wait_until(SETTLE_TIMEOUT, || settled(conn.as_mut(), &[&a]) == 2),
         "{}",

@@ -21,23 +21,6 @@ const SLOW: &str = "slow";
 /// An entry as XRANGE returns it.
 type Entry = (String, Fields);
 
-/// Adds every job to `stream`; returns their ids in order.
-fn push_ids(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) -> Vec<String> {
-    let mut ids = Vec::new();
-    for chunk in jobs.chunks(500) {
-        let mut pipe = redis::pipe();
-        for fields in chunk {
-            let cmd = pipe.cmd("XADD").arg(stream).arg("*");
-            for (k, v) in fields {
-                cmd.arg(k).arg(v.as_slice());
-            }
-        }
-        let got: Vec<String> = pipe.query(conn).expect("XADD jobs");
-        ids.extend(got);
-    }
-    ids
-}
-
 /// The ids among `ids` that `stream` no longer holds.
 fn missing(conn: &mut redis::Connection, stream: &str, ids: &[&String]) -> Vec<String> {
     let mut pipe = redis::pipe();
@@ -115,7 +98,7 @@ fn nothing_pending_or_undelivered_is_trimmed_under_load_with_a_slow_group() {
         let jobs: Vec<Fields> = (0..60)
             .map(|i| mixed_job((wave * 60 + i) as u64).1)
             .collect();
-        sent.extend(push_ids(&mut conn, SOURCE, &jobs));
+        sent.extend(push(&mut conn, SOURCE, &jobs));
 
         // The slow group reads 40 of every 60, keeps every 10th pending for
         // three waves, and acknowledges the rest at once.
@@ -261,7 +244,7 @@ fn archived_entries_can_be_read_back_with_the_cli() {
         ("job-id".into(), b"binary-job".to_vec()),
         ("payload".into(), vec![0xff, 0xfe, 0x00, 0x80]),
     ]);
-    let ids = push_ids(&mut conn, SOURCE, &jobs);
+    let ids = push(&mut conn, SOURCE, &jobs);
     wait_daemon_done(&mut conn, jobs.len(), &daemon);
     assert!(
         wait_until(TIMEOUT, || xlen(&mut conn, SOURCE) == 0

@@ -36,12 +36,36 @@ pub fn repo() -> PathBuf {
 /// A config for the slivka example against `redis_url`, in `dir`, with
 /// `consumer` settings and any extra TOML appended (more routes, plugins).
 pub fn slivka_config(dir: &Path, redis_url: &str, consumer: &str, extra: &str) -> PathBuf {
+    write_config(
+        dir,
+        &format!("url = \"{redis_url}\""),
+        consumer,
+        &format!("{SLIVKA_ROUTE}{extra}"),
+    )
+}
+
+/// The slivka example's route.
+const SLIVKA_ROUTE: &str = r#"
+[[routes]]
+name = "slivka"
+source = "jobs"
+match = { service = ["clustalo", "mafft", "jpred"] }
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
+/// `dir/switchyard.toml`: the `[redis]` lines, the group and `consumer`
+/// settings, the built plugins with the slivka forms, then `routes`.
+pub fn write_config(dir: &Path, redis: &str, consumer: &str, routes: &str) -> PathBuf {
     let repo = repo();
     let forms = repo.join("examples/slivka/forms");
     let text = format!(
         r#"
 [redis]
-url = "{redis_url}"
+{redis}
 
 [consumer]
 group = "{GROUP}"
@@ -55,17 +79,7 @@ deadline-ms = 1000
 "form.clustalo" = "{forms}/clustalo.json"
 "form.mafft" = "{forms}/mafft.json"
 "form.jpred" = "{forms}/jpred.json"
-
-[[routes]]
-name = "slivka"
-source = "jobs"
-match = {{ service = ["clustalo", "mafft", "jpred"] }}
-validators = ["slivka-form"]
-router = "fasta-size"
-targets = ["queue:local", "queue:cluster"]
-rejected = "jobs:rejected"
-dead-letters = "jobs:dead"
-{extra}
+{routes}
 "#,
         plugins = repo.join("target/plugins").display(),
         forms = forms.display(),
@@ -196,8 +210,10 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
 /// One entry's fields as (name, bytes).
 pub type Fields = Vec<(String, Vec<u8>)>;
 
-/// Adds every job to `stream`, in pipelines of 500.
-pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) {
+/// Adds every job to `stream`, in pipelines of 500; returns their entry
+/// ids in order.
+pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) -> Vec<String> {
+    let mut ids = Vec::with_capacity(jobs.len());
     for chunk in jobs.chunks(500) {
         let mut pipe = redis::pipe();
         for fields in chunk {
@@ -205,10 +221,11 @@ pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) {
             for (k, v) in fields {
                 cmd.arg(k).arg(v.as_slice());
             }
-            cmd.ignore();
         }
-        pipe.exec(conn).expect("XADD jobs");
+        let added: Vec<String> = pipe.query(conn).expect("XADD jobs");
+        ids.extend(added);
     }
+    ids
 }
 
 /// Length of a stream (0 if missing).

@@ -69,8 +69,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// The plugin's monotonic clock, in nanoseconds.
     pub(crate) fn monotonic_now(&self) -> u64 {
-        self.monotonic_zero
-            .map_or(0, |zero| zero.elapsed().as_nanos() as u64)
+        MonotonicClock(self.monotonic_zero).now()
     }
 
     /// A pollable ready `nanos` from now: what `wasi:clocks/monotonic-clock`'s
