@@ -305,6 +305,61 @@ fn each_job_gets_a_fresh_instance() {
 }
 
 #[test]
+fn jobs_start_from_what_prepare_left_and_nothing_else() {
+    let runtime = Runtime::new().unwrap();
+    let counter = load(
+        &runtime,
+        "fixture-counter",
+        with_config(&[("prepared-count", "100")]),
+    );
+    assert!(counter.is_prepared(), "fixture-counter exports prepare");
+    for round in 1..=5 {
+        let job = job(&[("job-id", &format!("job-{round}")), ("payload", "{}")]);
+        match answer(&counter, &job, None) {
+            Ok(Answer::Routed(Decision::Dispatch(targets))) => assert_eq!(
+                targets[0].extra_fields,
+                vec![("count".to_string(), "101".to_string())],
+                "job {round}: prepare's 100 plus this call, nothing from earlier jobs"
+            ),
+            other => panic!("job {round}: expected a dispatch, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_prepare_that_fails_or_leaves_stdout_open_is_refused_at_load() {
+    let runtime = Runtime::new().unwrap();
+    let path = plugin_path("fixture-counter");
+    let refusal = |mode: &str| {
+        Plugin::load(
+            &runtime,
+            "fixture-counter",
+            &path,
+            with_config(&[("prepare", mode)]),
+        )
+        .expect_err("this prepare must be refused")
+    };
+
+    let printed = refusal("print");
+    assert!(matches!(printed, PluginError::Load { .. }), "{printed:?}");
+    let message = printed.to_string();
+    assert!(message.contains("fixture-counter.wasm"), "{message}");
+    assert!(
+        message.contains("prepare left a WASI resource open"),
+        "{message}"
+    );
+
+    let panicked = refusal("panic");
+    let message = panicked.to_string();
+    assert!(matches!(panicked, PluginError::Load { .. }), "{message}");
+    assert!(message.contains("fixture-counter.wasm"), "{message}");
+    assert!(
+        message.contains("its prepare failed") && message.contains("counter refuses to prepare"),
+        "{message}"
+    );
+}
+
+#[test]
 fn host_survives_and_keeps_running_plugins() {
     let runtime = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -453,6 +508,10 @@ fn check_names_the_worlds() {
         );
         assert!(
             stdout.contains(&format!("satisfies {world}")),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stdout.contains("prepare: ran once at load"),
             "{name}: {stdout}"
         );
     }

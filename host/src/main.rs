@@ -418,6 +418,9 @@ fn check(plugin: PathBuf) -> ExitCode {
                 loaded.version(),
                 loaded.worlds().names().join(", ")
             );
+            if loaded.is_prepared() {
+                println!("prepare: ran once at load; every job starts from what it left");
+            }
             if !loaded.extra_exports().is_empty() {
                 println!("ignored exports: {}", loaded.extra_exports().join(", "));
             }

@@ -16,7 +16,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use super::bindings::{Decision, FieldError, Job};
 use super::error::PluginError;
 use super::load::Plugin;
-use super::runtime::TICK;
+use super::runtime::deadline_ticks;
 use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
 
 /// A validator's answer: valid, or every error it found.
@@ -116,8 +116,7 @@ impl Plugin {
         };
         let mut store = Store::new(self.pre.engine(), sandbox);
         store.limiter(|sandbox| &mut sandbox.limiter);
-        let ticks = limits.deadline.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(deadline_ticks(limits.deadline));
         store.epoch_deadline_trap();
         store
     }
@@ -175,7 +174,7 @@ impl Plugin {
     }
 
     /// Copies what the plugin printed to the log, tagged with plugin and job.
-    fn forward_stdio(&self, store: &Store<Sandbox>) {
+    pub(crate) fn forward_stdio(&self, store: &Store<Sandbox>) {
         let sandbox = store.data();
         for (stream, pipe) in [("stdout", &sandbox.stdout), ("stderr", &sandbox.stderr)] {
             let bytes = pipe.contents();

@@ -17,7 +17,7 @@ use super::error::PluginError;
 use super::limits::{Grants, Limits};
 use super::runtime::Runtime;
 use super::sandbox::{PluginIdentity, Sandbox};
-use super::{ROUTE_EXPORT, VALIDATE_EXPORT};
+use super::{PREPARE_EXPORT, ROUTE_EXPORT, VALIDATE_EXPORT};
 
 /// The interfaces a plugin may import from switchyard's own package.
 const HOST_IMPORTS: [&str; 2] = ["switchyard:plugin/host@0.1", "switchyard:plugin/types@0.1"];
@@ -80,6 +80,8 @@ pub struct Plugin {
     pub(crate) extra_exports: Vec<String>,
     /// SHA-256 of the component's bytes.
     pub(crate) digest: Vec<u8>,
+    /// Whether its `prepare` ran at load: jobs start from what it left.
+    pub(crate) prepared: bool,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -153,7 +155,7 @@ impl Plugin {
         };
         let extra_exports: Vec<String> = exports
             .iter()
-            .filter(|e| *e != VALIDATE_EXPORT && *e != ROUTE_EXPORT)
+            .filter(|e| *e != VALIDATE_EXPORT && *e != ROUTE_EXPORT && *e != PREPARE_EXPORT)
             .cloned()
             .collect();
         if !worlds.validate && !worlds.route {
@@ -180,6 +182,21 @@ impl Plugin {
             )));
         }
 
+        let digest = Sha256::digest(bytes);
+        let identity = Arc::new(PluginIdentity {
+            name: name.to_owned(),
+            version: format!("{name}@{}", &hex::encode(digest)[..8]),
+            config: settings.config.clone(),
+        });
+        let prepared = exports.iter().any(|e| e == PREPARE_EXPORT);
+        let component = if prepared {
+            let bytes = super::prepare::prepare(runtime, &identity, file, bytes, &settings)?;
+            Component::new(&runtime.engine, &bytes)
+                .map_err(|e| load_error(format!("cannot compile once prepared: {e:#}")))?
+        } else {
+            component
+        };
+
         let validate = function_index(&component, VALIDATE_EXPORT, "validate", worlds.validate)
             .map_err(world_error)?;
         let route =
@@ -190,12 +207,6 @@ impl Plugin {
             .instantiate_pre(&component)
             .map_err(|e| world_error(format!("cannot be linked in the sandbox: {e:#}")))?;
 
-        let digest = Sha256::digest(bytes);
-        let identity = Arc::new(PluginIdentity {
-            name: name.to_owned(),
-            version: format!("{name}@{}", &hex::encode(digest)[..8]),
-            config: settings.config.clone(),
-        });
         let plugin = Plugin {
             identity,
             file: file.to_owned(),
@@ -206,6 +217,7 @@ impl Plugin {
             settings,
             extra_exports,
             digest: digest.to_vec(),
+            prepared,
         };
         plugin.check_types()?;
         Ok(plugin)
@@ -229,6 +241,11 @@ impl Plugin {
     /// Which interfaces the plugin exports.
     pub fn worlds(&self) -> Worlds {
         self.worlds
+    }
+
+    /// Whether the plugin's `prepare` ran at load (it exports one).
+    pub fn is_prepared(&self) -> bool {
+        self.prepared
     }
 
     /// Exports beyond the contract's (ignored, reported by `check`).

@@ -7,10 +7,12 @@
 //!   the linker offering the sandbox's imports.
 //! - [`load`]: turns a `.wasm` file into a ready [`Plugin`]: compiled once,
 //!   checked against the worlds, prepared (`InstancePre`).
+//! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
+//!   it leaves (wizer), so every job's instance starts prepared.
 //! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
 //!   turns every failure into a typed [`PluginError`].
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
-//!   import (`log`, `config-get`).
+//!   import (`log`, `config-get`, `config-keys`).
 //! - [`limits`]: resource limits and capability grants.
 //! - [`error`]: the typed [`PluginError`].
 
@@ -18,6 +20,7 @@ pub mod call;
 pub mod error;
 pub mod limits;
 pub mod load;
+pub mod prepare;
 pub mod runtime;
 pub mod sandbox;
 
@@ -62,3 +65,5 @@ pub use bindings::{Decision, ErrorCode, FieldError, Job, Target};
 pub const VALIDATE_EXPORT: &str = "switchyard:plugin/validate@0.1.0";
 /// See [`VALIDATE_EXPORT`].
 pub const ROUTE_EXPORT: &str = "switchyard:plugin/route@0.1.0";
+/// See [`VALIDATE_EXPORT`]; optional, run once at load (see [`prepare`]).
+pub const PREPARE_EXPORT: &str = "switchyard:plugin/prepare@0.1.0";

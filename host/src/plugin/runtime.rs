@@ -22,6 +22,12 @@ use super::sandbox::Sandbox;
 /// How often the engine's epoch advances; the resolution of deadlines.
 pub const TICK: Duration = Duration::from_millis(1);
 
+/// The epoch ticks a call's store allows for `deadline`: rounded up, plus
+/// one for the tick already under way.
+pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
+    deadline.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1
+}
+
 /// Bytes of each pooled memory and table that may stay mapped between
 /// instances (reset page by page, see `pagemap_scan`).
 const KEEP_RESIDENT: usize = 16 << 20;
@@ -49,6 +55,10 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.parallel_compilation(true);
+        if std::env::var_os("SWITCHYARD_PERF_MAP").is_some() {
+            // For `perf record`: plugin code gets symbols in /tmp/perf-PID.map.
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
 
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(MAX_INSTANCES);

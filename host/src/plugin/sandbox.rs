@@ -204,6 +204,10 @@ impl host::Host for Sandbox {
     fn config_get(&mut self, key: String) -> Option<String> {
         self.plugin.config.get(&key).cloned()
     }
+
+    fn config_keys(&mut self) -> Vec<String> {
+        self.plugin.config.keys().cloned().collect()
+    }
 }
 
 /// `text` cut to at most `max` bytes at a character boundary, marked when cut.

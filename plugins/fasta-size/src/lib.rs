@@ -25,9 +25,11 @@
 //! | `local-target` | `queue:local` |
 //! | `cluster-target` | `queue:cluster` |
 //!
+//! The config is read once, in `prepare`, when switchyard loads the plugin.
 //! A limit that is set but is not a non-negative integer is an operator's
-//! mistake, not the user's: the plugin logs it and traps, so the job ends in
-//! ERROR rather than REJECTED.
+//! mistake, not the user's: `prepare` logs it and traps, so switchyard
+//! refuses the plugin (at start, or keeps the running one on a reload) and
+//! no job is judged by a broken rule.
 //!
 //! # Layout
 //!
@@ -36,6 +38,8 @@
 
 pub mod rule;
 
+use std::sync::OnceLock;
+
 use switchyard_plugin::{Decision, Job, Router, config, log};
 
 use crate::rule::Settings;
@@ -43,23 +47,35 @@ use crate::rule::Settings;
 /// The router exported by this plugin.
 struct FastaSize;
 
+/// The settings, read by `prepare` at load; every job's instance starts
+/// with them in place.
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// The settings, read from the config the first time.
+fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(|| match read_settings() {
+        Ok(settings) => settings,
+        Err(error) => {
+            log::error(format_args!("fasta-size is misconfigured: {error}"));
+            panic!("fasta-size is misconfigured: {error}");
+        }
+    })
+}
+
 impl Router for FastaSize {
+    fn prepare() {
+        settings();
+    }
+
     fn route(job: &Job) -> Decision {
-        let settings = match settings() {
-            Ok(settings) => settings,
-            Err(error) => {
-                log::error(format_args!("fasta-size is misconfigured: {error}"));
-                panic!("fasta-size is misconfigured: {error}");
-            }
-        };
-        rule::route(&job.payload, &settings)
+        rule::route(&job.payload, settings())
     }
 }
 
 switchyard_plugin::export_router!(FastaSize);
 
 /// Reads the settings from the config, with slivka-bio's defaults.
-fn settings() -> Result<Settings, config::ConfigError> {
+fn read_settings() -> Result<Settings, config::ConfigError> {
     let defaults = Settings::default();
     Ok(Settings {
         input_field: config::get("input-field").unwrap_or(defaults.input_field),

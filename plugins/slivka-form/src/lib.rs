@@ -11,7 +11,8 @@
 //! 1. The service is the entry field named by config `service-field`
 //!    (default `service`). No such field: error `service`/`required`.
 //! 2. The form is config `form.<service>` (JSON text, or a JSON object in the
-//!    config, which arrives as its JSON text). None: error
+//!    config, which arrives as its JSON text). Every form is parsed once, in
+//!    `prepare`, when switchyard loads the plugin. None: error
 //!    `service`/`not-found` naming the service. A broken form: one error per
 //!    problem, code `invalid`, each saying the form is broken (the field is
 //!    the form field at fault, or `service`).
@@ -88,24 +89,56 @@ pub mod payload;
 pub mod submission;
 pub mod value;
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
 use switchyard_plugin::{ErrorCode, FieldError, Job, Validator, config, log};
 
-use crate::form::Form;
+use crate::form::{Form, FormError};
 
 /// The validator exported by this plugin.
 struct SlivkaForm;
 
+/// What the config holds, read once: the service field and every form,
+/// parsed (or the problems that make it broken).
+struct Settings {
+    /// The entry field naming the service.
+    service_field: String,
+    /// `form.<service>` by service.
+    forms: BTreeMap<String, Result<Form, Vec<FormError>>>,
+}
+
+/// The settings, read by `prepare` at load; every job's instance starts
+/// with them in place. Without `prepare` (an older host) the first job of
+/// each instance reads them.
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Reads the service field and parses every `form.*` of the config.
+fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(|| Settings {
+        service_field: config::get("service-field").unwrap_or_else(|| "service".to_string()),
+        forms: config::keys()
+            .into_iter()
+            .filter_map(|key| {
+                let service = key.strip_prefix("form.")?.to_string();
+                let text = config::get(&key)?;
+                Some((service, Form::parse(&text)))
+            })
+            .collect(),
+    })
+}
+
 impl Validator for SlivkaForm {
+    fn prepare() {
+        let settings = settings();
+        log::debug(format_args!("{} form(s) read", settings.forms.len()));
+    }
+
     fn validate(job: &Job) -> Result<(), Vec<FieldError>> {
-        let service_field = config::get("service-field").unwrap_or_else(|| "service".to_string());
-        let service = job.field(&service_field);
-        let form = service.and_then(|service| config::get(&format!("form.{service}")));
-        let errors = check_job(&service_field, service, form.as_deref(), &job.payload);
-        log::debug(format_args!(
-            "service {}: {} error(s)",
-            service.unwrap_or("?"),
-            errors.len()
-        ));
+        let settings = settings();
+        let service = job.field(&settings.service_field);
+        let form = service.and_then(|service| settings.forms.get(service));
+        let errors = check_job(&settings.service_field, service, form, &job.payload);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -116,13 +149,13 @@ impl Validator for SlivkaForm {
 
 switchyard_plugin::export_validator!(SlivkaForm);
 
-/// Checks one job, given what the host provides: the name of the service
-/// field, the service (if the entry names one), its form text (if the config
-/// has one) and the payload. Returns every error; empty means valid.
+/// Checks one job, given what the config provides: the name of the service
+/// field, the service (if the entry names one), its parsed form (if the
+/// config has one) and the payload. Returns every error; empty means valid.
 pub fn check_job(
     service_field: &str,
     service: Option<&str>,
-    form: Option<&str>,
+    form: Option<&Result<Form, Vec<FormError>>>,
     payload: &[u8],
 ) -> Vec<FieldError> {
     let Some(service) = service else {
@@ -139,11 +172,11 @@ pub fn check_job(
             format!("no form for service `{service}`"),
         )];
     };
-    let form = match Form::parse(form) {
+    let form = match form {
         Ok(form) => form,
         Err(problems) => {
             return problems
-                .into_iter()
+                .iter()
                 .map(|problem| {
                     FieldError::new(
                         problem.field.as_deref().unwrap_or(service_field),
@@ -158,7 +191,7 @@ pub fn check_job(
         }
     };
     match payload::read_inputs(payload) {
-        Ok(inputs) => submission::check(&form, &inputs),
+        Ok(inputs) => submission::check(form, &inputs),
         Err(error) => vec![error],
     }
 }
@@ -176,7 +209,15 @@ mod tests {
     #[test]
     fn valid_job() {
         let payload = br#"{"inputs": {"input": ">a\nMKV"}}"#;
-        assert!(check_job("service", Some("clustalo"), Some(FORM), payload).is_empty());
+        assert!(
+            check_job(
+                "service",
+                Some("clustalo"),
+                Some(&Form::parse(FORM)),
+                payload
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -197,7 +238,9 @@ mod tests {
         let errors = check_job(
             "service",
             Some("clustalo"),
-            Some(r#"{"a": {"type": "flag", "condition": "a =="}, "b": {"type": "nope"}}"#),
+            Some(&Form::parse(
+                r#"{"a": {"type": "flag", "condition": "a =="}, "b": {"type": "nope"}}"#,
+            )),
             b"{}",
         );
         assert_eq!(
@@ -208,17 +251,22 @@ mod tests {
             e.message
                 .starts_with("the form for service `clustalo` is broken: ")
         }));
-        let not_json = check_job("service", Some("clustalo"), Some("{"), b"{}");
+        let not_json = check_job("service", Some("clustalo"), Some(&Form::parse("{")), b"{}");
         assert_eq!(fields(&not_json), [("service", ErrorCode::Invalid)]);
     }
 
     #[test]
     fn bad_payloads() {
-        let empty = check_job("service", Some("clustalo"), Some(FORM), b"");
+        let empty = check_job("service", Some("clustalo"), Some(&Form::parse(FORM)), b"");
         assert_eq!(fields(&empty), [("payload", ErrorCode::Invalid)]);
-        let not_json = check_job("service", Some("clustalo"), Some(FORM), b"{inputs:");
+        let not_json = check_job(
+            "service",
+            Some("clustalo"),
+            Some(&Form::parse(FORM)),
+            b"{inputs:",
+        );
         assert_eq!(fields(&not_json), [("payload", ErrorCode::Invalid)]);
-        let no_inputs = check_job("service", Some("clustalo"), Some(FORM), b"{}");
+        let no_inputs = check_job("service", Some("clustalo"), Some(&Form::parse(FORM)), b"{}");
         assert_eq!(fields(&no_inputs), [("inputs", ErrorCode::Invalid)]);
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use slivka_form::check_job;
+use slivka_form::form::Form;
 
 /// `examples/slivka/` from this crate's directory.
 fn examples() -> PathBuf {
@@ -42,8 +43,8 @@ fn payload(job: &Value) -> Vec<u8> {
 /// Validates a job file's entry the way the plugin does in the component.
 fn validate(job: &Value) -> Vec<switchyard_plugin::FieldError> {
     let service = job.get("service").and_then(Value::as_str);
-    let form = service.and_then(form);
-    check_job("service", service, form.as_deref(), &payload(job))
+    let form = service.and_then(form).map(|text| Form::parse(&text));
+    check_job("service", service, form.as_ref(), &payload(job))
 }
 
 #[test]

@@ -1,46 +1,62 @@
 //! The code `wit-bindgen` generates from `wit/plugin.wit`, kept out of sight.
 //!
-//! Each world gets its own module so that a plugin exports exactly the
-//! interfaces of the world it chose: the export macro of world `validator`
-//! exports only `validate`, the one of world `router` only `route`, and a
-//! plugin that does both invokes the two (the union of the two worlds is world
-//! `plugin`). Generating world `plugin` here as well would define the same
-//! `#[macro_export]` macros twice.
+//! Each building-block world of `wit/plugin.wit` (`validates`, `routes`,
+//! `prepares`: one export each) gets its own module, and a plugin's export
+//! macro expands the blocks of the world it chose: `validator` is
+//! `validates` + `prepares`, `router` is `routes` + `prepares`, `plugin` all
+//! three. So a plugin exports exactly its world's interfaces, each once
+//! (generating the composed worlds would define the same `#[macro_export]`
+//! macros twice).
 //!
-//! The `validator` module owns the shared interfaces (`types`, `host`); the
-//! `router` module reuses them through `with:`, so `Job`, `Decision` and the
-//! rest are one Rust type each whichever world a plugin exports.
+//! The `validates` module owns the shared interfaces (`types`, `host`); the
+//! others reuse them through `with:`, so `Job`, `Decision` and the rest are
+//! one Rust type each whichever world a plugin exports.
 //!
 //! `pub_export_macro` makes wit-bindgen embed each world's full description
 //! (imports *and* exports) in the custom section that the export macro
 //! expands in the plugin crate; the SDK itself only carries the imports, so a
 //! plugin never claims an export it does not define.
 
-/// World `validator`: the shared types, the host imports and the `validate`
+/// World `validates`: the shared types, the host imports and the `validate`
 /// export.
 #[allow(missing_docs, unreachable_pub)]
-pub mod validator {
+pub mod validates {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "validator",
+        world: "validates",
         pub_export_macro: true,
-        // `Target` and `Decision` are not used by this world, but the router
-        // world reuses this module's `types` and needs them.
+        // `Target` and `Decision` are not used by this world, but the other
+        // worlds reuse this module's `types` and need them.
         generate_unused_types: true,
     });
 }
 
-/// World `router`: the `route` export, reusing [`validator`]'s types and host
+/// World `routes`: the `route` export, reusing [`validates`]'s types and host
 /// imports.
 #[allow(missing_docs, unreachable_pub)]
-pub mod router {
+pub mod routes {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "router",
+        world: "routes",
         pub_export_macro: true,
         with: {
-            "switchyard:plugin/types@0.1.0": crate::bindings::validator::switchyard::plugin::types,
-            "switchyard:plugin/host@0.1.0": crate::bindings::validator::switchyard::plugin::host,
+            "switchyard:plugin/types@0.1.0": crate::bindings::validates::switchyard::plugin::types,
+            "switchyard:plugin/host@0.1.0": crate::bindings::validates::switchyard::plugin::host,
+        },
+    });
+}
+
+/// World `prepares`: the `prepare` export, reusing [`validates`]'s host
+/// imports.
+#[allow(missing_docs, unreachable_pub)]
+pub mod prepares {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "prepares",
+        pub_export_macro: true,
+        with: {
+            "switchyard:plugin/types@0.1.0": crate::bindings::validates::switchyard::plugin::types,
+            "switchyard:plugin/host@0.1.0": crate::bindings::validates::switchyard::plugin::host,
         },
     });
 }

@@ -23,7 +23,7 @@ use std::str::FromStr;
 
 use serde::de::DeserializeOwned;
 
-use crate::bindings::validator::switchyard::plugin::host;
+use crate::bindings::validates::switchyard::plugin::host;
 
 /// The value of `key`, or `None` if the plugin's table does not set it.
 pub fn get(key: &str) -> Option<String> {
@@ -45,6 +45,12 @@ where
 /// The value of `key` parsed as JSON into `T`, or `None` if it is not set.
 pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>, ConfigError> {
     parse_json(key, get(key))
+}
+
+/// The keys the plugin's table sets, sorted: what a plugin walks in
+/// `prepare` to read every entry of a family (`form.*`).
+pub fn keys() -> Vec<String> {
+    host::config_keys()
 }
 
 /// [`get_parsed`] without the host call, so it can be tested natively.

@@ -2,11 +2,14 @@
 //! generated bindings.
 //!
 //! The traits take `&Job` (a plugin rarely needs to own the job) and have no
-//! `self`: every call runs in a fresh instance, so there is no state to keep.
+//! `self`: every call runs in a fresh instance, so there is no state to keep
+//! between jobs. State every job needs (a parsed config) is built once, in
+//! `prepare`, and kept in a static (`std::sync::OnceLock`): the host keeps the
+//! memory `prepare` leaves as every instance's starting point.
 
 use std::marker::PhantomData;
 
-use crate::bindings::{router, validator};
+use crate::bindings::{prepares, routes, validates};
 use crate::{Decision, FieldError, Job};
 
 /// Checks a job's inputs (the `validate` export).
@@ -17,6 +20,11 @@ pub trait Validator {
     /// `Ok(())` if the job is valid; otherwise every error found, not just the
     /// first, each naming its field. An empty list counts as valid.
     fn validate(job: &Job) -> Result<(), Vec<FieldError>>;
+
+    /// Work done once, at load, whose result every job starts with (see the
+    /// module doc). It may read the config and log; it must not print or
+    /// open files (the plugin is refused). Does nothing unless overridden.
+    fn prepare() {}
 }
 
 /// Decides where a valid job goes (the `route` export).
@@ -27,25 +35,65 @@ pub trait Router {
     /// Names the target streams for the job, or rejects it with a reason the
     /// user will read.
     fn route(job: &Job) -> Decision;
+
+    /// As [`Validator::prepare`]. A plugin that is both runs the validator's
+    /// `prepare`, then the router's.
+    fn prepare() {}
 }
 
-/// Implements the generated `Guest` traits for any [`Validator`] or
-/// [`Router`]; the export macros name `Export<YourPlugin>`.
+/// Implements the generated `validate` and `route` `Guest` traits for any
+/// [`Validator`] or [`Router`]; the export macros name `Export<YourPlugin>`.
 ///
 /// It is never constructed: the generated code only calls its associated
 /// functions.
 #[doc(hidden)]
 pub struct Export<T>(PhantomData<T>);
 
-impl<T: Validator> validator::exports::switchyard::plugin::validate::Guest for Export<T> {
+impl<T: Validator> validates::exports::switchyard::plugin::validate::Guest for Export<T> {
     fn validate(job: Job) -> Result<(), Vec<FieldError>> {
         T::validate(&job)
     }
 }
 
-impl<T: Router> router::exports::switchyard::plugin::route::Guest for Export<T> {
+impl<T: Router> routes::exports::switchyard::plugin::route::Guest for Export<T> {
     fn route(job: Job) -> Decision {
         T::route(&job)
+    }
+}
+
+/// The `prepare` export of a validator: [`Validator::prepare`]. One wrapper
+/// per world, because which `prepare`s run depends on the traits `T`
+/// implements.
+#[doc(hidden)]
+pub struct PrepareValidator<T>(PhantomData<T>);
+
+impl<T: Validator> prepares::exports::switchyard::plugin::prepare::Guest for PrepareValidator<T> {
+    fn prepare() {
+        <T as Validator>::prepare()
+    }
+}
+
+/// The `prepare` export of a router: [`Router::prepare`].
+#[doc(hidden)]
+pub struct PrepareRouter<T>(PhantomData<T>);
+
+impl<T: Router> prepares::exports::switchyard::plugin::prepare::Guest for PrepareRouter<T> {
+    fn prepare() {
+        <T as Router>::prepare()
+    }
+}
+
+/// The `prepare` export of a plugin that is both: the validator's, then the
+/// router's.
+#[doc(hidden)]
+pub struct PreparePlugin<T>(PhantomData<T>);
+
+impl<T: Validator + Router> prepares::exports::switchyard::plugin::prepare::Guest
+    for PreparePlugin<T>
+{
+    fn prepare() {
+        <T as Validator>::prepare();
+        <T as Router>::prepare();
     }
 }
 
@@ -62,3 +110,10 @@ pub const fn assert_validator<T: Validator>() {}
 /// [`export_router!`]: crate::export_router
 #[doc(hidden)]
 pub const fn assert_router<T: Router>() {}
+
+/// Compiles only if `T` is both; what [`export_plugin!`] expands to on
+/// native targets.
+///
+/// [`export_plugin!`]: crate::export_plugin
+#[doc(hidden)]
+pub const fn assert_plugin<T: Validator + Router>() {}

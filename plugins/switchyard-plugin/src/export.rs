@@ -10,7 +10,8 @@
 //! are not valid native symbols, and a native build has no host to call.
 
 /// Exports `$plugin` (a [`Validator`](crate::Validator)) as world `validator`:
-/// the component exports `switchyard:plugin/validate` and nothing else.
+/// the component exports `switchyard:plugin/validate` and
+/// `switchyard:plugin/prepare`.
 ///
 /// ```
 /// # use switchyard_plugin::{FieldError, Job, Validator};
@@ -29,9 +30,13 @@ macro_rules! export_validator {
     ($plugin:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __SwitchyardValidator = $crate::__private::Export<$plugin>;
-            $crate::__private::validator::export!(
-                __SwitchyardValidator with_types_in $crate::__private::validator
+            type __SwitchyardValidate = $crate::__private::Export<$plugin>;
+            $crate::__private::validates::export!(
+                __SwitchyardValidate with_types_in $crate::__private::validates
+            );
+            type __SwitchyardPrepare = $crate::__private::PrepareValidator<$plugin>;
+            $crate::__private::prepares::export!(
+                __SwitchyardPrepare with_types_in $crate::__private::prepares
             );
         };
         #[cfg(not(target_arch = "wasm32"))]
@@ -40,7 +45,7 @@ macro_rules! export_validator {
 }
 
 /// Exports `$plugin` (a [`Router`](crate::Router)) as world `router`: the
-/// component exports `switchyard:plugin/route` and nothing else.
+/// component exports `switchyard:plugin/route` and `switchyard:plugin/prepare`.
 ///
 /// ```
 /// # use switchyard_plugin::{Decision, Job, Router, Target};
@@ -59,9 +64,13 @@ macro_rules! export_router {
     ($plugin:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __SwitchyardRouter = $crate::__private::Export<$plugin>;
-            $crate::__private::router::export!(
-                __SwitchyardRouter with_types_in $crate::__private::router
+            type __SwitchyardRoute = $crate::__private::Export<$plugin>;
+            $crate::__private::routes::export!(
+                __SwitchyardRoute with_types_in $crate::__private::routes
+            );
+            type __SwitchyardPrepare = $crate::__private::PrepareRouter<$plugin>;
+            $crate::__private::prepares::export!(
+                __SwitchyardPrepare with_types_in $crate::__private::prepares
             );
         };
         #[cfg(not(target_arch = "wasm32"))]
@@ -71,7 +80,8 @@ macro_rules! export_router {
 
 /// Exports `$plugin` (both a [`Validator`](crate::Validator) and a
 /// [`Router`](crate::Router)) as world `plugin`: the component exports
-/// `switchyard:plugin/validate` and `switchyard:plugin/route`.
+/// `switchyard:plugin/validate`, `switchyard:plugin/route` and
+/// `switchyard:plugin/prepare`.
 ///
 /// ```
 /// # use switchyard_plugin::{Decision, FieldError, Job, Router, Target, Validator};
@@ -94,8 +104,21 @@ macro_rules! export_router {
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
-        // The union of worlds `validator` and `router` is world `plugin`.
-        $crate::export_validator!($plugin);
-        $crate::export_router!($plugin);
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SwitchyardExport = $crate::__private::Export<$plugin>;
+            $crate::__private::validates::export!(
+                __SwitchyardExport with_types_in $crate::__private::validates
+            );
+            $crate::__private::routes::export!(
+                __SwitchyardExport with_types_in $crate::__private::routes
+            );
+            type __SwitchyardPrepare = $crate::__private::PreparePlugin<$plugin>;
+            $crate::__private::prepares::export!(
+                __SwitchyardPrepare with_types_in $crate::__private::prepares
+            );
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = $crate::__private::assert_plugin::<$plugin>();
     };
 }

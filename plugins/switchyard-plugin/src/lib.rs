@@ -62,7 +62,8 @@
 //! - [`log`]: lines in switchyard's log, tagged with the plugin and the job.
 //!
 //! A plugin sees one job per call in a fresh instance: statics do not survive
-//! from one job to the next. Host functions ([`config`], [`log`]) only work
+//! from one job to the next, except what [`Validator::prepare`] (or
+//! [`Router::prepare`]) left in them once, at load. Host functions ([`config`], [`log`]) only work
 //! inside the component; natively (in unit tests) they panic, so keep a
 //! plugin's logic in functions that take plain values.
 
@@ -83,27 +84,30 @@ pub use contract::{Router, Validator};
 pub use serde_json;
 
 /// A job request, as read from a source stream. See [`job`] for the helpers.
-pub use bindings::validator::switchyard::plugin::types::Job;
+pub use bindings::validates::switchyard::plugin::types::Job;
 
 /// One reason a job is invalid: a field, a code and a readable message.
-pub use bindings::validator::switchyard::plugin::types::FieldError;
+pub use bindings::validates::switchyard::plugin::types::FieldError;
 
 /// slivka's reasons for refusing a field (`required`, `min-value`, ...).
-pub use bindings::validator::switchyard::plugin::types::ErrorCode;
+pub use bindings::validates::switchyard::plugin::types::ErrorCode;
 
 /// A router's answer: dispatch to targets or reject with a reason.
-pub use bindings::validator::switchyard::plugin::types::Decision;
+pub use bindings::validates::switchyard::plugin::types::Decision;
 
 /// One stream a job is dispatched to, with optional payload and extra fields.
-pub use bindings::validator::switchyard::plugin::types::Target;
+pub use bindings::validates::switchyard::plugin::types::Target;
 
 /// The severity of a [`log`] line.
-pub use bindings::validator::switchyard::plugin::types::Level;
+pub use bindings::validates::switchyard::plugin::types::Level;
 
 /// What the export macros expand to. Not part of the API: it may change
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings::{router, validator};
-    pub use crate::contract::{Export, assert_router, assert_validator};
+    pub use crate::bindings::{prepares, routes, validates};
+    pub use crate::contract::{
+        Export, PreparePlugin, PrepareRouter, PrepareValidator, assert_plugin, assert_router,
+        assert_validator,
+    };
 }

@@ -16,7 +16,7 @@
 use std::fmt::Display;
 
 use crate::Level;
-use crate::bindings::validator::switchyard::plugin::host;
+use crate::bindings::validates::switchyard::plugin::host;
 
 /// Writes `message` at `level`.
 pub fn write(level: Level, message: impl Display) {
