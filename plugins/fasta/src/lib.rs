@@ -168,9 +168,13 @@ fn leading_residues(bytes: &[u8]) -> usize {
     let mut words = bytes.chunks_exact(8);
     let mut checked = 0;
     for word in &mut words {
-        let foreign = foreign_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
-        if foreign != 0 {
-            return checked + first_flagged(foreign);
+        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        // Letters only is the usual case and the cheaper test.
+        if letters(word) != TOP {
+            let foreign = foreign_bytes(word);
+            if foreign != 0 {
+                return checked + first_flagged(foreign);
+            }
         }
         checked += 8;
     }
@@ -182,35 +186,62 @@ fn leading_residues(bytes: &[u8]) -> usize {
     checked + first_flagged(foreign).min(tail.len())
 }
 
-/// The eight bytes of `word` (little-endian: byte `i` is bits `8i..8i+8`)
-/// with the top bit of each byte set if the byte is not a sequence
-/// character, every other bit clear.
-///
-/// Each test works on all eight bytes at once, with the top bit of a byte as
-/// its answer; the arithmetic is arranged so that no byte carries into the
-/// next.
-fn foreign_bytes(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOP: u64 = ONES * 0x80;
-    const LOW: u64 = ONES * 0x7f;
-    // Lowercased, top bit dropped (bytes with it set are never residues).
+/// The offset of the first `\n` in `bytes`, looking at eight bytes at a
+/// time as [`leading_residues`] does.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut checked = 0;
+    for word in &mut words {
+        let newlines = equal_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])), b'\n');
+        if newlines != 0 {
+            return Some(checked + first_flagged(newlines));
+        }
+        checked += 8;
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&byte| byte == b'\n')
+        .map(|offset| checked + offset)
+}
+
+// Tests on eight bytes at once. A word holds eight bytes, little-endian
+// (byte `i` is bits `8i..8i+8`); each test answers in the top bit of each
+// byte and leaves every other bit clear. The arithmetic is arranged so that
+// no byte carries into the next.
+
+/// A byte with its bit 0 set, in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of every byte.
+const TOP: u64 = ONES * 0x80;
+/// The low seven bits of every byte.
+const LOW: u64 = ONES * 0x7f;
+
+/// The bytes of `word` that are ASCII letters.
+fn letters(word: u64) -> u64 {
+    // Lowercased, top bit dropped (bytes with it set are not ASCII).
     let lower = (word | (ONES * 0x20)) & LOW;
     // Adding `0x80 - n` sets the top bit exactly when the byte is >= n.
     let from_a = lower + ONES * (0x80 - u64::from(b'a'));
     let past_z = lower + ONES * (0x80 - u64::from(b'z' + 1));
-    let letter = from_a & !past_z & !word & TOP;
-    // A byte equals `c` when `byte ^ c` is zero: adding 0x7f to its low
-    // bits sets the top bit for any non-zero value.
-    let equals = |c: u8| {
-        let diff = word ^ (ONES * u64::from(c));
-        !(((diff & LOW) + LOW) | diff) & TOP
-    };
-    !(letter | equals(b'*') | equals(b'-')) & TOP
+    from_a & !past_z & !word & TOP
 }
 
-/// The index of the first byte flagged by [`foreign_bytes`]; 8 if none is.
-fn first_flagged(foreign: u64) -> usize {
-    (foreign.trailing_zeros() / 8) as usize
+/// The bytes of `word` equal to `c`.
+fn equal_bytes(word: u64, c: u8) -> u64 {
+    // A byte equals `c` when `byte ^ c` is zero: adding 0x7f to its low
+    // bits sets the top bit for any non-zero value.
+    let diff = word ^ (ONES * u64::from(c));
+    !(((diff & LOW) + LOW) | diff) & TOP
+}
+
+/// The bytes of `word` that are not sequence characters.
+fn foreign_bytes(word: u64) -> u64 {
+    !(letters(word) | equal_bytes(word, b'*') | equal_bytes(word, b'-')) & TOP
+}
+
+/// The index of the first byte flagged by a test; 8 if none is.
+fn first_flagged(flags: u64) -> usize {
+    (flags.trailing_zeros() / 8) as usize
 }
 
 /// The lines of a text, split at `\n` as `str::split` does (an empty line
@@ -228,7 +259,7 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.0?;
         let leading = leading_residues(text.as_bytes());
-        match text.as_bytes()[leading..].iter().position(|&b| b == b'\n') {
+        match find_newline(&text.as_bytes()[leading..]) {
             Some(offset) => {
                 let end = leading + offset;
                 self.0 = Some(&text[end + 1..]);
