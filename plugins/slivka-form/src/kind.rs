@@ -53,6 +53,30 @@ pub enum Kind {
     },
 }
 
+/// An input read as its type: a [`Value`] that still borrows its text from
+/// the input. Checking a job needs only this; copying a file's content into
+/// a [`Value`] waits until a condition reads the field, which is rare.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Checked<'a> {
+    /// An integer or decimal.
+    Number(f64),
+    /// A flag.
+    Bool(bool),
+    /// A text, the chosen key of a choice, or a file's content.
+    Text(&'a str),
+}
+
+impl Checked<'_> {
+    /// The value as conditions see it.
+    pub fn to_value(self) -> Value {
+        match self {
+            Checked::Number(n) => Value::Number(n),
+            Checked::Bool(b) => Value::Bool(b),
+            Checked::Text(text) => Value::Text(text.to_string()),
+        }
+    }
+}
+
 /// A decimal bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bound {
@@ -114,6 +138,11 @@ impl Kind {
     /// Reads one non-empty input string as this type, checking every
     /// constraint.
     pub fn read(&self, raw: &str) -> Result<Value, Refusal> {
+        self.check(raw).map(Checked::to_value)
+    }
+
+    /// Like [`Kind::read`], without copying the input's text.
+    pub fn check<'a>(&self, raw: &'a str) -> Result<Checked<'a>, Refusal> {
         match self {
             Kind::Integer { min, max } => read_integer(raw, *min, *max),
             Kind::Decimal { min, max } => read_decimal(raw, *min, *max),
@@ -132,7 +161,7 @@ impl Kind {
 }
 
 /// An integer within inclusive bounds.
-fn read_integer(raw: &str, min: Option<i64>, max: Option<i64>) -> Result<Value, Refusal> {
+fn read_integer(raw: &str, min: Option<i64>, max: Option<i64>) -> Result<Checked<'_>, Refusal> {
     let number: i64 = raw.trim().parse().map_err(|_| {
         Refusal::new(
             ErrorCode::Invalid,
@@ -152,11 +181,11 @@ fn read_integer(raw: &str, min: Option<i64>, max: Option<i64>) -> Result<Value, 
         ));
     }
     // Integers beyond 2^53 lose precision here; conditions rarely need them.
-    Ok(Value::Number(number as f64))
+    Ok(Checked::Number(number as f64))
 }
 
 /// A finite decimal within bounds.
-fn read_decimal(raw: &str, min: Option<Bound>, max: Option<Bound>) -> Result<Value, Refusal> {
+fn read_decimal(raw: &str, min: Option<Bound>, max: Option<Bound>) -> Result<Checked<'_>, Refusal> {
     let number = raw
         .trim()
         .parse::<f64>()
@@ -196,11 +225,11 @@ fn read_decimal(raw: &str, min: Option<Bound>, max: Option<Bound>) -> Result<Val
             ));
         }
     }
-    Ok(Value::Number(number))
+    Ok(Checked::Number(number))
 }
 
 /// A text with bounded length, counted in characters.
-fn read_text(raw: &str, min: Option<usize>, max: Option<usize>) -> Result<Value, Refusal> {
+fn read_text(raw: &str, min: Option<usize>, max: Option<usize>) -> Result<Checked<'_>, Refusal> {
     let length = raw.chars().count();
     if let Some(min) = min.filter(|min| length < *min) {
         return Err(Refusal::new(
@@ -214,25 +243,37 @@ fn read_text(raw: &str, min: Option<usize>, max: Option<usize>) -> Result<Value,
             format!("must be at most {max} characters long, got {length}"),
         ));
     }
-    Ok(Value::Text(raw.to_string()))
+    Ok(Checked::Text(raw))
 }
 
-/// A flag in one of the accepted spellings.
-fn read_flag(raw: &str) -> Result<Value, Refusal> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
-        "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
-        _ => Err(Refusal::new(
+/// The spellings of a true flag, lowercase.
+const TRUE_FLAGS: &[&str] = &["true", "yes", "on", "1"];
+
+/// The spellings of a false flag, lowercase.
+const FALSE_FLAGS: &[&str] = &["false", "no", "off", "0"];
+
+/// A flag in one of the accepted spellings, in any case.
+fn read_flag(raw: &str) -> Result<Checked<'_>, Refusal> {
+    let spelt = |spellings: &[&str]| {
+        let raw = raw.trim();
+        spellings.iter().any(|s| s.eq_ignore_ascii_case(raw))
+    };
+    if spelt(TRUE_FLAGS) {
+        Ok(Checked::Bool(true))
+    } else if spelt(FALSE_FLAGS) {
+        Ok(Checked::Bool(false))
+    } else {
+        Err(Refusal::new(
             ErrorCode::Invalid,
             format!("must be true or false, got {}", quote(raw)),
-        )),
+        ))
     }
 }
 
 /// One of the declared choice keys (not the command-line values).
-fn read_choice(raw: &str, choices: &[(String, String)]) -> Result<Value, Refusal> {
+fn read_choice<'a>(raw: &'a str, choices: &[(String, String)]) -> Result<Checked<'a>, Refusal> {
     if choices.iter().any(|(key, _)| key == raw) {
-        return Ok(Value::Text(raw.to_string()));
+        return Ok(Checked::Text(raw));
     }
     let keys: Vec<&str> = choices.iter().map(|(key, _)| key.as_str()).collect();
     Err(Refusal::new(
@@ -242,7 +283,11 @@ fn read_choice(raw: &str, choices: &[(String, String)]) -> Result<Value, Refusal
 }
 
 /// A file's inline content: size, then media type.
-fn read_file(raw: &str, media_type: Option<&str>, max_size: Option<u64>) -> Result<Value, Refusal> {
+fn read_file<'a>(
+    raw: &'a str,
+    media_type: Option<&str>,
+    max_size: Option<u64>,
+) -> Result<Checked<'a>, Refusal> {
     let size = raw.len() as u64;
     if let Some(max) = max_size.filter(|max| size > *max) {
         return Err(Refusal::new(
@@ -258,7 +303,7 @@ fn read_file(raw: &str, media_type: Option<&str>, max_size: Option<u64>) -> Resu
             format!("is not {media_type} (FASTA): {error}"),
         ));
     }
-    Ok(Value::Text(raw.to_string()))
+    Ok(Checked::Text(raw))
 }
 
 #[cfg(test)]

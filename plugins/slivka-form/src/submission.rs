@@ -9,63 +9,96 @@
 //!    where a false flag is no value), and a condition that reads a field
 //!    refused in pass 1 is not evaluated (the first error says enough).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::OnceCell;
 
 use switchyard_plugin::{ErrorCode, FieldError};
 
 use crate::form::{Field, Form};
+use crate::kind::Checked;
 use crate::payload::{Inputs, Raw};
 use crate::value::Value;
 
 /// Unknown inputs reported one by one; the rest are counted in one error.
 const MAX_UNKNOWN_REPORTED: usize = 20;
 
-/// Checks `inputs` against `form`; an empty list means valid.
-pub fn check(form: &Form, inputs: &Inputs) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    // Each field's value for conditions: given, else default, else null.
-    let mut values: BTreeMap<&str, Value> = BTreeMap::new();
-    // Fields refused in pass 1.
-    let mut refused: BTreeSet<&str> = BTreeSet::new();
-    // Fields given a value that enables their condition.
-    let mut given: BTreeSet<&str> = BTreeSet::new();
+/// What conditions see for a field that has no value.
+static NULL: Value = Value::Null;
 
-    for field in form.fields() {
-        let raw = inputs.get(&field.name).unwrap_or(&Raw::Missing);
+/// One field after pass 1. Values borrow from the inputs: a file's content
+/// is not copied unless a condition reads it.
+enum Reading<'a> {
+    /// Refused: conditions that read it are not evaluated.
+    Refused,
+    /// Not given: conditions see its default, else null.
+    Absent,
+    /// Given a single value.
+    One(Checked<'a>),
+    /// Given a list (an array field).
+    List(Vec<Checked<'a>>),
+}
+
+impl Reading<'_> {
+    /// Whether the field counts as given for its own condition: a flag
+    /// given as false does not.
+    fn is_given(&self) -> bool {
+        match self {
+            Reading::Refused | Reading::Absent => false,
+            Reading::One(value) => *value != Checked::Bool(false),
+            Reading::List(_) => true,
+        }
+    }
+
+    /// The value conditions see, once given values are made [`Value`]s.
+    fn to_value(&self) -> Value {
+        match self {
+            Reading::Refused | Reading::Absent => Value::Null,
+            Reading::One(value) => value.to_value(),
+            Reading::List(items) => Value::List(items.iter().map(|item| item.to_value()).collect()),
+        }
+    }
+}
+
+/// Checks `inputs` against `form`; an empty list means valid.
+pub fn check(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
+    let fields = form.fields();
+    let mut errors = Vec::new();
+    // Each field's reading, by its index in `fields`.
+    let mut readings = Vec::with_capacity(fields.len());
+    // Inputs the form does not declare.
+    let mut unknown = Vec::new();
+
+    // Fields and inputs are both sorted by name, so one walk through both
+    // pairs each field with its input and finds the unknown inputs.
+    let missing = Raw::Missing;
+    let mut given = inputs.iter().peekable();
+    for field in fields {
+        let name = field.name.as_str();
+        while let Some((input, _)) = given.next_if(|(input, _)| *input < name) {
+            unknown.push(input);
+        }
+        let raw = given
+            .next_if(|(input, _)| *input == name)
+            .map_or(&missing, |(_, raw)| raw);
         match read_field(field, raw) {
-            Ok(Some(value)) => {
-                if value != Value::Bool(false) {
-                    given.insert(&field.name);
-                }
-                values.insert(&field.name, value);
-            }
-            Ok(None) => {
-                let fallback = field.default.clone().unwrap_or(Value::Null);
-                values.insert(&field.name, fallback);
-            }
+            Ok(reading) => readings.push(reading),
             Err(mut field_errors) => {
-                refused.insert(&field.name);
-                values.insert(&field.name, Value::Null);
+                readings.push(Reading::Refused);
                 errors.append(&mut field_errors);
             }
         }
     }
+    unknown.extend(given.map(|(input, _)| input));
 
-    let unknown: Vec<&String> = inputs
-        .keys()
-        .filter(|name| form.field(name).is_none())
-        .collect();
-    for name in unknown.iter().take(MAX_UNKNOWN_REPORTED) {
-        errors.push(FieldError::new(
-            name.as_str(),
-            ErrorCode::Invalid,
-            unknown_parameter(form),
-        ));
+    if !unknown.is_empty() {
+        let message = unknown_parameter(form);
+        for name in unknown.iter().take(MAX_UNKNOWN_REPORTED) {
+            errors.push(FieldError::new(*name, ErrorCode::Invalid, message.clone()));
+        }
     }
     if let Some(first_unreported) = unknown.get(MAX_UNKNOWN_REPORTED) {
         // A flood of inputs gets a bounded answer, still a rejection.
         errors.push(FieldError::new(
-            first_unreported.as_str(),
+            *first_unreported,
             ErrorCode::Invalid,
             format!(
                 "and {} more unknown parameters",
@@ -74,19 +107,39 @@ pub fn check(form: &Form, inputs: &Inputs) -> Vec<FieldError> {
         ));
     }
 
-    for field in form.fields() {
+    let index_of = |name: &str| {
+        fields
+            .binary_search_by(|field| field.name.as_str().cmp(name))
+            .ok()
+    };
+    // Given values as conditions see them, made when a condition first
+    // reads them.
+    let values: Vec<OnceCell<Value>> = if fields.iter().any(|f| f.condition.is_some()) {
+        fields.iter().map(|_| OnceCell::new()).collect()
+    } else {
+        Vec::new()
+    };
+    // Each field's value for conditions: given, else default, else null.
+    let value_of = |name: &str| -> &Value {
+        let Some(index) = index_of(name) else {
+            return &NULL;
+        };
+        match &readings[index] {
+            Reading::Refused => &NULL,
+            Reading::Absent => fields[index].default.as_ref().unwrap_or(&NULL),
+            given => values[index].get_or_init(|| given.to_value()),
+        }
+    };
+    for (field, reading) in fields.iter().zip(&readings) {
         let Some(condition) = &field.condition else {
             continue;
         };
-        if !given.contains(field.name.as_str())
-            || condition
-                .fields()
-                .iter()
-                .any(|f| refused.contains(f.as_str()))
-        {
+        let reads_refused = condition.fields().iter().any(|name| {
+            index_of(name).is_some_and(|index| matches!(readings[index], Reading::Refused))
+        });
+        if !reading.is_given() || reads_refused {
             continue;
         }
-        let value_of = |name: &str| values.get(name).unwrap_or(&Value::Null);
         if !condition.holds(&value_of) {
             let shown: Vec<String> = condition
                 .fields()
@@ -118,14 +171,14 @@ fn unknown_parameter(form: &Form) -> String {
     }
 }
 
-/// One field's value: `Ok(None)` if not given (and not required), the
-/// errors otherwise.
-fn read_field(field: &Field, raw: &Raw) -> Result<Option<Value>, Vec<FieldError>> {
+/// One field's reading (`Absent` if not given and not required), or its
+/// errors.
+fn read_field<'a>(field: &Field, raw: &'a Raw<'_>) -> Result<Reading<'a>, Vec<FieldError>> {
     let error = |code, message: String| vec![FieldError::new(field.name.as_str(), code, message)];
-    let values: Vec<&String> = match raw {
-        Raw::Missing => Vec::new(),
-        Raw::One(value) => vec![value],
-        Raw::Many(values) if field.array => values.iter().collect(),
+    let values = match raw {
+        Raw::Missing => &[][..],
+        Raw::One(value) => std::slice::from_ref(value),
+        Raw::Many(values) if field.array => values.as_slice(),
         Raw::Many(values) => {
             return Err(error(
                 ErrorCode::Invalid,
@@ -144,21 +197,21 @@ fn read_field(field: &Field, raw: &Raw) -> Result<Option<Value>, Vec<FieldError>
         if field.required {
             return Err(error(ErrorCode::Required, "is required".to_string()));
         }
-        return Ok(None);
+        return Ok(Reading::Absent);
     }
 
     if !field.array {
         return field
             .kind
-            .read(values[0])
-            .map(Some)
+            .check(&values[0])
+            .map(Reading::One)
             .map_err(|refusal| error(refusal.code, refusal.message));
     }
 
     let mut items = Vec::with_capacity(values.len());
     let mut errors = Vec::new();
     for (index, value) in values.iter().enumerate() {
-        match field.kind.read(value) {
+        match field.kind.check(value) {
             Ok(item) => items.push(item),
             Err(refusal) => errors.push(FieldError::new(
                 field.name.as_str(),
@@ -168,7 +221,7 @@ fn read_field(field: &Field, raw: &Raw) -> Result<Option<Value>, Vec<FieldError>
         }
     }
     if errors.is_empty() {
-        Ok(Some(Value::List(items)))
+        Ok(Reading::List(items))
     } else {
         Err(errors)
     }
@@ -197,7 +250,8 @@ mod tests {
 
     fn errors(inputs: &str) -> Vec<(String, ErrorCode, String)> {
         let form = Form::parse(FORM).unwrap();
-        let inputs = read_inputs(format!(r#"{{"inputs": {inputs}}}"#).as_bytes()).unwrap();
+        let payload = format!(r#"{{"inputs": {inputs}}}"#);
+        let inputs = read_inputs(payload.as_bytes()).unwrap();
         check(&form, &inputs)
             .into_iter()
             .map(|e| (e.field, e.code, e.message))
