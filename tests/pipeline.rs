@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use daemon::*;
 use harness::RedisServer;
+use redis::Value;
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -201,13 +202,25 @@ fn two_daemons_split_the_work_and_reclaim_a_dead_ones_entries() {
     );
     let mut conn = redis.connection();
     let n = 3000;
-    let kinds = send_mix(&mut conn, n);
-
     let a = Daemon::start(&config, "a");
     let mut b = Daemon::start(&config, "b");
+    // Both read before the jobs arrive, so both get a share.
+    assert!(wait_until(SETTLE_TIMEOUT, || {
+        let consumers: Vec<HashMap<String, Value>> = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg("jobs")
+            .arg("switchyard")
+            .query(&mut conn)
+            .unwrap_or_default();
+        consumers.len() == 2
+    }));
+    let kinds = send_mix(&mut conn, n);
+
     // b dies mid-stream, with entries pending under its name; a takes them
     // over once they have been idle for the claim time.
-    assert!(wait_until(SETTLE_TIMEOUT, || settled(&mut conn) > 300));
+    assert!(wait_until(SETTLE_TIMEOUT, || {
+        settled(&mut conn) > 300 && settled_by(&mut conn, "b", n) > 0
+    }));
     b.kill();
     wait_settled(&mut conn, n as usize, &a);
     let per_stream = assert_exactly_once(&mut conn, n as usize);

@@ -44,6 +44,9 @@ pub struct BenchOptions {
     pub plugins: PathBuf,
     /// Seconds of the latency run.
     pub latency_seconds: u64,
+    /// Jobs/s offered in the latency run; 0 for half the real pipeline's
+    /// measured rate.
+    pub latency_rate: f64,
     /// Print JSON instead of a table.
     pub json: bool,
     /// Router swaps during an extra drain (0: no swap run).
@@ -282,7 +285,11 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     } else {
         None
     };
-    let offered = (real.rate / 2.0).max(100.0);
+    let offered = if options.latency_rate > 0.0 {
+        options.latency_rate
+    } else {
+        (real.rate / 2.0).max(100.0)
+    };
     let latency = latency(
         &mut conn,
         &url,
@@ -298,10 +305,10 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         "machine": { "cores": cores },
         "jobs": jobs.len(),
         "average-job-bytes": bytes / jobs.len().max(1),
-        "real": { "jobs-per-s": real.rate.round(), "seconds": real.seconds, "peak-rss-mib": real.rss_mib },
-        "null": { "jobs-per-s": bare.rate.round(), "seconds": bare.seconds, "peak-rss-mib": bare.rss_mib },
+        "real": real.to_json(),
+        "null": bare.to_json(),
         "ratio-real-to-null": (real.rate / bare.rate * 1000.0).round() / 1000.0,
-        "real-two-daemons": { "jobs-per-s": two.rate.round(), "seconds": two.seconds },
+        "real-two-daemons": two.to_json(),
         "real-with-swaps": swapped.as_ref().map(|d| json!({
             "swaps": swaps,
             "jobs-per-s": d.rate.round(),
@@ -332,17 +339,22 @@ fn print_table(r: &serde_json::Value) {
         r["jobs"], r["average-job-bytes"], r["machine"]["cores"]
     );
     println!();
-    println!("  {:<36} {:>12} {:>10}", "drain", "jobs/s", "seconds");
+    println!(
+        "  {:<36} {:>12} {:>10} {:>14} {:>15}",
+        "drain", "jobs/s", "seconds", "Redis CPU/job", "daemon CPU/job"
+    );
     for (name, key) in [
         ("real pipeline (plugins + status)", "real"),
         ("null pipeline (same Redis work)", "null"),
         ("real pipeline, two daemons", "real-two-daemons"),
     ] {
         println!(
-            "  {:<36} {:>12.0} {:>10.2}",
+            "  {:<36} {:>12.0} {:>10.2} {:>11.1} µs {:>12.1} µs",
             name,
             r[key]["jobs-per-s"].as_f64().unwrap_or(0.0),
-            r[key]["seconds"].as_f64().unwrap_or(0.0)
+            r[key]["seconds"].as_f64().unwrap_or(0.0),
+            r[key]["redis-cpu-us-per-job"].as_f64().unwrap_or(0.0),
+            r[key]["daemon-cpu-us-per-job"].as_f64().unwrap_or(0.0)
         );
     }
     println!(
@@ -515,6 +527,57 @@ struct Drain {
     rate: f64,
     seconds: f64,
     rss_mib: f64,
+    /// CPU time redis-server spent per job during the drain, in µs: on a
+    /// shared machine a steadier measure of the Redis work than the rate.
+    redis_cpu_us: f64,
+    /// CPU time the daemons spent per job (start-up included), in µs.
+    daemon_cpu_us: f64,
+}
+
+impl Drain {
+    /// The drain's figures as the JSON result has them.
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "jobs-per-s": self.rate.round(),
+            "seconds": self.seconds,
+            "peak-rss-mib": self.rss_mib,
+            "redis-cpu-us-per-job": self.redis_cpu_us,
+            "daemon-cpu-us-per-job": self.daemon_cpu_us,
+        })
+    }
+}
+
+/// CPU seconds redis-server has used (user + system), from `INFO cpu`.
+fn redis_cpu_seconds(conn: &mut redis::Connection) -> anyhow::Result<f64> {
+    let info: String = redis::cmd("INFO").arg("cpu").query(conn)?;
+    Ok(info
+        .lines()
+        .filter_map(|line| {
+            let value = line
+                .strip_prefix("used_cpu_user:")
+                .or_else(|| line.strip_prefix("used_cpu_sys:"))?;
+            value.trim().parse::<f64>().ok()
+        })
+        .sum())
+}
+
+/// CPU seconds process `pid` has used (user + system), from /proc.
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command (which may hold spaces), from field 3 on.
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / per_second
 }
 
 /// Preloads `jobs`, starts `daemons` daemons, and times the drain from the
@@ -528,6 +591,7 @@ fn drain(
 ) -> anyhow::Result<Drain> {
     redis::cmd("FLUSHALL").exec(conn)?;
     push(conn, "jobs", jobs, None)?;
+    let redis_cpu_before = redis_cpu_seconds(conn)?;
     let mut children: Vec<Child> = (0..daemons)
         .map(|i| spawn(config, &format!("bench-{i}"), null))
         .collect::<anyhow::Result<_>>()?;
@@ -546,12 +610,16 @@ fn drain(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let redis_cpu = redis_cpu_seconds(conn)? - redis_cpu_before;
+    let mut daemon_cpu = 0.0;
     for child in &children {
         rss = rss.max(peak_rss_mib(child.id()));
+        daemon_cpu += process_cpu_seconds(child.id());
     }
     for child in &mut children {
         stop(child);
     }
+    let per_job_us = |cpu: f64| (cpu * 1e6 / jobs.len().max(1) as f64 * 10.0).round() / 10.0;
     let (mut first, mut last) = (u64::MAX, 0u64);
     for stream in OUTPUTS {
         let head: Vec<(String, Fields)> = redis::cmd("XRANGE")
@@ -578,6 +646,8 @@ fn drain(
         rate: jobs.len() as f64 / seconds,
         seconds: (seconds * 1000.0).round() / 1000.0,
         rss_mib: (rss * 10.0).round() / 10.0,
+        redis_cpu_us: per_job_us(redis_cpu),
+        daemon_cpu_us: per_job_us(daemon_cpu),
     })
 }
 

@@ -90,6 +90,10 @@ enum Command {
         /// Seconds of the latency run.
         #[arg(long, default_value_t = 5)]
         latency_seconds: u64,
+        /// Jobs/s offered in the latency run (0: half the real pipeline's
+        /// measured rate).
+        #[arg(long, default_value_t = 0.0)]
+        latency_rate: f64,
         /// Hot-swap the router this many times during an extra drain (0: skip).
         #[arg(long, default_value_t = 5)]
         swaps: usize,
@@ -228,6 +232,7 @@ fn main() -> ExitCode {
             seed,
             plugins,
             latency_seconds,
+            latency_rate,
             swaps,
             hostile_every,
             json,
@@ -236,6 +241,7 @@ fn main() -> ExitCode {
             seed,
             plugins,
             latency_seconds,
+            latency_rate,
             json,
             swaps,
             hostile_every,

@@ -327,6 +327,21 @@ pub fn status(conn: &mut redis::Connection, job_id: &str) -> HashMap<String, Str
         .unwrap()
 }
 
+/// How many of the first `n` jobs' status records name `consumer`.
+pub fn settled_by(conn: &mut redis::Connection, consumer: &str, n: u64) -> usize {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd("HGET")
+            .arg(format!("switchyard:job:{}", job_id(i)))
+            .arg("consumer");
+    }
+    let consumers: Vec<Option<String>> = pipe.query(conn).unwrap();
+    consumers
+        .iter()
+        .filter(|c| c.as_deref() == Some(consumer))
+        .count()
+}
+
 /// A 16-character job id, URL-safe base64 of a 12-byte number, as slivka's.
 pub fn job_id(n: u64) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
