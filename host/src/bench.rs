@@ -276,6 +276,8 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         );
         Some(json!({
             "hostile-jobs": mixed.len() - jobs.len(),
+            "plugins-loaded": std::fs::read_dir(&own_plugins)?.count(),
+            "peak-rss-mib": run.rss_mib,
             "good-jobs-per-s": good_rate.round(),
             "seconds": run.seconds,
             "good-throughput-vs-plain": (good_rate / real.rate * 1000.0).round() / 1000.0,
@@ -385,8 +387,10 @@ fn print_table(r: &serde_json::Value) {
             h["seconds"].as_f64().unwrap_or(0.0)
         );
         println!(
-            "  hostile plugins: good jobs' throughput {:.3} of the plain run; where the hostile jobs went:",
-            h["good-throughput-vs-plain"].as_f64().unwrap_or(0.0)
+            "  hostile plugins: good jobs' throughput {:.3} of the plain run; daemon peak RSS {} MiB with {} plugins loaded; where the hostile jobs went:",
+            h["good-throughput-vs-plain"].as_f64().unwrap_or(0.0),
+            h["peak-rss-mib"],
+            h["plugins-loaded"]
         );
         if let Some(outcomes) = h["outcomes"].as_object() {
             let mut services: Vec<_> = outcomes.iter().collect();
