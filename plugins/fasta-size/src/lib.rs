@@ -34,8 +34,10 @@
 //! # Layout
 //!
 //! - [`rule`]: the rule itself, on plain values.
+//! - [`payload`]: reading the FASTA input out of a job's payload.
 //! - this file: reading the config, and the export.
 
+pub mod payload;
 pub mod rule;
 
 use std::sync::OnceLock;

@@ -4,8 +4,9 @@
 //! local queue, larger ones to the cluster, and refuse the rest. This module
 //! is that rule, without any host call, so it is tested natively.
 
-use serde_json::Value as Json;
 use switchyard_plugin::{Decision, Target};
+
+use crate::payload::{self, Input};
 
 /// The rule's settings, read from the plugin's config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,25 +46,21 @@ impl Default for Settings {
 /// with a reason.
 pub fn route(payload: &[u8], settings: &Settings) -> Decision {
     let field = &settings.input_field;
-    let json: Json = match serde_json::from_slice(payload) {
-        Ok(json) => json,
-        Err(_) if payload.is_empty() => return Decision::reject("the job has no payload"),
-        Err(error) => return Decision::reject(format!("the payload is not JSON: {error}")),
-    };
-    let text = match json.get("inputs").and_then(|inputs| inputs.get(field)) {
-        Some(Json::String(text)) if !text.is_empty() => text,
-        None | Some(Json::Null) | Some(Json::String(_)) => {
-            return Decision::reject(format!(
-                "the job has no `{field}` input to count sequences in"
-            ));
+    if payload.is_empty() {
+        return Decision::reject("the job has no payload");
+    }
+    match payload::read_input(payload, field) {
+        Err(error) => Decision::reject(format!("the payload is not JSON: {error}")),
+        Ok(Input::Missing) => Decision::reject(format!(
+            "the job has no `{field}` input to count sequences in"
+        )),
+        Ok(Input::NotText) => {
+            Decision::reject(format!("the `{field}` input must be one FASTA text"))
         }
-        Some(_) => {
-            return Decision::reject(format!("the `{field}` input must be one FASTA text"));
+        Ok(Input::Read(Ok(summary))) => choose(summary, settings),
+        Ok(Input::Read(Err(error))) => {
+            Decision::reject(format!("the `{field}` input is not FASTA: {error}"))
         }
-    };
-    match fasta::read(text) {
-        Ok(summary) => choose(summary, settings),
-        Err(error) => Decision::reject(format!("the `{field}` input is not FASTA: {error}")),
     }
 }
 
@@ -228,5 +225,147 @@ mod tests {
             reject(&payload("MKV")),
             "the `input` input is not FASTA: line 1: expected a `>` header line"
         );
+    }
+
+    /// The rule as it read payloads before [`crate::payload`]: the whole
+    /// payload into a `serde_json::Value`, then the input looked up in it.
+    /// Routing must give the same decision for every payload.
+    fn route_through_value(payload: &[u8], settings: &Settings) -> Decision {
+        use serde_json::Value as Json;
+
+        let field = &settings.input_field;
+        let json: Json = match serde_json::from_slice(payload) {
+            Ok(json) => json,
+            Err(_) if payload.is_empty() => return Decision::reject("the job has no payload"),
+            Err(error) => return Decision::reject(format!("the payload is not JSON: {error}")),
+        };
+        let text = match json.get("inputs").and_then(|inputs| inputs.get(field)) {
+            Some(Json::String(text)) if !text.is_empty() => text,
+            None | Some(Json::Null) | Some(Json::String(_)) => {
+                return Decision::reject(format!(
+                    "the job has no `{field}` input to count sequences in"
+                ));
+            }
+            Some(_) => {
+                return Decision::reject(format!("the `{field}` input must be one FASTA text"));
+            }
+        };
+        match fasta::read(text) {
+            Ok(summary) => choose(summary, settings),
+            Err(error) => Decision::reject(format!("the `{field}` input is not FASTA: {error}")),
+        }
+    }
+
+    #[test]
+    fn routes_as_reading_a_json_value_did() {
+        let deep = |depth: usize| {
+            format!(
+                r#"{{"inputs": {{"input": ">a\nM"}}, "other": {}{}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let deep_input = |depth: usize| {
+            format!(
+                r#"{{"inputs": {{"input": {}{}}}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let big = String::from_utf8(payload(&fasta(12, 180))).unwrap();
+        let payloads: Vec<Vec<u8>> = [
+            big.clone(),
+            big.replace("\\n", "\\r\\n"),
+            big.replace("\"inputs\"", "\"in\\u0070uts\""),
+            // The big text again, after a small one under the same key.
+            format!(
+                r#"{{"inputs": {{"input": ">a\nM", "input": {}}}}}"#,
+                &big[r#"{"inputs":{"input":"#.len()..big.len() - 2]
+            ),
+            deep(100),
+            deep(126),
+            deep(127),
+            deep(200),
+            deep_input(126),
+            deep_input(127),
+            deep_input(200),
+            r#"{"inputs": {"input": ">a\nMKV\n>b\nMK"}}"#.into(),
+            r#"{"inputs": {"input": ">a\/b\r\nMK\u0056\r\n"}}"#.into(),
+            r#"{"inputs": {"input": ">a\nMK V"}}"#.into(),
+            r#"{"inputs": {"input": ">a\nMK\u00e9"}}"#.into(),
+            r#"{"inputs": {"input": ">a\n>b\nM"}}"#.into(),
+            r#"{"inputs": {"input": "\n \n"}}"#.into(),
+            r#"{"inputs": {"input": ">a"}}"#.into(),
+            r#"{"inputs": {"input": "MKV"}}"#.into(),
+            r#"{"inputs": {"input": ""}}"#.into(),
+            r#"{"inputs": {"input": null}}"#.into(),
+            r#"{"inputs": {"input": 5}}"#.into(),
+            r#"{"inputs": {"input": -0.0}}"#.into(),
+            r#"{"inputs": {"input": 1e999}}"#.into(),
+            r#"{"inputs": {"input": 18446744073709551616}}"#.into(),
+            r#"{"inputs": {"input": false}}"#.into(),
+            r#"{"inputs": {"input": [">a", "M"]}}"#.into(),
+            r#"{"inputs": {"input": {"text": ">a\nM"}}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM", "input": ">a\nMK\n>b\nM"}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM", "input": 5}}"#.into(),
+            r#"{"inputs": {"input": 5, "input": ">a\nM"}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM", "input": null}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM"}, "inputs": {}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM"}, "inputs": "x"}"#.into(),
+            r#"{"inputs": [], "inputs": {"input": ">a\nM"}}"#.into(),
+            r#"{"inputs": {"inp\u0075t": ">a\nM"}}"#.into(),
+            r#"{"inputs": {"Input": ">a\nM"}}"#.into(),
+            r#"{"inputs": {}}"#.into(),
+            r#"{"inputs": null}"#.into(),
+            r#"{"inputs": [{"input": ">a\nM"}]}"#.into(),
+            r#"{"inputs": ">a\nM"}"#.into(),
+            r#"{"input": ">a\nM"}"#.into(),
+            r#"[{"inputs": {"input": ">a\nM"}}]"#.into(),
+            "{}".into(),
+            "[]".into(),
+            "null".into(),
+            "42".into(),
+            "\"x\"".into(),
+            "   ".into(),
+            "nope".into(),
+            "\u{feff}{\"inputs\": {}}".into(),
+            r#"{"inputs": {"input": ">a\nM"}} trailing"#.into(),
+            r#"{"inputs": {"input": ">a\nM"}} {}"#.into(),
+            r#"{"inputs": {"input": ">a\nM"}"#.into(),
+            r#"{"inputs": {"input": ">a\nM",}}"#.into(),
+            r#"{"inputs": {"input": ">a\qM"}}"#.into(),
+            "{\"inputs\": {\"input\": \">a\nM\"}}".into(),
+            "{\"inputs\": {\"input\": \">a\\nM\tK\"}}".into(),
+            r#"{"inputs": {"input": ">a\nM"}, "x": 1e999}"#.into(),
+            r#"{"x": [1, {"k": tru}], "inputs": {"input": ">a\nM"}}"#.into(),
+            r#"{"inputs": {"input": ">a\nM"}, "x": "\ud800"}"#.into(),
+            r#"{"inputs": {"input": ">a\nM", "x": "\ud83d\ude00"}}"#.into(),
+            r#"{"inputs": {1: ">a\nM"}}"#.into(),
+            r#"{"inputs": {"input": ">a\ud800\nM"}}"#.into(),
+        ]
+        .into_iter()
+        .map(String::into_bytes)
+        .chain([
+            Vec::new(),
+            b"\xff".to_vec(),
+            b"{\"inputs\": {\"input\": \">a\\nM\"}, \"x\": \"\xff\"}".to_vec(),
+            b"{\"inputs\": {\"input\": \">\xc3\\nM\"}}".to_vec(),
+            b"{\"inputs\": {\"in\xffput\": \">a\\nM\"}}".to_vec(),
+        ])
+        .collect();
+        let settings = Settings::default();
+        let mut dispatched = 0;
+        for payload in payloads {
+            let found = outcome(route(&payload, &settings));
+            assert_eq!(
+                found,
+                outcome(route_through_value(&payload, &settings)),
+                "{}",
+                String::from_utf8_lossy(&payload)
+            );
+            dispatched += usize::from(found.is_ok());
+        }
+        // The set is not all rejections.
+        assert_eq!(dispatched, 13);
     }
 }

@@ -259,7 +259,15 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.0?;
         let leading = leading_residues(text.as_bytes());
-        match find_newline(&text.as_bytes()[leading..]) {
+        let rest = &text.as_bytes()[leading..];
+        // On a sequence line the byte that ended the residues is nearly
+        // always the newline itself: no need to search for it.
+        let newline = if rest.first() == Some(&b'\n') {
+            Some(0)
+        } else {
+            find_newline(rest)
+        };
+        match newline {
             Some(offset) => {
                 let end = leading + offset;
                 self.0 = Some(&text[end + 1..]);
