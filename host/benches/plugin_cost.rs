@@ -7,7 +7,8 @@
 //!
 //! Not a test: it asserts nothing about time. Run it with
 //! `make bench` (or `cargo bench --bench plugin_cost` after `make plugins`);
-//! `PLUGIN_COST_ITERATIONS` changes the number of jobs per measurement.
+//! `PLUGIN_COST_ITERATIONS` changes the number of jobs per measurement and
+//! `PLUGIN_COST_ONLY=TEXT` runs only the rows whose name holds TEXT.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -79,25 +80,23 @@ fn main() {
         "{:<38} {:>10} {:>10} {:>10} {:>12}",
         "", "mean µs", "p50 µs", "p99 µs", "jobs/s"
     );
-    report(
-        "instantiate + route (does nothing)",
-        measure(iterations, nothing),
-    );
-    report(
-        "instantiate + validate (slivka-form)",
-        measure(iterations, validate),
-    );
-    report(
-        "instantiate + route (fasta-size)",
-        measure(iterations, route),
-    );
-    report(
-        "validate + route (one job)",
-        measure(iterations, || {
+    // `PLUGIN_COST_ONLY=fasta` runs only the rows whose name holds it: one
+    // row at a time is what a profiler should see.
+    let only = std::env::var("PLUGIN_COST_ONLY").unwrap_or_default();
+    let rows: [(&str, &dyn Fn()); 4] = [
+        ("instantiate + route (does nothing)", &nothing),
+        ("instantiate + validate (slivka-form)", &validate),
+        ("instantiate + route (fasta-size)", &route),
+        ("validate + route (one job)", &|| {
             validate();
             route();
         }),
-    );
+    ];
+    for (name, job) in rows {
+        if name.contains(&only) {
+            report(name, measure(iterations, job));
+        }
+    }
 }
 
 fn load(runtime: &Runtime, root: &Path, name: &str, settings: PluginSettings) -> Plugin {
@@ -151,7 +150,7 @@ fn clustalo_job() -> Job {
 }
 
 /// Runs `job` `iterations` times after a warm-up; each run's duration.
-fn measure(iterations: usize, mut job: impl FnMut()) -> Vec<Duration> {
+fn measure(iterations: usize, job: &dyn Fn()) -> Vec<Duration> {
     for _ in 0..WARMUP {
         job();
     }
