@@ -8,7 +8,8 @@
 //! Not a test: it asserts nothing about time. Run it with
 //! `make bench` (or `cargo bench --bench plugin_cost` after `make plugins`);
 //! `PLUGIN_COST_ITERATIONS` changes the number of jobs per measurement and
-//! `PLUGIN_COST_ONLY=TEXT` runs only the rows whose name holds TEXT.
+//! `PLUGIN_COST_ONLY=TEXT` runs only the rows whose name holds TEXT;
+//! `PLUGIN_COST_PLUGINS=DIR` loads the plugins from DIR.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -100,7 +101,11 @@ fn main() {
 }
 
 fn load(runtime: &Runtime, root: &Path, name: &str, settings: PluginSettings) -> Plugin {
-    let path: PathBuf = root.join("target/plugins").join(format!("{name}.wasm"));
+    // `PLUGIN_COST_PLUGINS=DIR` measures other builds of the plugins (an
+    // older commit's, say) against this host.
+    let dir = std::env::var_os("PLUGIN_COST_PLUGINS")
+        .map_or_else(|| root.join("target/plugins"), PathBuf::from);
+    let path: PathBuf = dir.join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
         "{} is missing; run `make plugins` first",

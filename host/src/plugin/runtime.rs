@@ -60,11 +60,18 @@ impl Runtime {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
 
+        // valgrind cannot reserve the address space of the full pool (a
+        // guarded GiB per memory); `SWITCHYARD_INSTANCE_POOL=4` lets
+        // callgrind count a plugin call's instructions.
+        let instances = std::env::var("SWITCHYARD_INSTANCE_POOL")
+            .ok()
+            .and_then(|n| n.parse::<u32>().ok())
+            .map_or(MAX_INSTANCES, |n| n.clamp(1, MAX_INSTANCES));
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(MAX_INSTANCES);
-        pool.total_core_instances(MAX_INSTANCES * 8);
-        pool.total_memories(MAX_INSTANCES * 2);
-        pool.total_tables(MAX_INSTANCES * 4);
+        pool.total_component_instances(instances);
+        pool.total_core_instances(instances * 8);
+        pool.total_memories(instances * 2);
+        pool.total_tables(instances * 4);
         pool.max_memories_per_component(4);
         pool.max_tables_per_component(8);
         pool.max_core_instances_per_component(16);
