@@ -1,8 +1,9 @@
 //! Turning a `.wasm` file into a ready [`Plugin`].
 //!
 //! Loading compiles the component once, checks its imports and exports
-//! against the worlds in `wit/plugin.wit`, prepares it (`InstancePre`) and
-//! instantiates it once to check its functions' types. Everything that can be
+//! against the worlds in `wit/plugin.wit`, runs its `prepare` if it has one
+//! (see [`super::prepare`]), links it (`InstancePre`) and instantiates it
+//! once to check its functions' types. Everything that can be
 //! wrong with a file is reported here, naming the file, so that a bad plugin
 //! never reaches the pipeline.
 
@@ -59,7 +60,7 @@ impl Worlds {
     }
 }
 
-/// A compiled, checked and prepared plugin. Cheap to share behind an `Arc`;
+/// A compiled, checked and linked plugin. Cheap to share behind an `Arc`;
 /// every call gets a fresh instance.
 pub struct Plugin {
     /// Name, version and config, shared with every call's sandbox.

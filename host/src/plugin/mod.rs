@@ -6,7 +6,7 @@
 //!   the pooling allocator and epoch interruption, the epoch ticker thread, and
 //!   the linker offering the sandbox's imports.
 //! - [`load`]: turns a `.wasm` file into a ready [`Plugin`]: compiled once,
-//!   checked against the worlds, prepared (`InstancePre`).
+//!   checked against the worlds, linked (`InstancePre`).
 //! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
 //!   it leaves (wizer), so every job's instance starts prepared.
 //! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
