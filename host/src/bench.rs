@@ -127,45 +127,58 @@ fn with_hostile(jobs: &[Fields], every: usize) -> Vec<Fields> {
     mixed
 }
 
+/// Calls `each` with every entry of `stream`, oldest first, a page at a time.
+fn for_each_entry(
+    conn: &mut redis::Connection,
+    stream: &str,
+    mut each: impl FnMut(&str, &HashMap<String, String>),
+) -> anyhow::Result<()> {
+    let mut cursor = "-".to_owned();
+    loop {
+        let page: Vec<TextEntry> = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&cursor)
+            .arg("+")
+            .arg("COUNT")
+            .arg(10_000)
+            .query(conn)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        cursor = format!("({last}");
+        for (id, fields) in &page {
+            each(id, fields);
+        }
+    }
+}
+
 /// Where the hostile jobs of the last drain ended, per service: "dead
 /// letter: STAGE-KIND" or "rejected" or a target, with counts.
 fn hostile_outcomes(conn: &mut redis::Connection) -> anyhow::Result<serde_json::Value> {
     let mut outcomes: HashMap<String, HashMap<String, usize>> = HashMap::new();
     for stream in OUTPUTS {
-        let mut cursor = "-".to_owned();
-        loop {
-            let page: Vec<TextEntry> = redis::cmd("XRANGE")
-                .arg(stream)
-                .arg(&cursor)
-                .arg("+")
-                .arg("COUNT")
-                .arg(10_000)
-                .query(conn)?;
-            let Some((last, _)) = page.last() else { break };
-            cursor = format!("({last}");
-            for (_, fields) in &page {
-                let service = fields.get("service").map(String::as_str).unwrap_or("");
-                if !HOSTILE_ROUTES.iter().any(|(s, ..)| *s == service) {
-                    continue;
-                }
-                let outcome = match stream {
-                    "jobs:dead" => format!(
-                        "dead letter: {}",
-                        fields
-                            .get("switchyard-error")
-                            .map(String::as_str)
-                            .unwrap_or("?")
-                    ),
-                    "jobs:rejected" => "rejected".to_owned(),
-                    target => target.to_owned(),
-                };
-                *outcomes
-                    .entry(service.to_owned())
-                    .or_default()
-                    .entry(outcome)
-                    .or_default() += 1;
+        for_each_entry(conn, stream, |_, fields| {
+            let service = fields.get("service").map(String::as_str).unwrap_or("");
+            if !HOSTILE_ROUTES.iter().any(|(s, ..)| *s == service) {
+                return;
             }
-        }
+            let outcome = match stream {
+                "jobs:dead" => format!(
+                    "dead letter: {}",
+                    fields
+                        .get("switchyard-error")
+                        .map(String::as_str)
+                        .unwrap_or("?")
+                ),
+                "jobs:rejected" => "rejected".to_owned(),
+                target => target.to_owned(),
+            };
+            *outcomes
+                .entry(service.to_owned())
+                .or_default()
+                .entry(outcome)
+                .or_default() += 1;
+        })?;
     }
     Ok(json!(outcomes))
 }
@@ -706,28 +719,16 @@ fn latency(
     stop(&mut child);
     let mut latencies = Vec::with_capacity(jobs.len());
     for stream in OUTPUTS {
-        let mut cursor = "-".to_owned();
-        loop {
-            let page: Vec<TextEntry> = redis::cmd("XRANGE")
-                .arg(stream)
-                .arg(&cursor)
-                .arg("+")
-                .arg("COUNT")
-                .arg(10_000)
-                .query(conn)?;
-            let Some((last, _)) = page.last() else { break };
-            cursor = format!("({last}");
-            for (id, fields) in &page {
-                if let Some(sent) = fields
-                    .get("bench-sent-us")
-                    .and_then(|s| s.parse::<u64>().ok())
-                {
-                    // The id says which millisecond; take its middle.
-                    let dispatched_us = id_ms(id) * 1000 + 500;
-                    latencies.push(dispatched_us.saturating_sub(sent) as f64 / 1000.0);
-                }
+        for_each_entry(conn, stream, |id, fields| {
+            if let Some(sent) = fields
+                .get("bench-sent-us")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                // The id says which millisecond; take its middle.
+                let dispatched_us = id_ms(id) * 1000 + 500;
+                latencies.push(dispatched_us.saturating_sub(sent) as f64 / 1000.0);
             }
-        }
+        })?;
     }
     if latencies.is_empty() {
         bail!("no job came through during the latency run");

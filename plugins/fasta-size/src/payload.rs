@@ -18,6 +18,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use switchyard_plugin::json::Skip;
 
 /// What the payload holds at `inputs.<input-field>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,49 +36,32 @@ pub enum Input {
 /// payload is JSON.
 pub fn read_input(payload: &[u8], field: &str) -> Result<Input, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    let input = PayloadSeed { field }.deserialize(&mut deserializer)?;
+    let seed = At {
+        key: "inputs",
+        inner: At {
+            key: field,
+            inner: InputSeed,
+        },
+    };
+    let input = seed.deserialize(&mut deserializer)?;
     // Trailing characters after the value make the payload not JSON.
     deserializer.end()?;
     Ok(input)
 }
 
-/// Implements the visitor methods for JSON values a visitor has no use for
-/// (scalars and lists): each is read, so it must still be valid JSON, and
-/// answered with `$answer`.
-macro_rules! other_values {
-    ($answer:expr) => {
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element_seed(Skip)?.is_some() {}
-            Ok($answer)
-        }
-    };
+/// The value at `key` of a JSON object, read with `inner` (the last `key`
+/// counts); any other JSON, or an object without `key`, has no input. The
+/// payload is `At("inputs", At(<field>, InputSeed))`.
+#[derive(Clone, Copy)]
+struct At<'k, S> {
+    key: &'k str,
+    inner: S,
 }
 
-/// The whole payload. Only an object's `inputs` key matters (its last one);
-/// any other JSON has no input.
-struct PayloadSeed<'f> {
-    field: &'f str,
-}
-
-impl<'de> DeserializeSeed<'de> for PayloadSeed<'_> {
+impl<'de, S> DeserializeSeed<'de> for At<'_, S>
+where
+    S: DeserializeSeed<'de, Value = Input> + Copy,
+{
     type Value = Input;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Input, D::Error> {
@@ -85,56 +69,23 @@ impl<'de> DeserializeSeed<'de> for PayloadSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for PayloadSeed<'_> {
+impl<'de, S> Visitor<'de> for At<'_, S>
+where
+    S: DeserializeSeed<'de, Value = Input> + Copy,
+{
     type Value = Input;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON")
     }
 
-    other_values!(Input::Missing);
+    switchyard_plugin::skip_other_json!(Input::Missing);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Input, A::Error> {
         let mut input = Input::Missing;
-        while let Some(is_inputs) = map.next_key_seed(KeyIs("inputs"))? {
-            if is_inputs {
-                input = map.next_value_seed(InputsSeed { field: self.field })?;
-            } else {
-                map.next_value_seed(Skip)?;
-            }
-        }
-        Ok(input)
-    }
-}
-
-/// The value of `inputs`. Only an object's `<field>` key matters (its last
-/// one); any other JSON has no input.
-struct InputsSeed<'f> {
-    field: &'f str,
-}
-
-impl<'de> DeserializeSeed<'de> for InputsSeed<'_> {
-    type Value = Input;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Input, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for InputsSeed<'_> {
-    type Value = Input;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-
-    other_values!(Input::Missing);
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Input, A::Error> {
-        let mut input = Input::Missing;
-        while let Some(is_field) = map.next_key_seed(KeyIs(self.field))? {
-            if is_field {
-                input = map.next_value_seed(InputSeed)?;
+        while let Some(is_key) = map.next_key_seed(KeyIs(self.key))? {
+            if is_key {
+                input = map.next_value_seed(self.inner)?;
             } else {
                 map.next_value_seed(Skip)?;
             }
@@ -145,6 +96,7 @@ impl<'de> Visitor<'de> for InputsSeed<'_> {
 
 /// The input's own value: a FASTA text is read right where serde_json hands
 /// it over, so it is never copied.
+#[derive(Clone, Copy)]
 struct InputSeed;
 
 impl<'de> DeserializeSeed<'de> for InputSeed {
@@ -226,37 +178,6 @@ impl<'de> Visitor<'de> for KeyIs<'_> {
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
         Ok(key == self.0)
-    }
-}
-
-/// Any JSON value, read and dropped. Not serde's `IgnoredAny`: that skips
-/// through serde_json's lighter path, which checks less (the nesting limit,
-/// strings' UTF-8) than reading a `Value` did, and ignored parts of a payload
-/// must be refused exactly as before.
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-
-    other_values!(());
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_key_seed(Skip)?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use switchyard_plugin::json::Skip;
 use switchyard_plugin::{ErrorCode, FieldError};
 
 /// One input as the job gave it, before it meets the form. Texts borrow from
@@ -111,35 +112,6 @@ pub fn read_inputs(payload: &[u8]) -> Result<Inputs<'_>, FieldError> {
     })
 }
 
-/// Implements the visitor methods for JSON values a visitor has no use for:
-/// each is read (so it must still be valid JSON) and answered with `$answer`.
-macro_rules! other_values {
-    ($answer:expr) => {
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok($answer)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element_seed(Skip)?.is_some() {}
-            Ok($answer)
-        }
-    };
-}
-
 /// The whole payload: `Some` inputs if it is an object with an `inputs`
 /// object (the last `inputs` key counts), `None` if it is any other JSON.
 struct PayloadSeed;
@@ -159,7 +131,7 @@ impl<'de> Visitor<'de> for PayloadSeed {
         f.write_str("JSON")
     }
 
-    other_values!(None);
+    switchyard_plugin::skip_other_json!(None);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut inputs = None;
@@ -192,7 +164,7 @@ impl<'de> Visitor<'de> for InputsSeed {
         f.write_str("JSON")
     }
 
-    other_values!(None);
+    switchyard_plugin::skip_other_json!(None);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut by_name = Vec::with_capacity(map.size_hint().unwrap_or(0));
@@ -386,37 +358,6 @@ impl<'de> Visitor<'de> for TextSeed {
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
         Ok(Cow::Owned(value.to_string()))
-    }
-}
-
-/// Any JSON value, read and dropped. Not serde's `IgnoredAny`: that skips
-/// through serde_json's lighter path, which checks less (the nesting limit,
-/// strings' UTF-8) than reading a `Value` did, and ignored parts of a payload
-/// must be refused exactly as before.
-struct Skip;
-
-impl<'de> DeserializeSeed<'de> for Skip {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Skip {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-
-    other_values!(());
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_key_seed(Skip)?.is_some() {
-            map.next_value_seed(Skip)?;
-        }
-        Ok(())
     }
 }
 

@@ -55,6 +55,8 @@
 //!   implementation into the component's exports (world `validator`, `router`
 //!   or `plugin`).
 //! - [`job`]: reading a [`Job`]'s entry fields and JSON payload.
+//! - [`json`]: reading only the parts of a payload a plugin needs, with
+//!   serde visitors ([`json::Skip`], [`skip_other_json!`]).
 //! - [`field_error`]: building a [`FieldError`]; slivka's names for each
 //!   [`ErrorCode`].
 //! - [`decision`]: building a [`Decision`] and its [`Target`]s.
@@ -76,6 +78,7 @@ pub mod decision;
 mod export;
 pub mod field_error;
 pub mod job;
+pub mod json;
 pub mod log;
 
 pub use contract::{Router, Validator};
