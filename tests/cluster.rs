@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon::{Daemon, Fields, Kind, job_id, mixed_job, push, wait_until, write_config};
+use daemon::{Daemon, Fields, Kind, entries, job_id, mixed_job, push, wait_until, write_config};
 use redis::{ConnectionLike, Value};
 use tempfile::TempDir;
 
@@ -336,32 +336,12 @@ fn pending_total(conn: &mut dyn ConnectionLike, layouts: &[&Layout]) -> usize {
 
 /// The `switchyard-source` of every entry of `stream`.
 fn sources_in(conn: &mut dyn ConnectionLike, stream: &str) -> Vec<String> {
-    let reply: Value = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query(conn)
-        .unwrap();
-    let Value::Array(items) = reply else {
-        return Vec::new();
-    };
-    items
+    entries(conn, stream)
         .into_iter()
-        .map(|item| {
-            let Value::Array(parts) = item else {
-                panic!("an entry of {stream} is not an array");
-            };
-            let mut source = None;
-            if let Some(Value::Array(flat)) = parts.get(1) {
-                for pair in flat.chunks(2) {
-                    if let [Value::BulkString(k), Value::BulkString(v)] = pair
-                        && k == b"switchyard-source"
-                    {
-                        source = Some(String::from_utf8_lossy(v).into_owned());
-                    }
-                }
-            }
-            source.unwrap_or_else(|| panic!("an entry of {stream} has no switchyard-source"))
+        .map(|mut entry| {
+            entry
+                .remove("switchyard-source")
+                .unwrap_or_else(|| panic!("an entry of {stream} has no switchyard-source"))
         })
         .collect()
 }

@@ -258,8 +258,9 @@ pub fn pending(conn: &mut redis::Connection) -> usize {
     }
 }
 
-/// Every entry of `stream` as a map of text fields.
-pub fn entries(conn: &mut redis::Connection, stream: &str) -> Vec<HashMap<String, String>> {
+/// Every entry of `stream` as a map of text fields (on one server or a
+/// cluster).
+pub fn entries(conn: &mut dyn redis::ConnectionLike, stream: &str) -> Vec<HashMap<String, String>> {
     let reply: Value = redis::cmd("XRANGE")
         .arg(stream)
         .arg("-")
