@@ -204,7 +204,9 @@ fn python_client_reads_accepted_and_rejected_statuses() {
     assert!(too_many.get("errors").is_none(), "{too_many:#}");
 
     // `status` reads a record again; an unknown job is PENDING (slivka's 1).
-    let (code, again) = run_client(&url, &["status", &job_id]);
+    // `--`: one slivka job id in 64 starts with `-`, which argparse would
+    // take for an option.
+    let (code, again) = run_client(&url, &["status", "--", &job_id]);
     assert_eq!(code, 0);
     assert_eq!(again["status"], "ACCEPTED");
     assert_eq!(again["targets"], valid["targets"]);
