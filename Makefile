@@ -7,7 +7,7 @@
 #   make test      plugins, then fmt, clippy and every test
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
-#   make bench     what a plugin call costs, then `switchyard bench` (router vs Redis limit)
+#   make bench     what a plugin call costs, then `switchyard-bench` (router vs Redis limit)
 #   make fuzz      each fuzzer (tests/fuzz.rs) for FUZZ_SECONDS (default 600)
 #   make chaos     200k jobs through three daemons killed again and again, one Redis
 #                  kill -9, router and config swaps; then the exactly-once audit
@@ -79,9 +79,12 @@ setup:
 		python3 -m pip install --quiet -r examples/clients/python/requirements.txt; \
 	fi
 
+# The benchmarks live in their own crate, bench/: switchyard-bench starts
+# daemons from the target/release/switchyard built beside it.
 bench: plugins release
-	$(CARGO) bench --bench plugin_cost
-	target/release/switchyard bench --hostile-every 1000
+	$(CARGO) bench -p switchyard-bench --bench plugin_cost
+	$(CARGO) build --release -p switchyard-bench
+	target/release/switchyard-bench --hostile-every 1000
 
 # The full chaos run; `make test` runs the same test with 6,000 jobs.
 CHAOS_JOBS ?= 200000

@@ -530,7 +530,7 @@ dead-letters = "jobs:dead"
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    let slot = |key: &str| switchyard::layout::slot(key);
+    let slot = |key: &str| switchyard::store::layout::slot(key);
     for expected in [
         "cannot be settled atomically".to_owned(),
         "route `slivka`".to_owned(),

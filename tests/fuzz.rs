@@ -23,10 +23,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use switchyard::config::Settings;
-use switchyard::job::Entry;
+use switchyard::daemon::snapshot::Snapshot;
+use switchyard::pipeline::job::Entry;
+use switchyard::pipeline::settle::{MAX_FIELDS, Outcome};
 use switchyard::plugin::{Decision, Job, Plugin, PluginError, PluginSettings, Runtime};
-use switchyard::settle::{MAX_FIELDS, Outcome};
-use switchyard::snapshot::Snapshot;
 
 /// The streams a job of the fuzzed config may end in.
 const ALLOWED: [&str; 2] = ["queue:local", "queue:cluster"];
@@ -254,7 +254,7 @@ fn every_entry_settles_in_an_allowed_place_with_a_reason() {
     fuzz("entries", 300, entry(), |entry| {
         let settlement = switchyard::daemon::decide(&snapshot, &consumer, entry.clone());
         let source = format!("{SOURCE}/{}", entry.id);
-        let field = |write: &switchyard::settle::Write, name: &str| {
+        let field = |write: &switchyard::pipeline::settle::Write, name: &str| {
             write
                 .fields
                 .iter()

@@ -673,7 +673,7 @@ fn sample_jobs_end_as_expected_through_the_components() {
     let router = fasta_size(&form.runtime, &[]);
     let allowed = ["queue:local".to_string(), "queue:cluster".to_string()];
     for (name, job_json, want) in sample_jobs() {
-        let fields = switchyard::job::fields_from_json(&job_json).unwrap();
+        let fields = switchyard::pipeline::job::fields_from_json(&job_json).unwrap();
         let fields: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, v)| (k.as_str(), std::str::from_utf8(v).unwrap()))

@@ -282,7 +282,7 @@ fn archived_entries_can_be_read_back_with_the_cli() {
                 .map(|pair| {
                     (
                         pair[0].as_str().unwrap().to_owned(),
-                        switchyard::archive::json_bytes(&pair[1]).unwrap(),
+                        switchyard::retention::archive::json_bytes(&pair[1]).unwrap(),
                     )
                 })
                 .collect();

@@ -2,63 +2,30 @@
 //! WebAssembly plugins that validate each job and choose where it goes.
 //!
 //! # Layout
-//! The pipeline, in the order a job meets it:
-//! - [`intake`]: reads entries with `XREADGROUP` (and takes over abandoned ones
-//!   with `XAUTOCLAIM`).
-//! - [`job`]: an entry decoded into a [`job::Job`].
-//! - [`validate`]: the route's validators turn a `Job` into a `Validated`.
-//! - [`route`]: the route's router turns a `Validated` into a `Routed`.
-//! - [`settle`]: every outcome (routed, rejected, dead letter) as the writes
-//!   it needs.
-//! - [`dispatch`]: performs a settlement atomically: XADD + status + XACK.
-//! - [`status`]: the status record a front end reads.
-//!
-//! Beside it:
-//! - [`config`]: the TOML routing config, validated into settings.
-//! - [`snapshot`]: routes + loaded plugins, swapped as one.
+//! The folders are the architecture; each room owns one concern.
+//! - [`pipeline`]: a job's path, in the order a job meets it: intake → job
+//!   → validate → route → settle → dispatch → status. [`pipeline::decide`]
+//!   is that chain short of Redis.
+//! - [`daemon`]: the running daemon: wiring and supervision, the consume
+//!   loops, batches, backoff, shutdown, hot reload and the snapshot it swaps,
+//!   the health listener, the heartbeat and the metrics.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
-//! - [`reload`]: watches the config and plugins; swaps in new snapshots.
-//! - [`daemon`]: wires intake, workers and dispatch; owns shutdown.
-//! - [`store`]: connecting to Redis (one server or a cluster), or starting
-//!   the embedded one.
-//! - [`layout`]: hash slots, and the key layout a cluster needs for
-//!   atomic settles.
-//! - [`shutdown`]: the signal tasks stop on.
-//! - [`trial`]: `switchyard check` and `switchyard try`.
-//! - [`send`]: `switchyard send`.
-//! - [`report`]: `switchyard status`.
-//! - [`replay`]: `switchyard dead-letters` and `switchyard replay`.
-//! - [`bench`]: `switchyard bench`.
+//! - [`store`]: Redis access: connections (one server, a cluster, or the
+//!   embedded server), the cluster's key layout, and reading Redis replies.
+//! - [`config`]: the TOML file as written, apart from the validated
+//!   settings the daemon runs on.
+//! - [`retention`]: trimming acknowledged and capped entries, and the
+//!   archive that keeps what was trimmed.
+//! - [`cli`]: the commands beside `run`, one file each.
 //! - [`logging`]: log output.
-//! - [`metrics`]: what switchyard counts, for Prometheus.
-//! - [`health`]: the HTTP listener: `/metrics`, `/healthz`, `/readyz`.
-//! - [`observer`]: readiness checks, gauges and the heartbeat record.
-//! - [`retention`]: trims acknowledged and capped entries on an interval.
-//! - [`archive`]: where trimmed entries are kept on disk, and
-//!   `switchyard archive`, which reads them back.
-pub mod archive;
-pub mod bench;
+//!
+//! `main.rs` only parses the command line and dispatches; the benchmarks
+//! live in their own crate (`bench/`).
+pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod dispatch;
-pub mod health;
-pub mod intake;
-pub mod job;
-pub mod layout;
 pub mod logging;
-pub mod metrics;
-pub mod observer;
+pub mod pipeline;
 pub mod plugin;
-pub mod reload;
-pub mod replay;
-pub mod report;
 pub mod retention;
-pub mod route;
-pub mod send;
-pub mod settle;
-pub mod shutdown;
-pub mod snapshot;
-pub mod status;
 pub mod store;
-pub mod trial;
-pub mod validate;

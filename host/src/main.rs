@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use switchyard::cli::trial;
 use switchyard::plugin::{Plugin, PluginSettings, Runtime};
-use switchyard::trial;
 
 /// Routes job requests from Redis streams through sandboxed WebAssembly
 /// plugins that validate each job and choose the runner queue it goes to.
@@ -75,35 +75,6 @@ enum Command {
         config: Option<PathBuf>,
         /// The jobs file (JSON lines); `-` or nothing reads stdin.
         file: Option<PathBuf>,
-    },
-    /// Measure the router against the limit Redis sets (starts its own redis-server).
-    Bench {
-        /// Jobs per drain.
-        #[arg(long, default_value_t = 200_000)]
-        jobs: usize,
-        /// Seed of the job generator.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Where slivka-form.wasm and fasta-size.wasm are.
-        #[arg(long, default_value = "target/plugins")]
-        plugins: PathBuf,
-        /// Seconds of the latency run.
-        #[arg(long, default_value_t = 5)]
-        latency_seconds: u64,
-        /// Jobs/s offered in the latency run (0: half the real pipeline's
-        /// measured rate).
-        #[arg(long, default_value_t = 0.0)]
-        latency_rate: f64,
-        /// Hot-swap the router this many times during an extra drain (0: skip).
-        #[arg(long, default_value_t = 5)]
-        swaps: usize,
-        /// Also drain with one job in N for a hostile fixture plugin on its own
-        /// route (0: skip; needs the fixtures from `make plugins`).
-        #[arg(long, default_value_t = 0)]
-        hostile_every: usize,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// One screen for operators: streams, lag, pending, consumers, daemons.
     Status {
@@ -220,32 +191,13 @@ fn main() -> ExitCode {
             redis_url,
             config,
             file,
-        } => report(switchyard::send::run(
+        } => report(switchyard::cli::send::run(
             &stream,
             redis_url,
             config.as_deref(),
             file.as_deref(),
         )),
         Command::Status { redis, json } => report(status(redis, json)),
-        Command::Bench {
-            jobs,
-            seed,
-            plugins,
-            latency_seconds,
-            latency_rate,
-            swaps,
-            hostile_every,
-            json,
-        } => report(switchyard::bench::run(&switchyard::bench::BenchOptions {
-            jobs,
-            seed,
-            plugins,
-            latency_seconds,
-            latency_rate,
-            json,
-            swaps,
-            hostile_every,
-        })),
         Command::DeadLetters {
             redis,
             stream,
@@ -268,7 +220,7 @@ fn main() -> ExitCode {
         } => report(archive(
             dir,
             config,
-            switchyard::archive::Query { stream, job, entry },
+            switchyard::retention::archive::Query { stream, job, entry },
         )),
     }
 }
@@ -277,11 +229,11 @@ fn status(redis: RedisArgs, json: bool) -> anyhow::Result<()> {
     let (mut conn, settings) = redis.connect()?;
     let settings =
         settings.ok_or_else(|| anyhow::anyhow!("status needs --config to know the streams"))?;
-    let report = switchyard::report::collect(&mut conn, &settings)?;
+    let report = switchyard::cli::status::collect(&mut conn, &settings)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", switchyard::report::render(&report));
+        print!("{}", switchyard::cli::status::render(&report));
     }
     Ok(())
 }
@@ -307,7 +259,7 @@ fn dead_letters(
         (None, None) => anyhow::bail!("give --stream or --config"),
     };
     for stream in streams {
-        let letters = switchyard::replay::read(&mut conn, &stream, "-", count)?;
+        let letters = switchyard::cli::replay::read(&mut conn, &stream, "-", count)?;
         if !json {
             let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
             println!(
@@ -320,7 +272,7 @@ fn dead_letters(
             );
         }
         for letter in &letters {
-            let d = switchyard::replay::describe(&stream, letter);
+            let d = switchyard::cli::replay::describe(&stream, letter);
             if json {
                 println!("{d}");
             } else {
@@ -356,7 +308,7 @@ fn replay(
         None => None,
     };
     let (mut conn, _) = redis.connect()?;
-    let moved = switchyard::replay::replay(&mut conn, &from, &to, count, filter.as_ref())?;
+    let moved = switchyard::cli::replay::replay(&mut conn, &from, &to, count, filter.as_ref())?;
     println!("replayed {moved} dead letters from {from} to {to}");
     Ok(())
 }
@@ -364,7 +316,7 @@ fn replay(
 fn archive(
     dir: Option<PathBuf>,
     config: Option<PathBuf>,
-    query: switchyard::archive::Query,
+    query: switchyard::retention::archive::Query,
 ) -> anyhow::Result<()> {
     let dir = match (dir, config) {
         (Some(dir), _) => dir,
@@ -386,7 +338,7 @@ fn archive(
         (None, None) => anyhow::bail!("give --dir or --config"),
     };
     let mut out = std::io::stdout().lock();
-    for line in switchyard::archive::read(&dir, &query)? {
+    for line in switchyard::retention::archive::read(&dir, &query)? {
         use std::io::Write;
         writeln!(out, "{line}")?;
     }
@@ -451,23 +403,24 @@ fn try_plugin(
         Ok(r) => r,
         Err(code) => return code,
     };
-    let setup = || -> anyhow::Result<(Plugin, switchyard::job::Job, Option<Vec<String>>)> {
-        let overrides = switchyard::plugin::LimitOverrides {
-            deadline_ms,
-            memory_mib,
-            ..Default::default()
+    let setup =
+        || -> anyhow::Result<(Plugin, switchyard::pipeline::job::Job, Option<Vec<String>>)> {
+            let overrides = switchyard::plugin::LimitOverrides {
+                deadline_ms,
+                memory_mib,
+                ..Default::default()
+            };
+            let settings = PluginSettings {
+                limits: overrides
+                    .apply(Default::default())
+                    .map_err(anyhow::Error::msg)?,
+                config: trial::parse_config(&config)?,
+                ..Default::default()
+            };
+            let plugin = Plugin::load(&runtime, &trial::plugin_name(&path), &path, settings)?;
+            let job = trial::read_job(job.as_ref())?;
+            Ok((plugin, job, trial::allowed_targets(&allow)?))
         };
-        let settings = PluginSettings {
-            limits: overrides
-                .apply(Default::default())
-                .map_err(anyhow::Error::msg)?,
-            config: trial::parse_config(&config)?,
-            ..Default::default()
-        };
-        let plugin = Plugin::load(&runtime, &trial::plugin_name(&path), &path, settings)?;
-        let job = trial::read_job(job.as_ref())?;
-        Ok((plugin, job, trial::allowed_targets(&allow)?))
-    };
     let (plugin, job, allowed) = match setup() {
         Ok(ready) => ready,
         Err(e) => {

@@ -139,7 +139,7 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .and_then(|instance| body(&mut store, &instance, index));
-        crate::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
+        crate::daemon::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
         self.forward_stdio(&store);
         result.map_err(|e| self.fault(e, &store))
     }

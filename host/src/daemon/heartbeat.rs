@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime};
 use crate::store::Conn;
 use redis::Value;
 
-use crate::health::Readiness;
-use crate::metrics::{StreamLabels, metrics};
-use crate::reload::ReloadReport;
-use crate::shutdown::Shutdown;
-use crate::snapshot::Snapshot;
+use crate::daemon::health::Readiness;
+use crate::daemon::metrics::{StreamLabels, metrics};
+use crate::daemon::reload::ReloadReport;
+use crate::daemon::shutdown::Shutdown;
+use crate::daemon::snapshot::Snapshot;
 
 /// Heartbeat records are `HEARTBEAT_PREFIX + consumer name`.
 pub const HEARTBEAT_PREFIX: &str = "switchyard:daemon:";

@@ -224,7 +224,7 @@ impl RouteSettings {
 #[derive(Debug, Clone)]
 pub struct StatusSettings {
     /// Key prefix; the record of job J is `PREFIX + J` (on a cluster
-    /// `PREFIX{H}:J`, see [`crate::layout`]).
+    /// `PREFIX{H}:J`, see [`crate::store::layout`]).
     pub prefix: String,
     /// Whether keys carry the source's hash tag (on a cluster).
     pub tagged: bool,
@@ -554,7 +554,7 @@ impl Settings {
             ttl: Duration::from_secs(raw.status.ttl_seconds.unwrap_or(7 * 24 * 3600).max(1)),
         };
         if cluster {
-            crate::layout::check(&routes, &status.prefix).map_err(bad)?;
+            crate::store::layout::check(&routes, &status.prefix).map_err(bad)?;
         }
         let retention = match raw.retention {
             None => None,

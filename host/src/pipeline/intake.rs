@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::store::Conn;
 use redis::{RedisResult, Value};
 
-use crate::job::Entry;
+use crate::pipeline::job::Entry;
 
 /// A connection to the group on behalf of one consumer.
 pub struct Intake {
@@ -63,7 +63,7 @@ impl Intake {
     /// drop routes). Returns whether they changed.
     pub fn set_sources(&mut self, mut sources: Vec<String>) -> bool {
         if let Some(slot) = self.slot {
-            sources.retain(|s| crate::layout::slot(s) == slot);
+            sources.retain(|s| crate::store::layout::slot(s) == slot);
         }
         if sources == self.sources {
             return false;
@@ -114,7 +114,7 @@ impl Intake {
             .query_async(&mut self.conn)
             .await;
         match reply {
-            Ok(reply) => Ok(crate::observer::groups(reply)
+            Ok(reply) => Ok(crate::daemon::heartbeat::groups(reply)
                 .iter()
                 .any(|g| g.get("name") == Some(&self.group))),
             // "no such key": the stream does not exist yet.

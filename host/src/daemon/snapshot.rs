@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 
 use crate::config::{RouteSettings, Settings};
-use crate::job::Entry;
+use crate::pipeline::job::Entry;
 use crate::plugin::{Plugin, Runtime};
 
 /// A route with its plugins resolved.

@@ -9,6 +9,13 @@
 //! runs further ahead than `in-flight` entries. On a Redis Cluster there is
 //! one read loop per hash slot of the sources, each on its own connection.
 
+pub mod health;
+pub mod heartbeat;
+pub mod metrics;
+pub mod reload;
+pub mod shutdown;
+pub mod snapshot;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -20,18 +27,18 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::config::{ConsumerSettings, RedisTarget, Settings};
-use crate::dispatch::{Dispatcher, Settled};
-use crate::health::{self, Readiness};
-use crate::intake::Intake;
-use crate::job::{Entry, Job};
-use crate::metrics::{SettledLabels, StreamLabels, metrics};
-use crate::observer::{Observer, unix_ms};
+use crate::daemon::heartbeat::{Observer, unix_ms};
+use crate::daemon::metrics::{SettledLabels, StreamLabels, metrics};
+use crate::daemon::reload::{ReloadReport, Reloader};
+use crate::daemon::shutdown::Shutdown;
+use crate::daemon::snapshot::Snapshot;
+use crate::pipeline::dispatch::{Dispatcher, Settled};
+use crate::pipeline::intake::Intake;
+use crate::pipeline::job::{Entry, Job};
+use crate::pipeline::settle::{MAX_FIELDS, Outcome, Settlement};
 use crate::plugin::Runtime;
-use crate::reload::{ReloadReport, Reloader};
-use crate::settle::{MAX_FIELDS, Outcome, Settlement};
-use crate::shutdown::Shutdown;
-use crate::snapshot::Snapshot;
 use crate::store::{self, Embedded, Store};
+use health::Readiness;
 
 /// Where dead letters go when the config gives none for a source (cannot
 /// happen with a valid config; kept so no entry is ever without a place).
@@ -272,7 +279,7 @@ impl Daemon {
                 .current()
                 .sources()
                 .iter()
-                .map(|s| crate::layout::slot(s))
+                .map(|s| crate::store::layout::slot(s))
                 .collect();
             if slots.len() * consumer.batch > consumer.in_flight && slots.len() > readers.len() {
                 // Each reader holds `batch` permits while it blocks; too few
@@ -604,8 +611,8 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
         Ok(job) => job,
         Err((entry, error)) => {
             let kind = match error {
-                crate::job::DecodeError::NoPayload => "no-payload",
-                crate::job::DecodeError::TooLarge { .. } => "too-large",
+                crate::pipeline::job::DecodeError::NoPayload => "no-payload",
+                crate::pipeline::job::DecodeError::TooLarge { .. } => "too-large",
             };
             return Settlement::dead_letter(entry, &dead, "decode", kind, &error.to_string(), &[]);
         }
@@ -625,18 +632,18 @@ pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) ->
             payload: None,
             extra_fields: Vec::new(),
         };
-        let routed = crate::route::Routed {
+        let routed = crate::pipeline::route::Routed {
             job,
             targets: vec![target],
             plugins: Vec::new(),
         };
         return Settlement::dispatched(routed).on_route(name);
     }
-    let validated = match crate::validate::validate(route, job) {
+    let validated = match crate::pipeline::validate::validate(route, job) {
         Ok(validated) => validated,
         Err(settlement) => return settlement.on_route(name),
     };
-    match crate::route::route(route, validated) {
+    match crate::pipeline::route::route(route, validated) {
         Ok(routed) => Settlement::dispatched(routed).on_route(name),
         Err(settlement) => settlement.on_route(name),
     }

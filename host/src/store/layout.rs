@@ -1,7 +1,7 @@
 //! The key layout a Redis Cluster needs: which keys must share a hash slot,
 //! and the check that refuses a config whose keys do not.
 //!
-//! The settle script (see [`crate::dispatch`]) touches, for one job, its
+//! The settle script (see [`crate::pipeline::dispatch`]) touches, for one job, its
 //! source stream, the route's targets, rejected and dead-letter streams and
 //! the job's status record. A Lua script may only touch keys of one slot, so
 //! on a cluster every one of those keys must hash to the source's slot. Keys

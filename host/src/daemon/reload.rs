@@ -24,9 +24,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
+use crate::daemon::shutdown::Shutdown;
+use crate::daemon::snapshot::Snapshot;
 use crate::plugin::Runtime;
-use crate::shutdown::Shutdown;
-use crate::snapshot::Snapshot;
 
 /// How long the files must be quiet before a reload starts.
 pub const QUIET: Duration = Duration::from_millis(150);
@@ -167,7 +167,7 @@ impl Reloader {
             // effect at restart): on a cluster the new routes' keys must
             // share slots even if the new file no longer says cluster.
             if running.cluster() && !settings.cluster() {
-                crate::layout::check(&settings.routes, &running.status.prefix)
+                crate::store::layout::check(&settings.routes, &running.status.prefix)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
             }
             let snapshot = Snapshot::build(&runtime, &settings, Some(&previous))?;
@@ -186,7 +186,7 @@ impl Reloader {
                     .write()
                     .expect("snapshot lock is never poisoned") = Arc::new(snapshot);
                 report.ok += 1;
-                crate::metrics::metrics().reload(true);
+                crate::daemon::metrics::metrics().reload(true);
                 report.last_error = None;
                 tracing::info!(
                     reason,
@@ -204,14 +204,14 @@ impl Reloader {
                 );
                 report.failed += 1;
                 report.last_error = Some(message);
-                crate::metrics::metrics().reload(false);
+                crate::daemon::metrics::metrics().reload(false);
                 None
             }
             Err(e) => {
                 tracing::error!(reason, "reload failed: {e}");
                 report.failed += 1;
                 report.last_error = Some(e.to_string());
-                crate::metrics::metrics().reload(false);
+                crate::daemon::metrics::metrics().reload(false);
                 None
             }
         }

@@ -3,11 +3,11 @@
 //! A `Routed` job can only come from a `Validated` one, and its targets have
 //! been checked against the route's allowed list by the plugin runtime.
 
-use crate::job::Job;
+use crate::daemon::snapshot::Route;
+use crate::pipeline::job::Job;
+use crate::pipeline::settle::Settlement;
+use crate::pipeline::validate::Validated;
 use crate::plugin::{Decision, Target};
-use crate::settle::Settlement;
-use crate::snapshot::Route;
-use crate::validate::Validated;
 
 /// A valid job with the targets its router chose.
 #[derive(Debug)]

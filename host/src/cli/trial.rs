@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
-use crate::job::{Entry, Job, fields_from_json};
+use crate::pipeline::job::{Entry, Job, fields_from_json};
 use crate::plugin::{Decision, FieldError, Plugin, PluginError, PluginSettings, Runtime};
 
 /// The plugin's name: its file name without `.wasm`.

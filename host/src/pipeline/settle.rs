@@ -1,14 +1,14 @@
 //! Every way a job can end, as the writes that record it.
 //!
-//! A [`Settlement`] is what [`crate::dispatch`] performs atomically: the
+//! A [`Settlement`] is what [`crate::pipeline::dispatch`] performs atomically: the
 //! entries to add (to targets, the rejected stream or the dead-letter
 //! stream), the status record, and the acknowledgement of the source entry.
 //! It can only be built from a `Routed` job, a rejection, or a dead letter,
 //! so nothing is acknowledged without its outcome written.
 
-use crate::job::{Entry, Job};
-use crate::route::Routed;
-use crate::status::{State, Status};
+use crate::pipeline::job::{Entry, Job};
+use crate::pipeline::route::Routed;
+use crate::pipeline::status::{State, Status};
 
 /// Field naming the source entry: `STREAM/ENTRY-ID`.
 pub const SOURCE_FIELD: &str = "switchyard-source";
@@ -93,7 +93,7 @@ impl Settlement {
                     .iter()
                     .filter(|(name, _)| !name.starts_with("switchyard-"))
                     .map(|(name, value)| match (&target.payload, name.as_str()) {
-                        (Some(payload), crate::job::PAYLOAD_FIELD) => {
+                        (Some(payload), crate::pipeline::job::PAYLOAD_FIELD) => {
                             (name.clone(), payload.clone())
                         }
                         _ => (name.clone(), value.clone()),

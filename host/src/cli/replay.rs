@@ -9,7 +9,7 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::settle::{ERROR_FIELD, REASON_FIELD, SOURCE_FIELD, STAGE_FIELD};
+use crate::pipeline::settle::{ERROR_FIELD, REASON_FIELD, SOURCE_FIELD, STAGE_FIELD};
 
 /// Moves one entry: see the module doc.
 pub const REPLAY_SCRIPT: &str = r#"

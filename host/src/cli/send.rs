@@ -9,7 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::job::fields_from_json;
+use crate::pipeline::job::fields_from_json;
 
 /// Sends every job of `file` (stdin for `-` or none) to `stream`.
 pub fn run(

@@ -1,4 +1,4 @@
-//! `switchyard bench`: how close the router gets to the limit Redis sets.
+//! `switchyard-bench`: how close the router gets to the limit Redis sets.
 //!
 //! It starts a private `redis-server`, generates slivka-like jobs from a
 //! fixed seed (the demo's mix: mostly valid, some invalid, a few broken,
@@ -16,8 +16,9 @@
 //!    the environment): the good jobs' rate beside the plain run's, and
 //!    where the hostile jobs ended.
 //!
-//! Daemons are this same executable (`switchyard run`), so what is measured
-//! is what runs in production. A benchmark prints figures; it asserts none.
+//! Daemons are the `switchyard` executable built beside this one (`switchyard
+//! run`), so what is measured is what runs in production. This is a dev
+//! harness, kept out of the daemon crate. A benchmark prints figures; it asserts none.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,32 +28,54 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::store::Embedded;
+use clap::Parser;
+use switchyard::store::Embedded;
 
 /// The streams of the bench config.
 const OUTPUTS: [&str; 4] = ["queue:local", "queue:cluster", "jobs:rejected", "jobs:dead"];
 
-/// What to run.
-#[derive(Debug, Clone)]
+/// Measure the router against the limit Redis sets (starts its own
+/// redis-server, and daemons from the `switchyard` built beside this binary).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "switchyard-bench", about)]
 pub struct BenchOptions {
     /// Jobs per drain.
+    #[arg(long, default_value_t = 200_000)]
     pub jobs: usize,
     /// Seed of the job generator.
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Where the plugins are (`slivka-form.wasm`, `fasta-size.wasm`).
+    /// Where slivka-form.wasm and fasta-size.wasm are.
+    #[arg(long, default_value = "target/plugins")]
     pub plugins: PathBuf,
     /// Seconds of the latency run.
+    #[arg(long, default_value_t = 5)]
     pub latency_seconds: u64,
-    /// Jobs/s offered in the latency run; 0 for half the real pipeline's
-    /// measured rate.
+    /// Jobs/s offered in the latency run (0: half the real pipeline's
+    /// measured rate).
+    #[arg(long, default_value_t = 0.0)]
     pub latency_rate: f64,
     /// Print JSON instead of a table.
+    #[arg(long)]
     pub json: bool,
-    /// Router swaps during an extra drain (0: no swap run).
+    /// Hot-swap the router this many times during an extra drain (0: skip).
+    #[arg(long, default_value_t = 5)]
     pub swaps: usize,
-    /// One hostile job per this many good ones in an extra drain (0: no
-    /// hostile run).
+    /// Also drain with one job in N for a hostile fixture plugin on its own
+    /// route (0: skip; needs the fixtures from `make plugins`).
+    #[arg(long, default_value_t = 0)]
     pub hostile_every: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    switchyard::logging::init("text");
+    match run(&BenchOptions::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The hostile fixtures of the hostile run: (service, validators, router,
@@ -209,7 +232,10 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     let embedded = tokio.block_on(Embedded::start(&dir.join("redis")))?;
     let url = format!(
         "redis+unix://{}",
-        embedded.data_dir.join(crate::store::SOCKET_FILE).display()
+        embedded
+            .data_dir
+            .join(switchyard::store::SOCKET_FILE)
+            .display()
     );
     // The daemons load copies, so the swap run can rewrite them.
     let own_plugins = dir.join("plugins");
@@ -221,7 +247,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         )?;
     }
     let config = write_config(dir, "bench.toml", &url, &own_plugins, "")?;
-    let mut conn = crate::store::client(&url)?.get_connection()?;
+    let mut conn = switchyard::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
     let bytes: usize = jobs
         .iter()
@@ -836,7 +862,14 @@ fn settled(conn: &mut redis::Connection) -> anyhow::Result<usize> {
 }
 
 fn spawn(config: &Path, consumer: &str, null: bool) -> anyhow::Result<Child> {
-    let exe = std::env::current_exe()?;
+    // The daemon is the `switchyard` cargo built into the same directory.
+    let exe = std::env::current_exe()?.with_file_name("switchyard");
+    if !exe.is_file() {
+        bail!(
+            "{} is missing: build the daemon too (`cargo build --release`)",
+            exe.display()
+        );
+    }
     let log = std::fs::File::create(config.with_file_name(format!("{consumer}.log")))?;
     let mut command = Command::new(exe);
     command

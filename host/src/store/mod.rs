@@ -4,12 +4,14 @@
 //! [`Store`] hands out [`Conn`]s, one type for both kinds of Redis, so the
 //! rest of the daemon sends its commands the same way to either. On a
 //! cluster a command goes to the master of its key's slot, and a pipeline
-//! must hold commands of one slot only (see [`crate::layout`]).
+//! must hold commands of one slot only (see [`crate::store::layout`]).
 //!
 //! The embedded server listens only on a unix socket in the data directory
 //! (no TCP port), persists with AOF, and is restarted if it dies while the
 //! daemon runs. It is asked to die with its parent, so a `kill -9` of the
 //! daemon does not leave it behind.
+
+pub mod layout;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! job is never written twice and never acknowledged without its outcome.
 //! Scripts for a whole batch go in one pipeline; on a Redis Cluster, in one
 //! pipeline per hash slot, sent at the same time (a route's keys share its
-//! source's slot, see [`crate::layout`]).
+//! source's slot, see [`crate::store::layout`]).
 
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::store::Conn;
 use redis::{RedisResult, Value};
 
 use crate::config::StatusSettings;
-use crate::settle::{Outcome, Settlement};
+use crate::pipeline::settle::{Outcome, Settlement};
 
 /// The settle script. See the module doc; arguments are described inline.
 pub const SETTLE_SCRIPT: &str = r#"
@@ -122,7 +122,7 @@ impl Dispatcher {
         let mut slots: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
         for (i, settlement) in settlements.iter().enumerate() {
             slots
-                .entry(crate::layout::slot(&settlement.source))
+                .entry(crate::store::layout::slot(&settlement.source))
                 .or_default()
                 .push(i);
         }
@@ -204,12 +204,13 @@ impl Dispatcher {
             .cmd("EVALSHA")
             .arg(&self.sha)
             .arg(2 + settlement.writes.len());
-        cmd.arg(&settlement.source).arg(crate::layout::status_key(
-            &self.status.prefix,
-            self.status.tagged,
-            &settlement.source,
-            &settlement.job_id,
-        ));
+        cmd.arg(&settlement.source)
+            .arg(crate::store::layout::status_key(
+                &self.status.prefix,
+                self.status.tagged,
+                &settlement.source,
+                &settlement.job_id,
+            ));
         for write in &settlement.writes {
             cmd.arg(&write.stream);
         }

@@ -5,11 +5,11 @@
 //! validator that fails (deadline, memory, trap, bad output) dead-letters
 //! the job: that is a fault, not the user's mistake.
 
-use crate::job::Job;
+use crate::cli::trial::errors_json;
+use crate::daemon::snapshot::Route;
+use crate::pipeline::job::Job;
+use crate::pipeline::settle::Settlement;
 use crate::plugin;
-use crate::settle::Settlement;
-use crate::snapshot::Route;
-use crate::trial::errors_json;
 
 /// A job every validator of its route accepted.
 #[derive(Debug)]

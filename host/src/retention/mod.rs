@@ -11,7 +11,7 @@
 //!
 //! The trim point is computed from `XINFO GROUPS` and `XPENDING`
 //! ([`acknowledged_bound`]); when an archive directory is set, the entries
-//! below it are written there first ([`crate::archive`]), fsynced, and only
+//! below it are written there first ([`crate::retention::archive`]), fsynced, and only
 //! then trimmed. The trim itself ([`TRIM_SCRIPT`]) checks the groups again,
 //! atomically with `XTRIM MINID`, so a group created or moved back in the
 //! meantime makes it trim nothing rather than too much. The trim is exact
@@ -20,6 +20,8 @@
 //! A round runs on a blocking thread with its own connection: it is never on
 //! the path of a job. Its position per stream (last id trimmed, totals) is
 //! kept in `switchyard:retention:STREAM` for `switchyard status`.
+
+pub mod archive;
 
 use std::fmt;
 use std::path::Path;
@@ -30,12 +32,12 @@ use std::time::{Duration, SystemTime};
 use redis::Value;
 use serde_json::{Value as Json, json};
 
-use crate::archive::{RawEntry, Writer};
 use crate::config::{Cap, RetentionSettings, Role, streams_of};
-use crate::metrics::{ResultLabels, StreamLabels, metrics};
-use crate::observer::{flat_map, groups, unix_ms};
-use crate::shutdown::Shutdown;
-use crate::snapshot::Snapshot;
+use crate::daemon::heartbeat::{flat_map, groups, unix_ms};
+use crate::daemon::metrics::{ResultLabels, StreamLabels, metrics};
+use crate::daemon::shutdown::Shutdown;
+use crate::daemon::snapshot::Snapshot;
+use crate::retention::archive::{RawEntry, Writer};
 
 /// The position record of stream S is `POSITION_PREFIX + S`.
 pub const POSITION_PREFIX: &str = "switchyard:retention:";

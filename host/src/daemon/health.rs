@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::shutdown::Shutdown;
+use crate::daemon::shutdown::Shutdown;
 
 /// What `/readyz` reports; set by the daemon as things change.
 #[derive(Debug, Default)]
@@ -57,7 +57,7 @@ async fn metrics() -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        crate::metrics::metrics().encode(),
+        crate::daemon::metrics::metrics().encode(),
     )
 }
 

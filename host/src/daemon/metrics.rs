@@ -4,7 +4,7 @@
 //! record where it is without plumbing: intake counts reads and takeovers,
 //! dispatch counts outcomes per route and target, the plugin runtime times
 //! each call, reload counts its results, the observer sets the gauges from
-//! Redis, retention counts what it trims and archives. [`crate::health`] serves it on `/metrics`.
+//! Redis, retention counts what it trims and archives. [`crate::daemon::health`] serves it on `/metrics`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
