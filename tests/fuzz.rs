@@ -24,8 +24,8 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestR
 use serde_json::{Value, json};
 use switchyard::config::Settings;
 use switchyard::daemon::snapshot::Snapshot;
-use switchyard::pipeline::job::Entry;
-use switchyard::pipeline::settle::{MAX_FIELDS, Outcome};
+use switchyard::pipeline::job::{Entry, EntryId, MAX_FIELDS};
+use switchyard::pipeline::settle::Outcome;
 use switchyard::plugin::{Decision, Job, Plugin, PluginError, PluginSettings, Runtime};
 
 /// The streams a job of the fuzzed config may end in.
@@ -213,7 +213,7 @@ fn entry() -> impl Strategy<Value = Entry> {
             fields.extend(others);
             Entry {
                 stream: SOURCE.to_owned(),
-                id: "1700000000000-7".to_owned(),
+                id: EntryId::parse("1700000000000-7").unwrap(),
                 fields,
                 deliveries,
             }
@@ -252,7 +252,7 @@ fn every_entry_settles_in_an_allowed_place_with_a_reason() {
     let snapshot = Snapshot::build(&runtime, &settings, None).unwrap();
     let consumer = settings.consumer.clone();
     fuzz("entries", 300, entry(), |entry| {
-        let settlement = switchyard::daemon::decide(&snapshot, &consumer, entry.clone());
+        let settlement = switchyard::pipeline::decide(&snapshot, &consumer, entry.clone());
         let source = format!("{SOURCE}/{}", entry.id);
         let field = |write: &switchyard::pipeline::settle::Write, name: &str| {
             write
@@ -261,25 +261,25 @@ fn every_entry_settles_in_an_allowed_place_with_a_reason() {
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         };
-        prop_assert!(!settlement.writes.is_empty(), "no write: {settlement:?}");
-        for write in &settlement.writes {
+        prop_assert!(!settlement.writes().is_empty(), "no write: {settlement:?}");
+        for write in &settlement.writes() {
             prop_assert_eq!(field(write, "switchyard-source"), Some(source.clone()));
         }
-        match settlement.outcome {
+        match settlement.outcome() {
             Outcome::Dispatched => {
                 let streams: HashSet<&str> = settlement
                     .writes
                     .iter()
                     .map(|w| w.stream.as_str())
                     .collect();
-                prop_assert_eq!(streams.len(), settlement.writes.len(), "a target twice");
+                prop_assert_eq!(streams.len(), settlement.writes().len(), "a target twice");
                 for stream in streams {
                     prop_assert!(ALLOWED.contains(&stream), "dispatched to {stream}");
                 }
             }
             Outcome::Rejected => {
-                let write = &settlement.writes[0];
-                prop_assert_eq!(settlement.writes.len(), 1);
+                let write = &settlement.writes()[0];
+                prop_assert_eq!(settlement.writes().len(), 1);
                 prop_assert_eq!(write.stream.as_str(), REJECTED);
                 let errors = field(write, "switchyard-errors").unwrap_or_default();
                 let reason = field(write, "switchyard-reason").unwrap_or_default();
@@ -289,8 +289,8 @@ fn every_entry_settles_in_an_allowed_place_with_a_reason() {
                 );
             }
             Outcome::DeadLettered => {
-                let write = &settlement.writes[0];
-                prop_assert_eq!(settlement.writes.len(), 1);
+                let write = &settlement.writes()[0];
+                prop_assert_eq!(settlement.writes().len(), 1);
                 prop_assert_eq!(write.stream.as_str(), DEAD);
                 let reason = field(write, "switchyard-reason").unwrap_or_default();
                 prop_assert!(

@@ -12,7 +12,8 @@ use redis::Value;
 use serde_json::{Value as Json, json};
 
 use crate::config::{Settings, streams_of};
-use crate::daemon::heartbeat::{HEARTBEAT_PREFIX, flat_map, groups, unix_ms};
+use crate::daemon::heartbeat::{HEARTBEAT_PREFIX, unix_ms};
+use crate::store::reply::{flat_map, groups};
 
 /// Status records whose size is measured to estimate them all.
 const STATUS_SAMPLE: usize = 200;

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
-use crate::pipeline::job::{Entry, Job, fields_from_json};
-use crate::plugin::{Decision, FieldError, Plugin, PluginError, PluginSettings, Runtime};
+use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json};
+use crate::pipeline::validate::errors_json;
+use crate::plugin::{Decision, Plugin, PluginError, PluginSettings, Runtime};
 
 /// The plugin's name: its file name without `.wasm`.
 pub fn plugin_name(path: &Path) -> String {
@@ -66,21 +67,27 @@ pub fn read_job(source: Option<&PathBuf>) -> anyhow::Result<Job> {
     let fields = fields_from_json(&value).map_err(|e| anyhow!("{name}: {e}"))?;
     let entry = Entry {
         stream: "try".into(),
-        id: "0-1".into(),
+        id: EntryId { ms: 0, seq: 1 },
         fields,
         deliveries: 1,
     };
-    let job_id = entry.job_id();
-    Ok(Job { entry, job_id })
+    // Decoded as the daemon decodes, bar the limits the config sets.
+    let unlimited = DecodeLimits {
+        max_deliveries: u32::MAX,
+        max_bytes: usize::MAX,
+    };
+    Job::decode(entry, unlimited).map_err(|(_, error)| {
+        anyhow!("{name}: {error}; the daemon dead-letters such an entry unread")
+    })
 }
 
 /// Runs validate (if exported) then route (if exported and the job is
 /// valid) and returns the answer as JSON; `Err` when the plugin failed.
 pub fn run(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Value, PluginError> {
     let contract_job = job.to_plugin();
-    let mut out = json!({ "plugin": plugin.version(), "job": job.job_id });
+    let mut out = json!({ "plugin": plugin.version(), "job": job.id() });
     if plugin.worlds().validate {
-        match plugin.validate(&contract_job, &job.job_id)? {
+        match plugin.validate(&contract_job, job.id())? {
             Err(errors) if !errors.is_empty() => {
                 out["validate"] = json!({ "valid": false, "errors": errors_json(&errors) });
                 return Ok(out);
@@ -89,18 +96,10 @@ pub fn run(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Val
         }
     }
     if plugin.worlds().route {
-        let decision = plugin.route(&contract_job, &job.job_id, allowed)?;
+        let decision = plugin.route(&contract_job, job.id(), allowed)?;
         out["route"] = decision_json(&decision);
     }
     Ok(out)
-}
-
-/// Field errors as the rejected stream and `try` show them.
-pub fn errors_json(errors: &[FieldError]) -> Value {
-    errors
-        .iter()
-        .map(|e| json!({ "field": e.field, "code": e.code.as_str(), "message": e.message }))
-        .collect()
 }
 
 /// A decision as `try` shows it.

@@ -24,13 +24,13 @@ pub struct Readiness {
     pub snapshot: AtomicBool,
 }
 
-/// Binds `addr` and serves until shutdown. Binding happens before this
-/// returns the task, so a busy port fails the start with a clear error.
+/// Binds `addr` and returns the task that serves until shutdown. Binding
+/// happens before, so a busy port fails the start with a clear error.
 pub async fn listen(
     addr: SocketAddr,
     readiness: Arc<Readiness>,
     mut shutdown: Shutdown,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("[metrics] listen: cannot listen on {addr}"))?;
@@ -41,14 +41,12 @@ pub async fn listen(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .with_state(readiness);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+    Ok(async move {
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.requested().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("metrics listener on {local} failed: {e}");
-        }
-    }))
+            .await
+            .with_context(|| format!("serving on {local}"))
+    })
 }
 
 async fn metrics() -> impl IntoResponse {

@@ -3,9 +3,8 @@
 //! `XINFO GROUPS` and writes its heartbeat record, which `switchyard status`
 //! reads to list the daemons alive.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::store::Conn;
@@ -15,7 +14,8 @@ use crate::daemon::health::Readiness;
 use crate::daemon::metrics::{StreamLabels, metrics};
 use crate::daemon::reload::ReloadReport;
 use crate::daemon::shutdown::Shutdown;
-use crate::daemon::snapshot::Snapshot;
+use crate::daemon::snapshot::SnapshotCell;
+use crate::store::reply::groups;
 
 /// Heartbeat records are `HEARTBEAT_PREFIX + consumer name`.
 pub const HEARTBEAT_PREFIX: &str = "switchyard:daemon:";
@@ -33,7 +33,7 @@ pub struct Observer {
     /// This daemon's consumer name.
     pub consumer: String,
     /// The current snapshot (sources, plugin versions).
-    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    pub snapshot: SnapshotCell,
     /// The latest reload.
     pub reloads: Arc<Mutex<ReloadReport>>,
     /// Where readiness is published.
@@ -78,11 +78,7 @@ impl Observer {
     }
 
     async fn report(&mut self) -> redis::RedisResult<()> {
-        let snapshot = self
-            .snapshot
-            .read()
-            .expect("snapshot lock is never poisoned")
-            .clone();
+        let snapshot = self.snapshot.current();
         for source in snapshot.sources() {
             let reply: Value = redis::cmd("XINFO")
                 .arg("GROUPS")
@@ -149,42 +145,4 @@ impl Observer {
 pub fn unix_ms(time: SystemTime) -> u128 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
-}
-
-/// `XINFO GROUPS` (or `XINFO CONSUMERS`) as one map of text per group.
-pub fn groups(reply: Value) -> Vec<HashMap<String, String>> {
-    let Value::Array(items) = reply else {
-        return Vec::new();
-    };
-    items.into_iter().map(flat_map).collect()
-}
-
-/// A flat `[key, value, ...]` reply (or a RESP3 map) as a map of text.
-pub fn flat_map(value: Value) -> HashMap<String, String> {
-    let pairs: Vec<(Value, Value)> = match value {
-        Value::Array(flat) => {
-            let mut pairs = Vec::new();
-            let mut iter = flat.into_iter();
-            while let (Some(k), Some(v)) = (iter.next(), iter.next()) {
-                pairs.push((k, v));
-            }
-            pairs
-        }
-        Value::Map(pairs) => pairs,
-        _ => Vec::new(),
-    };
-    pairs
-        .into_iter()
-        .filter_map(|(k, v)| Some((text(k)?, text(v).unwrap_or_default())))
-        .collect()
-}
-
-fn text(value: Value) -> Option<String> {
-    match value {
-        Value::BulkString(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-        Value::SimpleString(s) => Some(s),
-        Value::Int(n) => Some(n.to_string()),
-        Value::Okay => Some("OK".into()),
-        _ => None,
-    }
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use notify::{EventKind, RecursiveMode};
@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Settings;
 use crate::daemon::shutdown::Shutdown;
-use crate::daemon::snapshot::Snapshot;
+use crate::daemon::snapshot::{Snapshot, SnapshotCell};
 use crate::plugin::Runtime;
 
 /// How long the files must be quiet before a reload starts.
@@ -58,7 +58,7 @@ pub struct Reloader {
     /// The plugin runtime new snapshots are built on.
     pub runtime: Arc<Runtime>,
     /// The snapshot new batches take.
-    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    pub snapshot: SnapshotCell,
     /// The outcome of the latest reload.
     pub report: Arc<Mutex<ReloadReport>>,
 }
@@ -154,15 +154,13 @@ impl Reloader {
         let url = self.url.clone();
         let consumer = self.consumer.clone();
         let runtime = self.runtime.clone();
-        let previous = self
-            .snapshot
-            .read()
-            .expect("snapshot lock is never poisoned")
-            .clone();
+        let previous = self.snapshot.current();
         let started = std::time::Instant::now();
         let running = self.running.clone();
         let built = tokio::task::spawn_blocking(move || {
-            let settings = Settings::load(&config, url, consumer)?;
+            let mut settings = Settings::load(&config, url, consumer)?;
+            // `run --null-pipeline` holds for the daemon's life, reloads too.
+            settings.consumer.null_pipeline = running.consumer.null_pipeline;
             // The running daemon's Redis decides (a change of [redis] takes
             // effect at restart): on a cluster the new routes' keys must
             // share slots even if the new file no longer says cluster.
@@ -181,10 +179,7 @@ impl Reloader {
                 self.warn_restart_only(&settings);
                 let versions: Vec<String> =
                     snapshot.versions().into_iter().map(str::to_owned).collect();
-                *self
-                    .snapshot
-                    .write()
-                    .expect("snapshot lock is never poisoned") = Arc::new(snapshot);
+                self.snapshot.swap(snapshot);
                 report.ok += 1;
                 crate::daemon::metrics::metrics().reload(true);
                 report.last_error = None;

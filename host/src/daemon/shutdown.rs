@@ -16,6 +16,8 @@ use tokio::sync::watch;
 pub struct Shutdown {
     /// Turns `true` once, at the first signal (or when asked in code).
     requested: watch::Receiver<bool>,
+    /// Asks in code: a task's failure stops the daemon as a signal would.
+    request: Arc<watch::Sender<bool>>,
 }
 
 impl Shutdown {
@@ -24,6 +26,8 @@ impl Shutdown {
     /// embedded Redis), if any.
     pub fn listen(child: Option<Arc<AtomicU32>>) -> std::io::Result<Shutdown> {
         let (tx, rx) = watch::channel(false);
+        let tx = Arc::new(tx);
+        let request = tx.clone();
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         tokio::spawn(async move {
@@ -48,7 +52,15 @@ impl Shutdown {
                 }
             }
         });
-        Ok(Shutdown { requested: rx })
+        Ok(Shutdown {
+            requested: rx,
+            request,
+        })
+    }
+
+    /// Asks every task to stop, as the first signal does.
+    pub fn request(&self) {
+        self.request.send_replace(true);
     }
 
     /// Whether shutdown has been requested.

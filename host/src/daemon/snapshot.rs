@@ -1,11 +1,12 @@
-//! Routes and the plugins they use, loaded and checked as one unit.
+//! Routes and the plugins they use, loaded and checked as one unit, and the
+//! one cell the daemon keeps the current one in.
 //!
-//! The pipeline reads a snapshot through an `Arc`: a job holds the snapshot
-//! it started with until it is settled, so swapping in a new one (hot
-//! reload) never changes the rules under a job in flight.
+//! A batch takes the [`Snapshot`] in the [`SnapshotCell`] when it is read and
+//! holds it until it is settled, so swapping in a new one (hot reload)
+//! never changes the rules under a job in flight.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::anyhow;
 
@@ -20,9 +21,35 @@ pub struct Route {
     pub settings: RouteSettings,
     /// Validators, in order; each satisfies the `validator` world.
     pub validators: Vec<Arc<Plugin>>,
-    /// The router; satisfies the `router` world.
-    pub router: Arc<Plugin>,
+    /// Chooses the targets of a valid job.
+    pub router: Router,
 }
+
+/// What chooses a route's targets.
+#[derive(Debug)]
+pub enum Router {
+    /// A plugin that satisfies the `router` world.
+    Plugin(Arc<Plugin>),
+    /// The route's first target, always: the null pipeline's router
+    /// (`run --null-pipeline`, for benchmarks), which calls no plugin.
+    FirstTarget,
+}
+
+impl Router {
+    /// `name@hash` of the plugin, or what stands in for one.
+    pub fn version(&self) -> &str {
+        match self {
+            Router::Plugin(plugin) => plugin.version(),
+            Router::FirstTarget => "first-target",
+        }
+    }
+}
+
+/// Where dead letters go for an entry of a stream no route reads. A batch
+/// is read from the sources of the snapshot it carries, so every entry has
+/// a route's dead-letter stream; this keeps an entry visible should that
+/// ever not hold.
+pub const FALLBACK_DEAD_LETTERS: &str = "switchyard:dead";
 
 /// Every route, with every plugin loaded and checked.
 #[derive(Debug)]
@@ -37,12 +64,29 @@ impl Snapshot {
     /// Loads every plugin `settings` names and resolves the routes. Plugins
     /// whose file and settings are unchanged since `previous` are reused,
     /// not recompiled. Fails, naming the file, if any plugin is missing, not
-    /// a component, or of the wrong world for its use.
+    /// a component, or of the wrong world for its use. With the null
+    /// pipeline no plugin is loaded: routes have no validator and the
+    /// [`Router::FirstTarget`] router.
     pub fn build(
         runtime: &Runtime,
         settings: &Settings,
         previous: Option<&Snapshot>,
     ) -> anyhow::Result<Snapshot> {
+        if settings.consumer.null_pipeline {
+            let routes = settings
+                .routes
+                .iter()
+                .map(|route| Route {
+                    settings: route.clone(),
+                    validators: Vec::new(),
+                    router: Router::FirstTarget,
+                })
+                .collect();
+            return Ok(Snapshot {
+                routes,
+                plugins: BTreeMap::new(),
+            });
+        }
         let mut plugins = BTreeMap::new();
         for (name, plugin) in &settings.plugins {
             let (file, plugin_settings) = (&plugin.file, &plugin.settings);
@@ -81,7 +125,7 @@ impl Snapshot {
             routes.push(Route {
                 settings: route.clone(),
                 validators,
-                router,
+                router: Router::Plugin(router),
             });
         }
         Ok(Snapshot { routes, plugins })
@@ -97,13 +141,21 @@ impl Snapshot {
         })
     }
 
+    /// The route called `name`.
+    pub fn route_named(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|route| route.settings.name == name)
+    }
+
     /// Where an entry of `source` goes when no route takes it: the dead-letter
-    /// stream of the first route reading `source`.
-    pub fn dead_letters_for(&self, source: &str) -> Option<&str> {
+    /// stream of the first route reading `source` (see
+    /// [`FALLBACK_DEAD_LETTERS`]).
+    pub fn dead_letters_for(&self, source: &str) -> &str {
         self.routes
             .iter()
             .find(|route| route.settings.source == source)
-            .map(|route| route.settings.dead_letters.as_str())
+            .map_or(FALLBACK_DEAD_LETTERS, |route| {
+                route.settings.dead_letters.as_str()
+            })
     }
 
     /// The distinct source streams of the routes, in route order.
@@ -114,5 +166,33 @@ impl Snapshot {
     /// `name@hash` of every plugin, for logs.
     pub fn versions(&self) -> Vec<&str> {
         self.plugins.values().map(|p| p.version()).collect()
+    }
+}
+
+/// The snapshot new batches take; hot reload swaps it in one step.
+#[derive(Debug, Clone)]
+pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>);
+
+impl SnapshotCell {
+    /// A cell holding `snapshot`.
+    pub fn new(snapshot: Snapshot) -> SnapshotCell {
+        SnapshotCell(Arc::new(RwLock::new(Arc::new(snapshot))))
+    }
+
+    /// The current snapshot; the caller keeps it as long as it needs.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.0
+            .read()
+            .expect("the snapshot lock is never poisoned: nothing panics holding it")
+            .clone()
+    }
+
+    /// Makes `snapshot` the one new batches take.
+    pub fn swap(&self, snapshot: Snapshot) {
+        *self
+            .0
+            .write()
+            .expect("the snapshot lock is never poisoned: nothing panics holding it") =
+            Arc::new(snapshot);
     }
 }

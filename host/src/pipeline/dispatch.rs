@@ -122,7 +122,7 @@ impl Dispatcher {
         let mut slots: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
         for (i, settlement) in settlements.iter().enumerate() {
             slots
-                .entry(crate::store::layout::slot(&settlement.source))
+                .entry(crate::store::layout::slot(settlement.source()))
                 .or_default()
                 .push(i);
         }
@@ -175,7 +175,7 @@ impl Dispatcher {
         let mut reload = false;
         for (reply, settlement) in replies.into_iter().zip(settlements) {
             settled.push(match reply {
-                Ok(Value::Int(1)) => Settled::Done(settlement.outcome),
+                Ok(Value::Int(1)) => Settled::Done(settlement.outcome()),
                 Ok(_) => Settled::NotOwner,
                 Err(e) if is_noscript(&e) => {
                     reload = true;
@@ -200,33 +200,33 @@ impl Dispatcher {
     }
 
     fn add_script(&self, pipe: &mut redis::Pipeline, settlement: &Settlement) {
-        let cmd = pipe
-            .cmd("EVALSHA")
-            .arg(&self.sha)
-            .arg(2 + settlement.writes.len());
-        cmd.arg(&settlement.source)
+        let writes = settlement.writes();
+        let cmd = pipe.cmd("EVALSHA").arg(&self.sha).arg(2 + writes.len());
+        cmd.arg(settlement.source())
             .arg(crate::store::layout::status_key(
                 &self.status.prefix,
                 self.status.tagged,
-                &settlement.source,
-                &settlement.job_id,
+                settlement.source(),
+                settlement.job_id(),
             ));
-        for write in &settlement.writes {
+        for write in writes {
             cmd.arg(&write.stream);
         }
-        let mut status = settlement
-            .status
-            .to_fields(&format!("{}/{}", settlement.source, settlement.entry_id));
+        let mut status = settlement.status().to_fields(&format!(
+            "{}/{}",
+            settlement.source(),
+            settlement.entry_id()
+        ));
         status.push(("consumer".to_owned(), self.consumer.clone()));
         cmd.arg(&self.group)
             .arg(&self.consumer)
-            .arg(&settlement.entry_id)
+            .arg(settlement.entry_id())
             .arg(ttl_ms(self.status.ttl))
             .arg(status.len());
         for (name, value) in &status {
             cmd.arg(name).arg(value);
         }
-        for write in &settlement.writes {
+        for write in writes {
             cmd.arg(write.fields.len());
             for (name, value) in &write.fields {
                 cmd.arg(name).arg(value.as_slice());

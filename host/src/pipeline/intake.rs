@@ -18,10 +18,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::store::Conn;
 use redis::{RedisResult, Value};
 
-use crate::pipeline::job::Entry;
+use super::job::{Cursor, Entry, EntryId};
+use crate::store::Conn;
+use crate::store::reply::{RawEntry, groups, parse_entries, parse_streams, text, text_list};
 
 /// A connection to the group on behalf of one consumer.
 pub struct Intake {
@@ -114,7 +115,7 @@ impl Intake {
             .query_async(&mut self.conn)
             .await;
         match reply {
-            Ok(reply) => Ok(crate::daemon::heartbeat::groups(reply)
+            Ok(reply) => Ok(groups(reply)
                 .iter()
                 .any(|g| g.get("name") == Some(&self.group))),
             // "no such key": the stream does not exist yet.
@@ -123,44 +124,46 @@ impl Intake {
         }
     }
 
-    /// Up to `count` entries of this consumer's pending list after `cursor`
-    /// (one cursor per source, starting at `0`), with their delivery counts.
-    /// Entries deleted from the stream meanwhile are acknowledged and
-    /// skipped. Returns an empty list once every source is exhausted.
+    /// Up to `count` entries of this consumer's pending list past each
+    /// source's cursor (a missing cursor is [`Cursor::Start`]), with their
+    /// delivery counts. Entries deleted from the stream meanwhile are
+    /// acknowledged and skipped. Returns an empty list once every source's
+    /// cursor is [`Cursor::Done`].
     pub async fn read_own_pending(
         &mut self,
-        cursors: &mut HashMap<String, String>,
+        cursors: &mut HashMap<String, Cursor>,
         count: usize,
     ) -> RedisResult<Vec<Entry>> {
-        let mut cmd = self.read_group(count);
-        cmd.arg("STREAMS");
-        let open: Vec<String> = self
+        let open: Vec<(String, Cursor)> = self
             .sources
             .iter()
-            .filter(|s| cursors.get(*s).is_none_or(|c| c != "done"))
-            .cloned()
+            .map(|s| (s.clone(), cursors.get(s).copied().unwrap_or_default()))
+            .filter(|(_, cursor)| *cursor != Cursor::Done)
             .collect();
         if open.is_empty() {
             return Ok(Vec::new());
         }
-        for source in &open {
+        let mut cmd = self.read_group(count);
+        cmd.arg("STREAMS");
+        for (source, _) in &open {
             cmd.arg(source.as_str());
         }
-        for source in &open {
-            cmd.arg(cursors.get(source).map_or("0", String::as_str));
+        for (_, cursor) in &open {
+            match cursor {
+                Cursor::After(id) => cmd.arg(id),
+                _ => cmd.arg("0"),
+            };
         }
         let reply: Value = cmd.query_async(&mut self.conn).await?;
         let mut read = parse_streams(reply);
         let mut entries = Vec::new();
-        for source in open {
+        for (source, _) in open {
             let list = read.remove(&source).unwrap_or_default();
-            if list.is_empty() {
-                cursors.insert(source.clone(), "done".into());
+            let Some(last) = list.last().and_then(|(id, _)| EntryId::parse(id)) else {
+                cursors.insert(source, Cursor::Done);
                 continue;
-            }
-            if let Some((last, _)) = list.last() {
-                cursors.insert(source.clone(), last.clone());
-            }
+            };
+            cursors.insert(source.clone(), Cursor::After(last));
             let (live, gone): (Vec<_>, Vec<_>) = list.into_iter().partition(|(_, f)| f.is_some());
             if !gone.is_empty() {
                 let ids: Vec<String> = gone.into_iter().map(|(id, _)| id).collect();
@@ -173,12 +176,7 @@ impl Intake {
                     .await?;
             }
             let counts = self.delivery_counts(&source, &live).await?;
-            entries.extend(live.into_iter().map(|(id, fields)| Entry {
-                stream: source.clone(),
-                deliveries: counts.get(&id).copied().unwrap_or(1),
-                id,
-                fields: fields.unwrap_or_default(),
-            }));
+            entries.extend(entries_of(&source, live, &counts));
         }
         Ok(entries)
     }
@@ -196,18 +194,11 @@ impl Intake {
             cmd.arg(">");
         }
         let reply: Value = cmd.query_async(&mut self.conn).await?;
-        let mut entries = Vec::new();
-        for (stream, list) in parse_streams(reply) {
-            for (id, fields) in list {
-                entries.push(Entry {
-                    stream: stream.clone(),
-                    id,
-                    fields: fields.unwrap_or_default(),
-                    deliveries: 1,
-                });
-            }
-        }
-        Ok(entries)
+        let none = HashMap::new();
+        Ok(parse_streams(reply)
+            .into_iter()
+            .flat_map(|(stream, list)| entries_of(&stream, list, &none))
+            .collect())
     }
 
     /// `XREADGROUP GROUP <group> <consumer> COUNT <count>`, to be completed.
@@ -222,27 +213,32 @@ impl Intake {
     }
 
     /// Takes over up to `count` entries of `source` that have been pending
-    /// with any consumer for at least `idle`, starting at `cursor`. Returns
-    /// the next cursor (`0-0` when the pending list has been walked).
+    /// with any consumer for at least `idle`, from `cursor` on. Returns the
+    /// next cursor ([`Cursor::Done`] when the pending list has been walked).
     pub async fn claim(
         &mut self,
         source: &str,
-        cursor: &str,
+        cursor: Cursor,
         idle: Duration,
         count: usize,
-    ) -> RedisResult<(String, Vec<Entry>)> {
+    ) -> RedisResult<(Cursor, Vec<Entry>)> {
+        let from = match cursor {
+            Cursor::Start => EntryId::default(),
+            Cursor::After(id) => id,
+            Cursor::Done => return Ok((Cursor::Done, Vec::new())),
+        };
         let reply: Value = redis::cmd("XAUTOCLAIM")
             .arg(source)
             .arg(&self.group)
             .arg(&self.consumer)
             .arg(idle.as_millis() as u64)
-            .arg(cursor)
+            .arg(from)
             .arg("COUNT")
             .arg(count)
             .query_async(&mut self.conn)
             .await?;
         let Value::Array(mut parts) = reply else {
-            return Ok(("0-0".into(), Vec::new()));
+            return Ok((Cursor::Done, Vec::new()));
         };
         if parts.len() > 2 {
             let deleted = text_list(parts.remove(2));
@@ -251,19 +247,14 @@ impl Intake {
             }
         }
         let list = parts.pop().map(parse_entries).unwrap_or_default();
-        let next = parts.pop().and_then(text).unwrap_or_else(|| "0-0".into());
+        // XAUTOCLAIM answers `0-0` when the whole pending list was walked.
+        let next = match parts.pop().and_then(text).and_then(|t| EntryId::parse(&t)) {
+            Some(id) if id != EntryId::default() => Cursor::After(id),
+            _ => Cursor::Done,
+        };
         let live: Vec<RawEntry> = list.into_iter().filter(|(_, f)| f.is_some()).collect();
         let counts = self.delivery_counts(source, &live).await?;
-        let entries = live
-            .into_iter()
-            .map(|(id, fields)| Entry {
-                stream: source.to_owned(),
-                deliveries: counts.get(&id).copied().unwrap_or(1),
-                id,
-                fields: fields.unwrap_or_default(),
-            })
-            .collect();
-        Ok((next, entries))
+        Ok((next, entries_of(source, live, &counts)))
     }
 
     /// The delivery count of each of `entries` (all of one stream, in id
@@ -300,88 +291,18 @@ impl Intake {
     }
 }
 
-/// An entry's id and fields; `None` fields for an entry deleted from the
-/// stream while still pending.
-type RawEntry = (String, Option<Vec<(String, Vec<u8>)>>);
-
-/// `XREADGROUP`'s reply as stream → entries.
-fn parse_streams(reply: Value) -> HashMap<String, Vec<RawEntry>> {
-    let mut streams = HashMap::new();
-    let pairs: Vec<(Value, Value)> = match reply {
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|item| match item {
-                Value::Array(mut kv) if kv.len() == 2 => {
-                    let entries = kv.pop()?;
-                    let name = kv.pop()?;
-                    Some((name, entries))
-                }
-                _ => None,
+/// Entries of `stream` as read, with their delivery counts from `counts`
+/// (1 when not listed: a first delivery). Entries deleted from the stream
+/// while pending (no fields) and ids Redis would never send are skipped.
+fn entries_of(stream: &str, list: Vec<RawEntry>, counts: &HashMap<String, u32>) -> Vec<Entry> {
+    list.into_iter()
+        .filter_map(|(id, fields)| {
+            Some(Entry {
+                stream: stream.to_owned(),
+                deliveries: counts.get(&id).copied().unwrap_or(1),
+                id: EntryId::parse(&id)?,
+                fields: fields?,
             })
-            .collect(),
-        Value::Map(kv) => kv,
-        _ => Vec::new(),
-    };
-    for (name, entries) in pairs {
-        if let Some(name) = text(name) {
-            streams.insert(name, parse_entries(entries));
-        }
-    }
-    streams
-}
-
-/// A list of `[id, [field, value, ...]]` entries.
-fn parse_entries(value: Value) -> Vec<RawEntry> {
-    let Value::Array(items) = value else {
-        return Vec::new();
-    };
-    items
-        .into_iter()
-        .filter_map(|item| {
-            let Value::Array(mut parts) = item else {
-                return None;
-            };
-            if parts.is_empty() {
-                return None;
-            }
-            let fields = if parts.len() > 1 { parts.pop() } else { None };
-            let id = text(parts.pop()?)?;
-            let fields = match fields {
-                Some(Value::Array(flat)) => {
-                    let mut fields = Vec::with_capacity(flat.len() / 2);
-                    let mut iter = flat.into_iter();
-                    while let (Some(name), Some(value)) = (iter.next(), iter.next()) {
-                        let name = match bytes(name) {
-                            Some(b) => String::from_utf8_lossy(&b).into_owned(),
-                            None => continue,
-                        };
-                        fields.push((name, bytes(value).unwrap_or_default()));
-                    }
-                    Some(fields)
-                }
-                _ => None,
-            };
-            Some((id, fields))
         })
         .collect()
-}
-
-fn bytes(value: Value) -> Option<Vec<u8>> {
-    match value {
-        Value::BulkString(b) => Some(b),
-        Value::SimpleString(s) => Some(s.into_bytes()),
-        Value::Int(n) => Some(n.to_string().into_bytes()),
-        _ => None,
-    }
-}
-
-fn text(value: Value) -> Option<String> {
-    bytes(value).map(|b| String::from_utf8_lossy(&b).into_owned())
-}
-
-fn text_list(value: Value) -> Vec<String> {
-    match value {
-        Value::Array(items) => items.into_iter().filter_map(text).collect(),
-        _ => Vec::new(),
-    }
 }

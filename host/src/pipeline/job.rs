@@ -1,9 +1,12 @@
-//! A stream entry and the job decoded from it: the first stage type.
+//! A stream entry and the job decoded from it: the first stage type, with
+//! the ids and cursors a job's path is walked by.
 //!
 //! Decoding checks only what switchyard itself needs (a payload field, a size
 //! within the limit); whether the payload makes sense is the plugins' to say.
 //! An entry that cannot be decoded keeps its fields so the dead letter can
-//! carry them.
+//! carry them. A [`Job`] is made only by [`Job::decode`].
+
+use std::fmt;
 
 use crate::plugin;
 
@@ -12,13 +15,73 @@ pub const PAYLOAD_FIELD: &str = "payload";
 /// The field holding the front end's job id.
 pub const JOB_ID_FIELD: &str = "job-id";
 
+/// A stream entry id, `MS-SEQ`, ordered as Redis orders them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId {
+    /// The milliseconds part.
+    pub ms: u64,
+    /// The sequence part.
+    pub seq: u64,
+}
+
+impl EntryId {
+    /// Reads `MS-SEQ` (or `MS`, sequence 0).
+    pub fn parse(text: &str) -> Option<EntryId> {
+        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
+        Some(EntryId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+
+    /// The smallest id greater than this one (itself at the very top).
+    pub fn next(self) -> EntryId {
+        match self.seq.checked_add(1) {
+            Some(seq) => EntryId { seq, ..self },
+            None => match self.ms.checked_add(1) {
+                Some(ms) => EntryId { ms, seq: 0 },
+                None => self,
+            },
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// An id goes to Redis as its text, written without an intermediate string.
+impl redis::ToRedisArgs for EntryId {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        out.write_arg_fmt(self)
+    }
+}
+
+/// Where a walk through a list of entries (a consumer's pending list, or
+/// the group's with `XAUTOCLAIM`) stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cursor {
+    /// Not started: the walk begins at the first entry (`0-0`).
+    #[default]
+    Start,
+    /// Walked up to and including this entry.
+    After(EntryId),
+    /// Walked to the end: nothing is left.
+    Done,
+}
+
 /// One entry as read from a source stream, before any check.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The stream it was read from.
     pub stream: String,
     /// Its entry id (`1700000000000-0`).
-    pub id: String,
+    pub id: EntryId,
     /// Its fields in Redis order; values are raw bytes.
     pub fields: Vec<(String, Vec<u8>)>,
     /// How many times it has been delivered, this time included.
@@ -39,7 +102,7 @@ impl Entry {
     pub fn job_id(&self) -> String {
         match self.field(JOB_ID_FIELD) {
             Some(id) if !id.is_empty() && id.len() <= 256 => id.to_owned(),
-            _ => self.id.clone(),
+            _ => self.id.to_string(),
         }
     }
 
@@ -49,12 +112,30 @@ impl Entry {
     }
 }
 
-/// Why an entry cannot become a job.
+/// Most fields an entry may have: an outcome entry copies them, and a
+/// hostile entry with more is dead-lettered with a pointer to the source
+/// instead.
+pub const MAX_FIELDS: usize = 1000;
+
+/// Why an entry cannot become a job, in the order they are checked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    /// The entry has no `payload` field.
-    #[error("entry has no `payload` field")]
-    NoPayload,
+    /// Delivered more often than `max-deliveries`.
+    #[error(
+        "delivered {deliveries} times, more than max-deliveries {max}; every earlier attempt failed or its consumer died"
+    )]
+    TooManyDeliveries {
+        /// Deliveries so far, this one included.
+        deliveries: u32,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// More fields than [`MAX_FIELDS`].
+    #[error("entry has {fields} fields, more than {MAX_FIELDS}")]
+    TooManyFields {
+        /// The entry's field count.
+        fields: usize,
+    },
     /// The entry is over the configured maximum.
     #[error("entry holds {size} bytes, over the maximum of {max}")]
     TooLarge {
@@ -63,35 +144,75 @@ pub enum DecodeError {
         /// The configured maximum.
         max: usize,
     },
+    /// The entry has no `payload` field.
+    #[error("entry has no `payload` field")]
+    NoPayload,
 }
 
-/// A decoded job: an entry known to have a payload and a sane size.
+/// What decoding allows: the `[consumer]` limits on one entry.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// More deliveries than this and the entry is given up on.
+    pub max_deliveries: u32,
+    /// More bytes (names and values) than this and it is not read.
+    pub max_bytes: usize,
+}
+
+/// A decoded job: an entry known to have a payload and a sane size. Made
+/// only by [`Job::decode`].
 #[derive(Debug, Clone)]
 pub struct Job {
     /// The entry it came from.
-    pub entry: Entry,
-    /// Where status records for it are kept.
-    pub job_id: String,
+    entry: Entry,
+    /// Where status records for it are kept: see [`Entry::job_id`].
+    job_id: String,
 }
 
 impl Job {
-    /// Decodes `entry`, refusing entries without a payload or over `max_bytes`.
-    pub fn decode(entry: Entry, max_bytes: usize) -> Result<Job, (Entry, DecodeError)> {
-        let size = entry.size();
-        if size > max_bytes {
-            return Err((
-                entry,
-                DecodeError::TooLarge {
-                    size,
-                    max: max_bytes,
-                },
-            ));
+    /// Decodes `entry`: refuses one delivered too often, with too many
+    /// fields, over the size limit or without a payload.
+    pub fn decode(entry: Entry, limits: DecodeLimits) -> Result<Job, (Entry, DecodeError)> {
+        let refusal = if entry.deliveries > limits.max_deliveries {
+            Some(DecodeError::TooManyDeliveries {
+                deliveries: entry.deliveries,
+                max: limits.max_deliveries,
+            })
+        } else if entry.fields.len() > MAX_FIELDS {
+            Some(DecodeError::TooManyFields {
+                fields: entry.fields.len(),
+            })
+        } else if entry.size() > limits.max_bytes {
+            Some(DecodeError::TooLarge {
+                size: entry.size(),
+                max: limits.max_bytes,
+            })
+        } else if !entry.fields.iter().any(|(name, _)| name == PAYLOAD_FIELD) {
+            Some(DecodeError::NoPayload)
+        } else {
+            None
+        };
+        match refusal {
+            Some(error) => Err((entry, error)),
+            None => {
+                let job_id = entry.job_id();
+                Ok(Job { entry, job_id })
+            }
         }
-        if !entry.fields.iter().any(|(name, _)| name == PAYLOAD_FIELD) {
-            return Err((entry, DecodeError::NoPayload));
-        }
-        let job_id = entry.job_id();
-        Ok(Job { entry, job_id })
+    }
+
+    /// The entry the job came from.
+    pub fn entry(&self) -> &Entry {
+        &self.entry
+    }
+
+    /// The id its status record is kept under.
+    pub fn id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// The entry back, for an outcome that carries its fields.
+    pub fn into_entry(self) -> Entry {
+        self.entry
     }
 
     /// The job as the plugin contract describes it.
@@ -105,7 +226,7 @@ impl Job {
             .unwrap_or_default();
         plugin::Job {
             source: self.entry.stream.clone(),
-            entry_id: self.entry.id.clone(),
+            entry_id: self.entry.id.to_string(),
             fields: self.entry.fields.clone(),
             payload,
             delivery_count: self.entry.deliveries,
@@ -151,7 +272,7 @@ mod tests {
     fn entry(fields: &[(&str, &str)]) -> Entry {
         Entry {
             stream: "jobs".into(),
-            id: "1-0".into(),
+            id: EntryId { ms: 1, seq: 0 },
             fields: fields
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
@@ -160,11 +281,31 @@ mod tests {
         }
     }
 
+    fn id(text: &str) -> EntryId {
+        EntryId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn ids_parse_order_and_step() {
+        assert_eq!(id("5"), EntryId { ms: 5, seq: 0 });
+        assert!(id("10-0") > id("9-99"));
+        assert!(id("9-10") > id("9-9"));
+        assert_eq!(id("3-4").next(), id("3-5"));
+        assert_eq!(id(&format!("3-{}", u64::MAX)).next(), id("4-0"));
+        assert_eq!(EntryId::parse("x-1"), None);
+        assert_eq!(id("12-7").to_string(), "12-7");
+    }
+
+    const LIMITS: DecodeLimits = DecodeLimits {
+        max_deliveries: 5,
+        max_bytes: 100,
+    };
+
     #[test]
     fn decode_refuses_missing_payload_and_oversized_entries() {
-        let (_, err) = Job::decode(entry(&[("service", "x")]), 100).unwrap_err();
+        let (_, err) = Job::decode(entry(&[("service", "x")]), LIMITS).unwrap_err();
         assert_eq!(err, DecodeError::NoPayload);
-        let (_, err) = Job::decode(entry(&[("payload", &"x".repeat(200))]), 100).unwrap_err();
+        let (_, err) = Job::decode(entry(&[("payload", &"x".repeat(200))]), LIMITS).unwrap_err();
         assert!(matches!(
             err,
             DecodeError::TooLarge {
@@ -172,10 +313,24 @@ mod tests {
                 max: 100
             }
         ));
-        let job = Job::decode(entry(&[("job-id", "abc"), ("payload", "{}")]), 100).unwrap();
-        assert_eq!(job.job_id, "abc");
-        let job = Job::decode(entry(&[("payload", "{}")]), 100).unwrap();
-        assert_eq!(job.job_id, "1-0");
+        let job = Job::decode(entry(&[("job-id", "abc"), ("payload", "{}")]), LIMITS).unwrap();
+        assert_eq!(job.id(), "abc");
+        let job = Job::decode(entry(&[("payload", "{}")]), LIMITS).unwrap();
+        assert_eq!(job.id(), "1-0");
+    }
+
+    #[test]
+    fn deliveries_are_checked_before_anything_else() {
+        let mut late = entry(&[("service", "x")]);
+        late.deliveries = 6;
+        let (_, err) = Job::decode(late, LIMITS).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::TooManyDeliveries {
+                deliveries: 6,
+                max: 5
+            }
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - [`intake`]: reads entries with `XREADGROUP` (and takes over abandoned
 //!   ones with `XAUTOCLAIM`).
 //! - [`job`]: an entry decoded into a [`job::Job`]; entry ids and cursors.
+//! - [`failure`]: the typed [`failure::Stage`] and [`failure::Failure`] a
+//!   dead letter records, and the [`failure::Halt`] a stage stops a job with.
 //! - [`validate`]: the route's validators turn a `Job` into a `Validated`.
 //! - [`route`]: the route's router turns a `Validated` into a `Routed`.
 //! - [`settle`]: every outcome (routed, rejected, dead letter) as the writes
@@ -10,9 +12,52 @@
 //! - [`dispatch`]: performs a settlement atomically: XADD + status + XACK.
 //! - [`status`]: the status record a front end reads.
 pub mod dispatch;
+pub mod failure;
 pub mod intake;
 pub mod job;
 pub mod route;
 pub mod settle;
 pub mod status;
 pub mod validate;
+
+use crate::config::ConsumerSettings;
+use crate::daemon::snapshot::Snapshot;
+use failure::Failure;
+use job::{DecodeLimits, Entry, Job};
+use settle::Settlement;
+
+/// Decides what becomes of one entry: the whole path short of Redis, with
+/// the rules of `snapshot` (the one its batch was read with). Decode, match,
+/// validate, route; whichever stage stops the job says how it ends.
+pub fn decide(snapshot: &Snapshot, consumer: &ConsumerSettings, entry: Entry) -> Settlement {
+    let limits = DecodeLimits {
+        max_deliveries: consumer.max_deliveries,
+        max_bytes: consumer.max_entry_bytes,
+    };
+    let job = match Job::decode(entry, limits) {
+        Ok(job) => job,
+        Err((entry, error)) => {
+            let dead_letters = snapshot.dead_letters_for(&entry.stream);
+            return Settlement::dead_letter(
+                entry,
+                None,
+                dead_letters,
+                &Failure::Undecodable(error),
+                &[],
+            );
+        }
+    };
+    let Some(route) = snapshot.route_for(job.entry()) else {
+        let entry = job.into_entry();
+        let failure = Failure::NoRoute {
+            stream: entry.stream.clone(),
+            service: entry.field("service").map(str::to_owned),
+        };
+        let dead_letters = snapshot.dead_letters_for(&entry.stream);
+        return Settlement::dead_letter(entry, None, dead_letters, &failure, &[]);
+    };
+    match validate::validate(route, job).and_then(|valid| route::route(route, valid)) {
+        Ok(routed) => Settlement::dispatched(routed),
+        Err(halt) => Settlement::halted(*halt, &route.settings),
+    }
+}

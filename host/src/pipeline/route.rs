@@ -1,39 +1,55 @@
 //! Stage three: the route's router chooses the targets of a valid job.
 //!
-//! A `Routed` job can only come from a `Validated` one, and its targets have
-//! been checked against the route's allowed list by the plugin runtime.
+//! A [`Routed`] job is made only here, from a [`Validated`] one, and its
+//! targets have been checked against the route's allowed list by the plugin
+//! runtime (or are the route's first target, for the null pipeline's
+//! router).
 
-use crate::daemon::snapshot::Route;
-use crate::pipeline::job::Job;
-use crate::pipeline::settle::Settlement;
-use crate::pipeline::validate::Validated;
+use super::failure::{Failure, Halt, Stage};
+use super::job::Job;
+use super::validate::Validated;
+use crate::daemon::snapshot::{Route, Router};
 use crate::plugin::{Decision, Target};
 
 /// A valid job with the targets its router chose.
 #[derive(Debug)]
 pub struct Routed {
     /// The job.
-    pub job: Job,
+    job: Job,
+    /// The route that took it.
+    route: String,
     /// Where it goes: at least one allowed target.
-    pub targets: Vec<Target>,
+    targets: Vec<Target>,
     /// `name@hash` of every plugin that decided it.
-    pub plugins: Vec<String>,
+    plugins: Vec<String>,
+}
+
+impl Routed {
+    /// The job, its route's name, its targets and the plugins that decided:
+    /// what its settlement records.
+    pub(super) fn into_parts(self) -> (Job, String, Vec<Target>, Vec<String>) {
+        (self.job, self.route, self.targets, self.plugins)
+    }
 }
 
 /// Asks the router of `route` where `validated` goes.
-pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Settlement>> {
-    let Validated {
-        job,
-        contract,
-        mut plugins,
-    } = validated;
-    plugins.push(route.router.version().to_owned());
-    match route
-        .router
-        .route(&contract, &job.job_id, Some(&route.settings.targets))
-    {
+pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Halt>> {
+    let (job, contract, mut plugins) = validated.into_parts();
+    let decision = match &route.router {
+        Router::FirstTarget => Ok(Decision::Dispatch(vec![Target {
+            stream: route.settings.targets[0].clone(),
+            payload: None,
+            extra_fields: Vec::new(),
+        }])),
+        Router::Plugin(router) => {
+            plugins.push(router.version().to_owned());
+            router.route(&contract, job.id(), Some(&route.settings.targets))
+        }
+    };
+    match decision {
         Ok(Decision::Dispatch(targets)) => Ok(Routed {
             job,
+            route: route.settings.name.clone(),
             targets,
             plugins,
         }),
@@ -43,23 +59,23 @@ pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Settleme
             } else {
                 reason
             };
-            Err(Box::new(Settlement::refused(
+            Err(Box::new(Halt::NoRunner {
                 job,
-                &route.settings.rejected,
-                &reason,
-                &plugins,
-            )))
+                reason,
+                plugins,
+            }))
         }
         Err(fault) => {
-            tracing::warn!(job = %job.job_id, entry = %job.entry.id, stream = %job.entry.stream, "{fault}");
-            Err(Box::new(Settlement::dead_letter(
-                job.entry,
-                &route.settings.dead_letters,
-                "route",
-                fault.kind(),
-                &fault.to_string(),
-                &plugins,
-            )))
+            let entry = job.entry();
+            tracing::warn!(job = %job.id(), entry = %entry.id, stream = %entry.stream, "{fault}");
+            Err(Box::new(Halt::Failed {
+                entry: job.into_entry(),
+                failure: Failure::Plugin {
+                    stage: Stage::Route,
+                    fault,
+                },
+                plugins,
+            }))
         }
     }
 }

@@ -3,12 +3,15 @@
 //! A [`Settlement`] is what [`crate::pipeline::dispatch`] performs atomically: the
 //! entries to add (to targets, the rejected stream or the dead-letter
 //! stream), the status record, and the acknowledgement of the source entry.
-//! It can only be built from a `Routed` job, a rejection, or a dead letter,
-//! so nothing is acknowledged without its outcome written.
+//! It can only be built from a `Routed` job, a [`Halt`] or a [`Failure`],
+//! and its fields are private, so nothing is acknowledged without its
+//! outcome written.
 
-use crate::pipeline::job::{Entry, Job};
-use crate::pipeline::route::Routed;
-use crate::pipeline::status::{State, Status};
+use super::failure::{Failure, Halt, Stage};
+use super::job::{Entry, EntryId, Job, MAX_FIELDS, PAYLOAD_FIELD};
+use super::route::Routed;
+use super::status::{State, Status};
+use crate::config::RouteSettings;
 
 /// Field naming the source entry: `STREAM/ENTRY-ID`.
 pub const SOURCE_FIELD: &str = "switchyard-source";
@@ -25,10 +28,6 @@ pub const STAGE_FIELD: &str = "switchyard-stage";
 /// no-route, deadline, memory, trap, bad-output, ...
 pub const ERROR_FIELD: &str = "switchyard-error";
 
-/// Most fields copied from a source entry into an outcome entry; a hostile
-/// entry with more is dead-lettered with a pointer to the source instead.
-pub const MAX_FIELDS: usize = 1000;
-
 /// How a job ended, for counting and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -38,6 +37,17 @@ pub enum Outcome {
     Rejected,
     /// Written to the dead-letter stream.
     DeadLettered,
+}
+
+impl Outcome {
+    /// The name logs and the `outcome` metric label use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Dispatched => "dispatched",
+            Outcome::Rejected => "rejected",
+            Outcome::DeadLettered => "dead_lettered",
+        }
+    }
 }
 
 /// One stream entry to add.
@@ -52,35 +62,27 @@ pub struct Write {
 /// Everything that records one job's end; performed all or nothing.
 #[derive(Debug, Clone)]
 pub struct Settlement {
-    /// The route that took the job; `none` when no route did.
-    pub route: String,
-    /// The source stream.
-    pub source: String,
-    /// The source entry, acknowledged when this is performed.
-    pub entry_id: String,
+    /// The route that took the job; `None` when it failed before any did.
+    route: Option<String>,
     /// The job id: the status record's key suffix.
-    pub job_id: String,
+    job_id: String,
     /// How the job ended.
-    pub outcome: Outcome,
-    /// Entries to add.
-    pub writes: Vec<Write>,
+    outcome: Outcome,
+    /// Entries to add: at least one.
+    writes: Vec<Write>,
     /// The status record.
-    pub status: Status,
-    /// The fields of the source entry, kept so a failed dispatch can be
-    /// turned into a dead letter.
-    pub(crate) entry: Entry,
+    status: Status,
+    /// The source entry, acknowledged when this is performed; kept whole so
+    /// a refused dispatch can still be turned into a dead letter.
+    entry: Entry,
 }
 
 impl Settlement {
     /// The job goes to the targets its router chose.
     pub fn dispatched(routed: Routed) -> Settlement {
-        let Routed {
-            job,
-            targets,
-            plugins,
-        } = routed;
+        let (job, route, targets, plugins) = routed.into_parts();
         let plugins = plugins.join(",");
-        let source = format!("{}/{}", job.entry.stream, job.entry.id);
+        let source = source_of(job.entry());
         let writes: Vec<Write> = targets
             .iter()
             .map(|target| {
@@ -88,14 +90,12 @@ impl Settlement {
                 // names are switchyard's to write, and a second
                 // `switchyard-source` would let a sender forge provenance.
                 let mut fields: Vec<(String, Vec<u8>)> = job
-                    .entry
+                    .entry()
                     .fields
                     .iter()
                     .filter(|(name, _)| !name.starts_with("switchyard-"))
                     .map(|(name, value)| match (&target.payload, name.as_str()) {
-                        (Some(payload), crate::pipeline::job::PAYLOAD_FIELD) => {
-                            (name.clone(), payload.clone())
-                        }
+                        (Some(payload), PAYLOAD_FIELD) => (name.clone(), payload.clone()),
                         _ => (name.clone(), value.clone()),
                     })
                     .collect();
@@ -117,48 +117,68 @@ impl Settlement {
         let status = Status::new(State::Accepted)
             .with("targets", names.join(","))
             .with("plugins", plugins);
-        Settlement::new(job.entry, job.job_id, Outcome::Dispatched, writes, status)
+        let job_id = job.id().to_owned();
+        Settlement {
+            route: Some(route),
+            job_id,
+            outcome: Outcome::Dispatched,
+            writes,
+            status,
+            entry: job.into_entry(),
+        }
     }
 
-    /// The job is invalid: every validator error, as JSON.
-    pub fn invalid(
-        job: Job,
-        stream: &str,
-        errors: serde_json::Value,
-        plugins: &[String],
-    ) -> Settlement {
-        Settlement::rejected(
-            job,
-            stream,
-            "validate",
-            "invalid input",
-            errors.to_string(),
-            plugins,
-        )
-    }
-
-    /// The router found no runner for the job.
-    pub fn refused(job: Job, stream: &str, reason: &str, plugins: &[String]) -> Settlement {
-        Settlement::rejected(job, stream, "route", reason, String::new(), plugins)
+    /// The job stopped on `route` before dispatch: rejected, or a fault.
+    pub fn halted(halt: Halt, route: &RouteSettings) -> Settlement {
+        match halt {
+            Halt::Invalid {
+                job,
+                errors,
+                plugins,
+            } => Settlement::rejected(
+                job,
+                route,
+                Stage::Validate,
+                "invalid input",
+                errors.to_string(),
+                &plugins,
+            ),
+            Halt::NoRunner {
+                job,
+                reason,
+                plugins,
+            } => Settlement::rejected(job, route, Stage::Route, &reason, String::new(), &plugins),
+            Halt::Failed {
+                entry,
+                failure,
+                plugins,
+            } => Settlement::dead_letter(
+                entry,
+                Some(&route.name),
+                &route.dead_letters,
+                &failure,
+                &plugins,
+            ),
+        }
     }
 
     /// A rejection at `stage`, with the validation `errors` (empty for none).
     fn rejected(
         job: Job,
-        stream: &str,
-        stage: &str,
+        route: &RouteSettings,
+        stage: Stage,
         reason: &str,
         errors: String,
         plugins: &[String],
     ) -> Settlement {
         let plugins = plugins.join(",");
         let write = outcome_entry(
-            &job.entry,
-            stream,
+            job.entry(),
+            &route.rejected,
             [
                 (ERRORS_FIELD, errors.clone()),
                 (REASON_FIELD, reason.to_owned()),
-                (STAGE_FIELD, stage.to_owned()),
+                (STAGE_FIELD, stage.name().to_owned()),
                 (PLUGINS_FIELD, plugins.clone()),
             ],
         );
@@ -167,31 +187,34 @@ impl Settlement {
             status = status.with("errors", errors);
         }
         let status = status.with("plugins", plugins);
-        Settlement::new(
-            job.entry,
-            job.job_id,
-            Outcome::Rejected,
-            vec![write],
+        Settlement {
+            route: Some(route.name.clone()),
+            job_id: job.id().to_owned(),
+            outcome: Outcome::Rejected,
+            writes: vec![write],
             status,
-        )
+            entry: job.into_entry(),
+        }
     }
 
     /// The job could not be handled: it goes to the dead-letter `stream`
-    /// with the `stage` that failed, the `kind` of failure and the reason.
+    /// with the stage that failed, the kind of failure and the reason in
+    /// words, all from `failure`. `route` is the route that took it, if
+    /// one did.
     pub fn dead_letter(
         entry: Entry,
+        route: Option<&str>,
         stream: &str,
-        stage: &str,
-        kind: &str,
-        reason: &str,
+        failure: &Failure,
         plugins: &[String],
     ) -> Settlement {
         let plugins = plugins.join(",");
+        let (stage, kind, reason) = (failure.stage().name(), failure.kind(), failure.to_string());
         let write = outcome_entry(
             &entry,
             stream,
             [
-                (REASON_FIELD, reason.to_owned()),
+                (REASON_FIELD, reason.clone()),
                 (STAGE_FIELD, stage.to_owned()),
                 (ERROR_FIELD, kind.to_owned()),
                 (PLUGINS_FIELD, plugins.clone()),
@@ -205,39 +228,60 @@ impl Settlement {
         if !plugins.is_empty() {
             status = status.with("plugins", plugins);
         }
-        let job_id = entry.job_id();
-        Settlement::new(entry, job_id, Outcome::DeadLettered, vec![write], status)
-    }
-
-    fn new(
-        entry: Entry,
-        job_id: String,
-        outcome: Outcome,
-        writes: Vec<Write>,
-        status: Status,
-    ) -> Settlement {
         Settlement {
-            route: "none".to_owned(),
-            source: entry.stream.clone(),
-            entry_id: entry.id.clone(),
-            job_id,
-            outcome,
-            writes,
+            route: route.map(str::to_owned),
+            job_id: entry.job_id(),
+            outcome: Outcome::DeadLettered,
+            writes: vec![write],
             status,
             entry,
         }
     }
 
-    /// This settlement, attributed to `route` (for metrics and logs).
-    pub fn on_route(mut self, route: &str) -> Settlement {
-        self.route = route.to_owned();
-        self
+    /// The route that took the job, if one did.
+    pub fn route(&self) -> Option<&str> {
+        self.route.as_deref()
     }
 
-    /// The entry this settlement acknowledges.
-    pub fn entry(&self) -> &Entry {
-        &self.entry
+    /// The source stream.
+    pub fn source(&self) -> &str {
+        &self.entry.stream
     }
+
+    /// The source entry's id, acknowledged when this is performed.
+    pub fn entry_id(&self) -> EntryId {
+        self.entry.id
+    }
+
+    /// The job id: the status record's key suffix.
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// How the job ended.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The entries to add, at least one.
+    pub fn writes(&self) -> &[Write] {
+        &self.writes
+    }
+
+    /// The status record.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The source entry, for a dead letter when Redis refuses this.
+    pub fn into_entry(self) -> Entry {
+        self.entry
+    }
+}
+
+/// `STREAM/ENTRY-ID`: where an outcome came from.
+pub fn source_of(entry: &Entry) -> String {
+    format!("{}/{}", entry.stream, entry.id)
 }
 
 /// An entry for the rejected or dead-letter stream: the job's fields (at
@@ -253,10 +297,7 @@ fn outcome_entry<const N: usize>(entry: &Entry, stream: &str, extra: [(&str, Str
     } else {
         Vec::new()
     };
-    fields.push((
-        SOURCE_FIELD.into(),
-        format!("{}/{}", entry.stream, entry.id).into_bytes(),
-    ));
+    fields.push((SOURCE_FIELD.into(), source_of(entry).into_bytes()));
     fields.extend(
         extra
             .into_iter()

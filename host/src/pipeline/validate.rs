@@ -2,60 +2,77 @@
 //!
 //! Every validator runs (a user wants all their mistakes at once); any
 //! error makes the job invalid and it is rejected with all of them. A
-//! validator that fails (deadline, memory, trap, bad output) dead-letters
-//! the job: that is a fault, not the user's mistake.
+//! validator that fails (deadline, memory, trap, bad output) halts the job
+//! as a fault, for the dead letters: that is not the user's mistake.
 
-use crate::cli::trial::errors_json;
+use serde_json::{Value, json};
+
+use super::failure::{Failure, Halt, Stage};
+use super::job::Job;
 use crate::daemon::snapshot::Route;
-use crate::pipeline::job::Job;
-use crate::pipeline::settle::Settlement;
-use crate::plugin;
+use crate::plugin::{self, FieldError};
 
-/// A job every validator of its route accepted.
+/// A job every validator of its route accepted. Made only by [`validate`].
 #[derive(Debug)]
 pub struct Validated {
     /// The job.
-    pub job: Job,
+    job: Job,
     /// The job as plugins see it, built once for all calls.
-    pub contract: plugin::Job,
+    contract: plugin::Job,
     /// `name@hash` of each plugin that has seen the job so far.
-    pub plugins: Vec<String>,
+    plugins: Vec<String>,
+}
+
+impl Validated {
+    /// The job, the job as plugins see it, and the plugins that saw it: what
+    /// the route stage goes on with.
+    pub(super) fn into_parts(self) -> (Job, plugin::Job, Vec<String>) {
+        (self.job, self.contract, self.plugins)
+    }
 }
 
 /// Runs every validator of `route` on `job`.
-pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Settlement>> {
+pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
     let contract = job.to_plugin();
     let mut plugins = Vec::with_capacity(route.validators.len() + 1);
     let mut errors = Vec::new();
     for validator in &route.validators {
         plugins.push(validator.version().to_owned());
-        match validator.validate(&contract, &job.job_id) {
+        match validator.validate(&contract, job.id()) {
             Ok(Ok(())) => {}
             Ok(Err(found)) => errors.extend(found),
             Err(fault) => {
-                tracing::warn!(job = %job.job_id, entry = %job.entry.id, stream = %job.entry.stream, "{fault}");
-                return Err(Box::new(Settlement::dead_letter(
-                    job.entry,
-                    &route.settings.dead_letters,
-                    "validate",
-                    fault.kind(),
-                    &fault.to_string(),
-                    &plugins,
-                )));
+                let entry = job.entry();
+                tracing::warn!(job = %job.id(), entry = %entry.id, stream = %entry.stream, "{fault}");
+                return Err(Box::new(Halt::Failed {
+                    entry: job.into_entry(),
+                    failure: Failure::Plugin {
+                        stage: Stage::Validate,
+                        fault,
+                    },
+                    plugins,
+                }));
             }
         }
     }
     if !errors.is_empty() {
-        return Err(Box::new(Settlement::invalid(
+        return Err(Box::new(Halt::Invalid {
             job,
-            &route.settings.rejected,
-            errors_json(&errors),
-            &plugins,
-        )));
+            errors: errors_json(&errors),
+            plugins,
+        }));
     }
     Ok(Validated {
         job,
         contract,
         plugins,
     })
+}
+
+/// Field errors as the rejected stream, status records and `try` show them.
+pub fn errors_json(errors: &[FieldError]) -> Value {
+    errors
+        .iter()
+        .map(|e| json!({ "field": e.field, "code": e.code.as_str(), "message": e.message }))
+        .collect()
 }

@@ -27,7 +27,7 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use serde_json::{Value as Json, json};
 
-use crate::retention::EntryId;
+use crate::pipeline::job::EntryId;
 
 /// One stream entry: its id and its fields as Redis holds them.
 pub type RawEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);

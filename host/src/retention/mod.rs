@@ -23,21 +23,22 @@
 
 pub mod archive;
 
-use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use redis::Value;
 use serde_json::{Value as Json, json};
 
 use crate::config::{Cap, RetentionSettings, Role, streams_of};
-use crate::daemon::heartbeat::{flat_map, groups, unix_ms};
+use crate::daemon::heartbeat::unix_ms;
 use crate::daemon::metrics::{ResultLabels, StreamLabels, metrics};
 use crate::daemon::shutdown::Shutdown;
-use crate::daemon::snapshot::Snapshot;
+use crate::daemon::snapshot::SnapshotCell;
+use crate::pipeline::job::EntryId;
 use crate::retention::archive::{RawEntry, Writer};
+use crate::store::reply::{flat_map, groups};
 
 /// The position record of stream S is `POSITION_PREFIX + S`.
 pub const POSITION_PREFIX: &str = "switchyard:retention:";
@@ -84,43 +85,6 @@ for _, g in ipairs(groups) do
 end
 return redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
 "#;
-
-/// A stream entry id, `MS-SEQ`, ordered as Redis orders them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EntryId {
-    /// The milliseconds part.
-    pub ms: u64,
-    /// The sequence part.
-    pub seq: u64,
-}
-
-impl EntryId {
-    /// Reads `MS-SEQ` (or `MS`, sequence 0).
-    pub fn parse(text: &str) -> Option<EntryId> {
-        let (ms, seq) = text.split_once('-').unwrap_or((text, "0"));
-        Some(EntryId {
-            ms: ms.parse().ok()?,
-            seq: seq.parse().ok()?,
-        })
-    }
-
-    /// The smallest id greater than this one (itself at the very top).
-    pub fn next(self) -> EntryId {
-        match self.seq.checked_add(1) {
-            Some(seq) => EntryId { seq, ..self },
-            None => match self.ms.checked_add(1) {
-                Some(ms) => EntryId { ms, seq: 0 },
-                None => self,
-            },
-        }
-    }
-}
-
-impl fmt::Display for EntryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
 
 /// Where one consumer group is on a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -541,7 +505,7 @@ pub struct Retention {
     /// What to keep.
     pub settings: RetentionSettings,
     /// The current routes, for the stream names.
-    pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    pub snapshot: SnapshotCell,
     /// This daemon's consumer name, written into the round's lock.
     pub holder: String,
 }
@@ -565,10 +529,7 @@ impl Retention {
                 _ = tokio::time::sleep(settings.interval) => {}
             }
             let streams = {
-                let snapshot = self
-                    .snapshot
-                    .read()
-                    .expect("snapshot lock is never poisoned");
+                let snapshot = self.snapshot.current();
                 streams_of(snapshot.routes.iter().map(|r| &r.settings))
             };
             let (client, settings_, holder, stop_) = (
@@ -654,17 +615,6 @@ mod tests {
             last_delivered: id(last),
             oldest_pending: pending.map(id),
         }
-    }
-
-    #[test]
-    fn ids_parse_order_and_step() {
-        assert_eq!(id("5"), EntryId { ms: 5, seq: 0 });
-        assert!(id("10-0") > id("9-99"));
-        assert!(id("9-10") > id("9-9"));
-        assert_eq!(id("3-4").next(), id("3-5"));
-        assert_eq!(id(&format!("3-{}", u64::MAX)).next(), id("4-0"));
-        assert_eq!(EntryId::parse("x-1"), None);
-        assert_eq!(id("12-7").to_string(), "12-7");
     }
 
     #[test]

@@ -1,0 +1,225 @@
+//! A batch: the entries of one read, the snapshot they were read with and
+//! the in-flight permits they hold, carried together from intake to settle.
+//!
+//! [`Processor::start`] takes a [`Batch`] and runs it in the background:
+//! every entry is decided ([`crate::pipeline::decide`]) on a worker thread
+//! with the batch's own snapshot, then all its settlements are dispatched in
+//! one pipeline, retried while Redis is unavailable. The permits are
+//! released when the last settlement is done, so intake never runs further
+//! ahead than `in-flight` entries.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use super::backoff::{Backoff, RedisOp, Settling};
+use super::metrics::{SettledLabels, metrics};
+use super::snapshot::{Snapshot, SnapshotCell};
+use crate::config::ConsumerSettings;
+use crate::pipeline::dispatch::{Dispatcher, Settled};
+use crate::pipeline::failure::Failure;
+use crate::pipeline::job::Entry;
+use crate::pipeline::settle::{Outcome, Settlement};
+
+/// Entries read together, with what they were read under.
+pub struct Batch {
+    /// The rules the entries were read with; they are decided and settled
+    /// with the same ones, whatever a reload swaps in meanwhile.
+    snapshot: Arc<Snapshot>,
+    /// The entries, at least one.
+    entries: Vec<Entry>,
+    /// One in-flight permit per entry, released when all are settled.
+    permit: OwnedSemaphorePermit,
+}
+
+impl Batch {
+    /// A batch of `entries` read with `snapshot`, or `None` when the read
+    /// found nothing. `permit` was taken for a full read; the permits the
+    /// entries do not need are given back at once.
+    pub fn new(
+        snapshot: Arc<Snapshot>,
+        entries: Vec<Entry>,
+        mut permit: OwnedSemaphorePermit,
+    ) -> Option<Batch> {
+        if entries.is_empty() {
+            return None;
+        }
+        let held = permit.num_permits();
+        if entries.len() < held {
+            drop(permit.split(held - entries.len()));
+        }
+        Some(Batch {
+            snapshot,
+            entries,
+            permit,
+        })
+    }
+}
+
+/// What runs batches: the workers, the dispatcher and the in-flight limit;
+/// cheap to clone.
+#[derive(Clone)]
+pub struct Processor {
+    /// How entries are decoded (limits) and how many are read at once.
+    pub consumer: Arc<ConsumerSettings>,
+    /// The snapshot new batches are read with.
+    pub snapshot: SnapshotCell,
+    /// Settles batches.
+    pub dispatcher: Dispatcher,
+    /// Permits for entries read but not settled; never closed.
+    pub in_flight: Arc<Semaphore>,
+    /// Permits for worker threads running plugins; never closed.
+    pub workers: Arc<Semaphore>,
+}
+
+impl Processor {
+    /// Permits for one full read; waits while `in-flight` entries are out.
+    pub async fn permit(&self) -> OwnedSemaphorePermit {
+        self.in_flight
+            .clone()
+            .acquire_many_owned(self.consumer.batch as u32)
+            .await
+            .expect("the in-flight semaphore is never closed")
+    }
+
+    /// Runs `batch` in `batches`, in the background, until it is settled.
+    pub fn start(&self, batch: Batch, batches: &mut JoinSet<()>) {
+        let m = metrics();
+        let streams: BTreeSet<&str> = batch.entries.iter().map(|e| e.stream.as_str()).collect();
+        for stream in streams {
+            m.read(
+                stream,
+                batch.entries.iter().filter(|e| e.stream == stream).count(),
+            );
+        }
+        let count = batch.entries.len() as i64;
+        m.in_flight.inc_by(count);
+        let processor = self.clone();
+        batches.spawn(async move {
+            let Batch {
+                snapshot,
+                entries,
+                permit,
+            } = batch;
+            let settlements = processor.decide(&snapshot, entries).await;
+            processor.settle(&snapshot, settlements).await;
+            metrics().in_flight.dec_by(count);
+            drop(permit);
+        });
+    }
+
+    /// Decides every entry on a worker thread.
+    async fn decide(&self, snapshot: &Arc<Snapshot>, entries: Vec<Entry>) -> Vec<Settlement> {
+        let worker = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the worker semaphore is never closed");
+        let (snapshot, consumer) = (snapshot.clone(), self.consumer.clone());
+        tokio::task::spawn_blocking(move || {
+            let _worker = worker;
+            entries
+                .into_iter()
+                .map(|entry| crate::pipeline::decide(&snapshot, &consumer, entry))
+                .collect()
+        })
+        .await
+        .expect("deciding turns every plugin failure into a settlement; it does not panic")
+    }
+
+    /// Settles `settlements`, retrying while Redis is unavailable. A
+    /// settlement Redis refuses (a target of the wrong type) becomes a dead
+    /// letter of `snapshot`'s route.
+    async fn settle(&self, snapshot: &Snapshot, settlements: Vec<Settlement>) {
+        let mut dispatcher = self.dispatcher.clone();
+        let mut backoff = Backoff::default();
+        let mut pending = settlements;
+        loop {
+            let results = match dispatcher.settle(&pending).await {
+                Ok(results) => results,
+                Err(e) => {
+                    backoff.fail(RedisOp::Settle, &e, &mut Settling).await;
+                    continue;
+                }
+            };
+            let mut retry = Vec::new();
+            let mut unavailable = None;
+            for (settled, settlement) in results.into_iter().zip(pending) {
+                match settled {
+                    Settled::Unavailable(e) => {
+                        // Not this job's fault: try it again as it is.
+                        unavailable.get_or_insert(e);
+                        retry.push(settlement);
+                    }
+                    Settled::Done(outcome) => record(&settlement, outcome),
+                    Settled::NotOwner => tracing::info!(
+                        job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
+                        "entry was claimed by another consumer; it settles it"
+                    ),
+                    Settled::Refused(reason) if settlement.outcome() != Outcome::DeadLettered => {
+                        tracing::warn!(
+                            job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
+                            "cannot write the outcome ({reason}); dead-lettering it"
+                        );
+                        retry.push(refused(snapshot, settlement, reason));
+                    }
+                    Settled::Refused(reason) => tracing::error!(
+                        job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
+                        "cannot dead-letter the entry ({reason}); it stays pending"
+                    ),
+                }
+            }
+            if retry.is_empty() {
+                return;
+            }
+            pending = retry;
+            if let Some(e) = unavailable {
+                backoff.fail(RedisOp::Settle, &e, &mut Settling).await;
+            }
+        }
+    }
+}
+
+/// The dead letter for a settlement Redis refused: to its route's
+/// dead-letter stream in the batch's snapshot.
+fn refused(snapshot: &Snapshot, settlement: Settlement, reason: String) -> Settlement {
+    let route = settlement.route().map(str::to_owned);
+    let dead_letters = route
+        .as_deref()
+        .and_then(|name| snapshot.route_named(name))
+        .map_or_else(
+            || snapshot.dead_letters_for(settlement.source()),
+            |route| route.settings.dead_letters.as_str(),
+        )
+        .to_owned();
+    Settlement::dead_letter(
+        settlement.into_entry(),
+        route.as_deref(),
+        &dead_letters,
+        &Failure::Refused { reason },
+        &[],
+    )
+}
+
+/// Counts and logs a settled job.
+fn record(settlement: &Settlement, outcome: Outcome) {
+    let route = settlement.route().unwrap_or("none");
+    for write in settlement.writes() {
+        metrics()
+            .settled
+            .get_or_create(&SettledLabels {
+                route: route.to_owned(),
+                outcome: outcome.name().to_owned(),
+                target: write.stream.clone(),
+            })
+            .inc();
+    }
+    tracing::debug!(
+        job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
+        to = ?settlement.writes().iter().map(|w| w.stream.as_str()).collect::<Vec<_>>(),
+        "{}", outcome.name()
+    );
+}

@@ -1,0 +1,259 @@
+//! The consume loops: reading batches from the sources and taking over
+//! entries other consumers left idle.
+//!
+//! Each loop takes the current snapshot, reads with its sources, and hands
+//! the entries on as one [`Batch`] carrying that snapshot. A loop waits for
+//! in-flight permits before it reads, so a slow pipeline slows intake, not
+//! memory. On a Redis Cluster there is one read loop per hash slot of the
+//! sources ([`read_per_slot`]), each on its own connection.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use anyhow::anyhow;
+use tokio::task::JoinSet;
+
+use super::backoff::{Backoff, RedisOp};
+use super::batch::{Batch, Processor};
+use super::metrics::{StreamLabels, metrics};
+use super::shutdown::Shutdown;
+use super::supervise::panic_text;
+use crate::pipeline::intake::Intake;
+use crate::pipeline::job::Cursor;
+use crate::store::Store;
+
+/// Reads batches with `intake` and starts each, until shutdown (or, on a
+/// cluster, until no source is left in the intake's slot); then waits for
+/// the batches it started. Fails if a batch panicked.
+pub async fn read_loop(
+    intake: &mut Intake,
+    processor: &Processor,
+    shutdown: &mut Shutdown,
+) -> anyhow::Result<()> {
+    let consumer = processor.consumer.clone();
+    let mut batches = JoinSet::new();
+    // Some(cursors) while this consumer's own pending entries are being
+    // re-read, page by page; None once caught up.
+    let mut recovering: Option<HashMap<String, Cursor>> = Some(HashMap::new());
+    let mut backoff = Backoff::default();
+    while !shutdown.is_requested() {
+        reap(&mut batches)?;
+        let permit = tokio::select! {
+            _ = shutdown.requested() => break,
+            permit = processor.permit() => permit,
+        };
+        let snapshot = processor.snapshot.current();
+        if intake.set_sources(snapshot.sources()) {
+            if intake.sources().is_empty() {
+                tracing::info!("no source left in this intake's hash slot; it stops");
+                break;
+            }
+            tracing::info!(sources = ?intake.sources(), "source streams changed");
+            if let Err(e) = intake.ensure_groups().await {
+                drop(permit);
+                recovering = Some(HashMap::new());
+                backoff.fail(RedisOp::CreateGroups, &e, shutdown).await;
+                continue;
+            }
+        }
+        let read = match recovering.as_mut() {
+            Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
+            // Not cancelled by shutdown: Redis may already have
+            // delivered entries to us, and what was read is settled.
+            // Shutdown waits at most one block time for it.
+            None => intake.read_new(consumer.batch, consumer.block).await,
+        };
+        match read {
+            Ok(entries) => {
+                if backoff.failing() {
+                    tracing::info!("Redis is reachable again; resuming");
+                    metrics().reconnects.inc();
+                }
+                backoff.reset();
+                if recovering.is_some() {
+                    if entries.is_empty() {
+                        recovering = None;
+                    } else {
+                        tracing::info!(
+                            entries = entries.len(),
+                            "re-reading entries pending under this consumer"
+                        );
+                    }
+                }
+                if let Some(batch) = Batch::new(snapshot, entries, permit) {
+                    processor.start(batch, &mut batches);
+                }
+            }
+            Err(e) => {
+                drop(permit);
+                // Entries may have been delivered to us by the failed
+                // read: re-read our pending list once Redis is back.
+                recovering = Some(HashMap::new());
+                backoff.fail(RedisOp::Read, &e, shutdown).await;
+            }
+        }
+    }
+    drain(batches).await
+}
+
+/// Takes over entries left idle by dead consumers, every half claim time,
+/// until shutdown; then waits for the batches it started.
+pub async fn claim_loop(
+    mut intake: Intake,
+    processor: Processor,
+    mut shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let consumer = processor.consumer.clone();
+    let period =
+        (consumer.claim_idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
+    let mut backoff = Backoff::default();
+    let mut batches = JoinSet::new();
+    'rounds: loop {
+        tokio::select! {
+            _ = shutdown.requested() => break,
+            _ = tokio::time::sleep(period) => {}
+        }
+        let snapshot = processor.snapshot.current();
+        for source in snapshot.sources() {
+            let mut cursor = Cursor::Start;
+            while cursor != Cursor::Done {
+                let permit = tokio::select! {
+                    _ = shutdown.requested() => break 'rounds,
+                    permit = processor.permit() => permit,
+                };
+                match intake
+                    .claim(&source, cursor, consumer.claim_idle, consumer.batch)
+                    .await
+                {
+                    Ok((next, entries)) => {
+                        backoff.reset();
+                        if !entries.is_empty() {
+                            tracing::info!(stream = %source, entries = entries.len(), "took over entries left idle by other consumers");
+                            metrics()
+                                .reclaimed
+                                .get_or_create(&StreamLabels {
+                                    stream: source.clone(),
+                                })
+                                .inc_by(entries.len() as u64);
+                        }
+                        if let Some(batch) = Batch::new(snapshot.clone(), entries, permit) {
+                            processor.start(batch, &mut batches);
+                        }
+                        cursor = next;
+                    }
+                    Err(e) => {
+                        drop(permit);
+                        backoff.fail(RedisOp::Claim, &e, &mut shutdown).await;
+                        break;
+                    }
+                }
+            }
+        }
+        reap(&mut batches)?;
+    }
+    drain(batches).await
+}
+
+/// On a cluster: one read loop per hash slot of the sources, each with its
+/// own intake and connection, so a blocking read on one shard never delays
+/// another's entries. A reload that adds a source in a new slot starts its
+/// loop within a second; a loop whose slot has no source left ends.
+pub async fn read_per_slot(
+    store: &Store,
+    processor: &Processor,
+    group: &str,
+    name: &str,
+    shutdown: &mut Shutdown,
+) -> anyhow::Result<()> {
+    let consumer = processor.consumer.clone();
+    let read_timeout = consumer.block + Duration::from_secs(10);
+    let mut readers: HashMap<u16, tokio::task::JoinHandle<anyhow::Result<()>>> = HashMap::new();
+    while !shutdown.is_requested() {
+        for slot in readers
+            .iter()
+            .filter(|(_, reader)| reader.is_finished())
+            .map(|(slot, _)| *slot)
+            .collect::<Vec<_>>()
+        {
+            let reader = readers.remove(&slot).expect("listed just now");
+            joined(reader.await)?;
+        }
+        let snapshot = processor.snapshot.current();
+        let slots: BTreeSet<u16> = snapshot
+            .sources()
+            .iter()
+            .map(|s| crate::store::layout::slot(s))
+            .collect();
+        if slots.len() * consumer.batch > consumer.in_flight && slots.len() > readers.len() {
+            // Each reader holds `batch` permits while it blocks; too few
+            // permits and a quiet shard's read delays a busy one's.
+            tracing::warn!(
+                slots = slots.len(),
+                "[consumer] in-flight {} is less than batch {} × {} hash slots read; a busy shard may wait for a quiet one's blocking read",
+                consumer.in_flight,
+                consumer.batch,
+                slots.len()
+            );
+        }
+        for slot in slots {
+            if readers.contains_key(&slot) {
+                continue;
+            }
+            let conn = match store.connect(read_timeout).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(
+                        slot,
+                        "cannot connect to read this slot's sources: {e}; retrying"
+                    );
+                    continue;
+                }
+            };
+            let mut intake = Intake::new(conn, group, name, snapshot.sources()).for_slot(slot);
+            tracing::info!(slot, sources = ?intake.sources(), "reading the sources of a hash slot");
+            let (processor, mut shutdown) = (processor.clone(), shutdown.clone());
+            readers.insert(
+                slot,
+                tokio::spawn(async move {
+                    let mut backoff = Backoff::default();
+                    while let Err(e) = intake.ensure_groups().await {
+                        if shutdown.is_requested() {
+                            return Ok(());
+                        }
+                        backoff.fail(RedisOp::CreateGroups, &e, &mut shutdown).await;
+                    }
+                    read_loop(&mut intake, &processor, &mut shutdown).await
+                }),
+            );
+        }
+        tokio::select! {
+            _ = shutdown.requested() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    for (_, reader) in readers {
+        joined(reader.await)?;
+    }
+    Ok(())
+}
+
+/// Collects the batches that have finished; fails if one panicked.
+fn reap(batches: &mut JoinSet<()>) -> anyhow::Result<()> {
+    while let Some(done) = batches.try_join_next() {
+        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))?;
+    }
+    Ok(())
+}
+
+/// Waits for every batch to be settled; fails if one panicked.
+async fn drain(mut batches: JoinSet<()>) -> anyhow::Result<()> {
+    while let Some(done) = batches.join_next().await {
+        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))?;
+    }
+    Ok(())
+}
+
+/// A slot reader's end: its own result, or its panic.
+fn joined(result: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
+    result.map_err(|e| anyhow!("a slot's read loop {}", panic_text(e)))?
+}
