@@ -131,7 +131,7 @@ impl Daemon {
         let url = store::url_for(&settings.redis)?;
         let store = Store::new(&settings.redis)?;
         tracing::info!(
-            redis = %crate::config::redact(&url),
+            redis = %crate::store::redact(&url),
             cluster = store.is_cluster(),
             group = %consumer.group,
             consumer = %consumer.name,

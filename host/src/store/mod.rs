@@ -12,6 +12,7 @@
 //! daemon does not leave it behind.
 
 pub mod layout;
+mod url;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
+
+pub use url::redact;
 
 use crate::config::RedisTarget;
 
@@ -69,8 +72,7 @@ pub fn resolve(
 
 /// A client for `url`.
 pub fn client(url: &str) -> anyhow::Result<redis::Client> {
-    redis::Client::open(url)
-        .with_context(|| format!("cannot use Redis URL {}", crate::config::redact(url)))
+    redis::Client::open(url).with_context(|| format!("cannot use Redis URL {}", redact(url)))
 }
 
 /// A reconnecting connection whose replies may take `response_timeout`
@@ -106,12 +108,7 @@ impl Store {
                 // Checked here so a bad URL fails at start, not per connect.
                 ClusterClientBuilder::new(vec![url.as_str()])
                     .build()
-                    .with_context(|| {
-                        format!(
-                            "cannot use Redis Cluster URL {}",
-                            crate::config::redact(&url)
-                        )
-                    })?;
+                    .with_context(|| format!("cannot use Redis Cluster URL {}", redact(&url)))?;
                 Store::Cluster(url)
             }
             _ => Store::Single(Box::new(client(&url)?)),
