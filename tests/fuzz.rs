@@ -262,13 +262,13 @@ fn every_entry_settles_in_an_allowed_place_with_a_reason() {
                 .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
         };
         prop_assert!(!settlement.writes().is_empty(), "no write: {settlement:?}");
-        for write in &settlement.writes() {
+        for write in settlement.writes() {
             prop_assert_eq!(field(write, "switchyard-source"), Some(source.clone()));
         }
         match settlement.outcome() {
             Outcome::Dispatched => {
                 let streams: HashSet<&str> = settlement
-                    .writes
+                    .writes()
                     .iter()
                     .map(|w| w.stream.as_str())
                     .collect();

@@ -11,9 +11,10 @@
 //!   the health listener, the heartbeat and the metrics.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`store`]: Redis access: connections (one server, a cluster, or the
-//!   embedded server), the cluster's key layout, and reading Redis replies.
+//!   embedded server), the cluster's key layout, reading Redis replies, and
+//!   redacting Redis URLs for messages.
 //! - [`config`]: the TOML file as written, apart from the validated
-//!   settings the daemon runs on.
+//!   settings the daemon runs on; the defaults in one place; stream roles.
 //! - [`retention`]: trimming acknowledged and capped entries, and the
 //!   archive that keeps what was trimmed.
 //! - [`cli`]: the commands beside `run`, one file each.

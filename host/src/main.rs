@@ -1,12 +1,14 @@
-//! The `switchyard` command line: raw flags become validated settings here,
-//! and errors are printed once, with their causes, at this edge.
+//! The `switchyard` command line: parses the flags and calls the command,
+//! a function of [`switchyard::cli`] (or [`switchyard::daemon::run`]) that
+//! takes the parsed values. Errors are printed once, with their causes, at
+//! this edge.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use switchyard::cli::trial;
-use switchyard::plugin::{Plugin, PluginSettings, Runtime};
+use switchyard::cli::{archive, replay, send, status, trial};
+use switchyard::retention::archive::Query;
 
 /// Routes job requests from Redis streams through sandboxed WebAssembly
 /// plugins that validate each job and choose the runner queue it goes to.
@@ -146,27 +148,11 @@ struct RedisArgs {
     redis_url: Option<String>,
 }
 
-impl RedisArgs {
-    fn connect(&self) -> anyhow::Result<(redis::Connection, Option<switchyard::config::Settings>)> {
-        let (url, settings) =
-            switchyard::store::resolve(self.redis_url.clone(), self.config.as_deref())?;
-        let conn = switchyard::store::client(&url)?
-            .get_connection()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot connect to Redis at {}: {e}",
-                    switchyard::config::redact(&url)
-                )
-            })?;
-        Ok((conn, settings))
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     switchyard::logging::init(&cli.log_format);
     match cli.command {
-        Command::Check { plugin } => check(plugin),
+        Command::Check { plugin } => trial::check_plugin(&plugin),
         Command::Try {
             plugin,
             config,
@@ -174,7 +160,14 @@ fn main() -> ExitCode {
             deadline_ms,
             memory_mib,
             job,
-        } => try_plugin(plugin, config, allow, deadline_ms, memory_mib, job),
+        } => trial::try_plugin(
+            &plugin,
+            &config,
+            &allow,
+            deadline_ms,
+            memory_mib,
+            job.as_ref(),
+        ),
         Command::Run {
             config,
             redis_url,
@@ -191,158 +184,53 @@ fn main() -> ExitCode {
             redis_url,
             config,
             file,
-        } => report(switchyard::cli::send::run(
+        } => report(send::run(
             &stream,
             redis_url,
             config.as_deref(),
             file.as_deref(),
         )),
-        Command::Status { redis, json } => report(status(redis, json)),
+        Command::Status { redis, json } => {
+            report(status::run(redis.redis_url, redis.config.as_deref(), json))
+        }
         Command::DeadLetters {
             redis,
             stream,
             count,
             json,
-        } => report(dead_letters(redis, stream, count, json)),
+        } => report(replay::list(
+            redis.redis_url,
+            redis.config.as_deref(),
+            stream,
+            count,
+            json,
+        )),
         Command::Replay {
             redis,
             from,
             to,
             count,
             filter,
-        } => report(replay(redis, from, to, count, filter)),
+        } => report(replay::run(
+            redis.redis_url,
+            redis.config.as_deref(),
+            &from,
+            &to,
+            count,
+            filter.as_deref(),
+        )),
         Command::Archive {
             dir,
             config,
             stream,
             job,
             entry,
-        } => report(archive(
+        } => report(archive::run(
             dir,
-            config,
-            switchyard::retention::archive::Query { stream, job, entry },
+            config.as_deref(),
+            &Query { stream, job, entry },
         )),
     }
-}
-
-fn status(redis: RedisArgs, json: bool) -> anyhow::Result<()> {
-    let (mut conn, settings) = redis.connect()?;
-    let settings =
-        settings.ok_or_else(|| anyhow::anyhow!("status needs --config to know the streams"))?;
-    let report = switchyard::cli::status::collect(&mut conn, &settings)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", switchyard::cli::status::render(&report));
-    }
-    Ok(())
-}
-
-fn dead_letters(
-    redis: RedisArgs,
-    stream: Option<String>,
-    count: usize,
-    json: bool,
-) -> anyhow::Result<()> {
-    let (mut conn, settings) = redis.connect()?;
-    let streams: Vec<String> = match (stream, &settings) {
-        (Some(stream), _) => vec![stream],
-        (None, Some(settings)) => {
-            let mut streams: Vec<String> = settings
-                .routes
-                .iter()
-                .map(|r| r.dead_letters.clone())
-                .collect();
-            streams.dedup();
-            streams
-        }
-        (None, None) => anyhow::bail!("give --stream or --config"),
-    };
-    for stream in streams {
-        let letters = switchyard::cli::replay::read(&mut conn, &stream, "-", count)?;
-        if !json {
-            let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
-            println!(
-                "{stream}: {total} dead letters{}",
-                if total > letters.len() {
-                    format!(", the first {}", letters.len())
-                } else {
-                    String::new()
-                }
-            );
-        }
-        for letter in &letters {
-            let d = switchyard::cli::replay::describe(&stream, letter);
-            if json {
-                println!("{d}");
-            } else {
-                let s = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
-                println!(
-                    "  {}  job {}  service {}  [{} {}] {}",
-                    s("id"),
-                    s("job-id"),
-                    s("service"),
-                    s("stage"),
-                    s("error"),
-                    s("reason")
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn replay(
-    redis: RedisArgs,
-    from: String,
-    to: String,
-    count: usize,
-    filter: Option<String>,
-) -> anyhow::Result<()> {
-    let filter = match filter {
-        Some(f) => Some(
-            f.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| anyhow::anyhow!("--match `{f}`: expected FIELD=VALUE"))?,
-        ),
-        None => None,
-    };
-    let (mut conn, _) = redis.connect()?;
-    let moved = switchyard::cli::replay::replay(&mut conn, &from, &to, count, filter.as_ref())?;
-    println!("replayed {moved} dead letters from {from} to {to}");
-    Ok(())
-}
-
-fn archive(
-    dir: Option<PathBuf>,
-    config: Option<PathBuf>,
-    query: switchyard::retention::archive::Query,
-) -> anyhow::Result<()> {
-    let dir = match (dir, config) {
-        (Some(dir), _) => dir,
-        (None, Some(config)) => {
-            // The archive needs no Redis: any URL lets a config that takes
-            // its URL from the environment load.
-            let settings = switchyard::config::Settings::load(
-                &config,
-                Some("embedded".into()),
-                Some("cli".into()),
-            )?;
-            settings
-                .retention
-                .and_then(|r| r.archive_dir)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("{} sets no [retention] archive-dir", config.display())
-                })?
-        }
-        (None, None) => anyhow::bail!("give --dir or --config"),
-    };
-    let mut out = std::io::stdout().lock();
-    for line in switchyard::retention::archive::read(&dir, &query)? {
-        use std::io::Write;
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
 }
 
 /// Prints an edge error with its causes and picks the exit code.
@@ -351,97 +239,6 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn runtime() -> Result<Runtime, ExitCode> {
-    Runtime::new().map_err(|e| {
-        eprintln!("error: {e:#}");
-        ExitCode::from(2)
-    })
-}
-
-fn check(plugin: PathBuf) -> ExitCode {
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    match trial::check(&runtime, &plugin) {
-        Ok(loaded) => {
-            println!(
-                "{}: {} satisfies {}",
-                plugin.display(),
-                loaded.version(),
-                loaded.worlds().names().join(", ")
-            );
-            if loaded.is_prepared() {
-                println!("prepare: ran once at load; every job starts from what it left");
-            }
-            if !loaded.extra_exports().is_empty() {
-                println!("ignored exports: {}", loaded.extra_exports().join(", "));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn try_plugin(
-    path: PathBuf,
-    config: Vec<String>,
-    allow: Vec<String>,
-    deadline_ms: Option<u64>,
-    memory_mib: Option<usize>,
-    job: Option<PathBuf>,
-) -> ExitCode {
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let setup =
-        || -> anyhow::Result<(Plugin, switchyard::pipeline::job::Job, Option<Vec<String>>)> {
-            let overrides = switchyard::plugin::LimitOverrides {
-                deadline_ms,
-                memory_mib,
-                ..Default::default()
-            };
-            let settings = PluginSettings {
-                limits: overrides
-                    .apply(Default::default())
-                    .map_err(anyhow::Error::msg)?,
-                config: trial::parse_config(&config)?,
-                ..Default::default()
-            };
-            let plugin = Plugin::load(&runtime, &trial::plugin_name(&path), &path, settings)?;
-            let job = trial::read_job(job.as_ref())?;
-            Ok((plugin, job, trial::allowed_targets(&allow)?))
-        };
-    let (plugin, job, allowed) = match setup() {
-        Ok(ready) => ready,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    match trial::run(&plugin, &job, allowed.as_deref()) {
-        Ok(answer) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&answer).expect("JSON values print")
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&trial::error_json(&e)).expect("JSON values print")
-            );
-            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }

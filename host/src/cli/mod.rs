@@ -1,10 +1,36 @@
 //! The commands beside `switchyard run`, one file each; `main.rs` parses the
-//! command line and calls them.
+//! command line and calls them with the values it parsed.
 //! - [`trial`]: `switchyard check` and `switchyard try`.
 //! - [`send`]: `switchyard send`.
 //! - [`status`]: `switchyard status`.
 //! - [`replay`]: `switchyard dead-letters` and `switchyard replay`.
+//! - [`archive`]: `switchyard archive`.
+//!
+//! `switchyard run` is [`crate::daemon::run`]. The commands that talk to a
+//! running system reach its Redis with [`connect`].
+
+pub mod archive;
 pub mod replay;
 pub mod send;
 pub mod status;
 pub mod trial;
+
+use std::path::Path;
+
+use crate::config::Settings;
+
+/// A connection to the Redis of `config` (or of `url`, which overrides it),
+/// and the config's settings when one was given.
+pub fn connect(
+    url: Option<String>,
+    config: Option<&Path>,
+) -> anyhow::Result<(redis::Connection, Option<Settings>)> {
+    let (url, settings) = crate::store::resolve(url, config)?;
+    let conn = crate::store::client(&url)?.get_connection().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot connect to Redis at {}: {e}",
+            crate::store::redact(&url)
+        )
+    })?;
+    Ok((conn, settings))
+}

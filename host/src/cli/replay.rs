@@ -7,6 +7,9 @@
 //! at any moment, every job is either still a dead letter or back on the
 //! stream, never both and never neither.
 
+use std::path::Path;
+
+use anyhow::{anyhow, bail};
 use serde_json::{Value as Json, json};
 
 use crate::pipeline::settle::{ERROR_FIELD, REASON_FIELD, SOURCE_FIELD, STAGE_FIELD};
@@ -29,6 +32,87 @@ redis.call('XADD', KEYS[2], '*', unpack(job))
 redis.call('XDEL', KEYS[1], ARGV[1])
 return 1
 "#;
+
+/// `switchyard dead-letters`: prints up to `count` dead letters of `stream`
+/// (default: every dead-letter stream of `config`), as text or JSON lines.
+pub fn list(
+    url: Option<String>,
+    config: Option<&Path>,
+    stream: Option<String>,
+    count: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (mut conn, settings) = super::connect(url, config)?;
+    let streams: Vec<String> = match (stream, &settings) {
+        (Some(stream), _) => vec![stream],
+        (None, Some(settings)) => {
+            let mut streams: Vec<String> = settings
+                .routes
+                .iter()
+                .map(|r| r.dead_letters.clone())
+                .collect();
+            streams.dedup();
+            streams
+        }
+        (None, None) => bail!("give --stream or --config"),
+    };
+    for stream in streams {
+        let letters = read(&mut conn, &stream, "-", count)?;
+        if !json {
+            let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
+            println!(
+                "{stream}: {total} dead letters{}",
+                if total > letters.len() {
+                    format!(", the first {}", letters.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for letter in &letters {
+            let d = describe(&stream, letter);
+            if json {
+                println!("{d}");
+            } else {
+                let s = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "  {}  job {}  service {}  [{} {}] {}",
+                    s("id"),
+                    s("job-id"),
+                    s("service"),
+                    s("stage"),
+                    s("error"),
+                    s("reason")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `switchyard replay`: moves up to `count` dead letters of `from` whose
+/// field matches `filter` (`FIELD=VALUE`) onto `to`, and says how many.
+pub fn run(
+    url: Option<String>,
+    config: Option<&Path>,
+    from: &str,
+    to: &str,
+    count: usize,
+    filter: Option<&str>,
+) -> anyhow::Result<()> {
+    let filter = match filter {
+        Some(f) => Some(
+            f.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| anyhow!("--match `{f}`: expected FIELD=VALUE"))?,
+        ),
+        None => None,
+    };
+    let (mut conn, _) = super::connect(url, config)?;
+    let moved = replay(&mut conn, from, to, count, filter.as_ref())?;
+    println!("replayed {moved} dead letters from {from} to {to}");
+    Ok(())
+}
 
 /// One dead letter as `dead-letters` shows it.
 pub type Letter = (String, Vec<(String, Vec<u8>)>);

@@ -29,7 +29,7 @@ pub fn run(
     let client = crate::store::client(&url)?;
     let mut conn = client
         .get_connection()
-        .with_context(|| format!("cannot connect to Redis at {}", crate::config::redact(&url)))?;
+        .with_context(|| format!("cannot connect to Redis at {}", crate::store::redact(&url)))?;
     let mut pipe = redis::pipe();
     let mut queued = 0usize;
     let mut sent = 0usize;

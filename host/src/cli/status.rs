@@ -7,7 +7,9 @@
 //! use and, per source, the retention position. `--json` prints the same for
 //! scripts.
 
-use anyhow::Context;
+use std::path::Path;
+
+use anyhow::{Context, anyhow};
 use redis::Value;
 use serde_json::{Value as Json, json};
 
@@ -17,6 +19,20 @@ use crate::store::reply::{flat_map, groups};
 
 /// Status records whose size is measured to estimate them all.
 const STATUS_SAMPLE: usize = 200;
+
+/// Prints the report of the system `config` describes, as text or `json`;
+/// `url` overrides the config's Redis.
+pub fn run(url: Option<String>, config: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let (mut conn, settings) = super::connect(url, config)?;
+    let settings = settings.ok_or_else(|| anyhow!("status needs --config to know the streams"))?;
+    let report = collect(&mut conn, &settings)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(())
+}
 
 /// Collects the report from Redis.
 pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Result<Json> {

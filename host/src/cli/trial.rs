@@ -4,17 +4,118 @@
 //! `check` loads a component exactly as the daemon would and says which
 //! worlds it satisfies. `try` runs it on one job file and prints the answer
 //! as JSON, so an author sees what the daemon would do with that job.
+//!
+//! Exit codes: `check` exits 1 when the plugin does not load; `try` exits 1
+//! when the plugin fails on the job, with the failure as JSON, and 2 when it
+//! cannot get that far (a bad flag, a plugin that does not load, an
+//! unreadable job). Both exit 2 when the plugin runtime cannot start.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
 use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json};
 use crate::pipeline::validate::errors_json;
-use crate::plugin::{Decision, Plugin, PluginError, PluginSettings, Runtime};
+use crate::plugin::{Decision, LimitOverrides, Plugin, PluginError, PluginSettings, Runtime};
+
+/// `switchyard check`: loads `plugin` and says which worlds it satisfies.
+pub fn check_plugin(plugin: &Path) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match check(&runtime, plugin) {
+        Ok(loaded) => {
+            println!(
+                "{}: {} satisfies {}",
+                plugin.display(),
+                loaded.version(),
+                loaded.worlds().names().join(", ")
+            );
+            if loaded.is_prepared() {
+                println!("prepare: ran once at load; every job starts from what it left");
+            }
+            if !loaded.extra_exports().is_empty() {
+                println!("ignored exports: {}", loaded.extra_exports().join(", "));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchyard try`: runs the plugin at `path`, with `config` values
+/// (`KEY=VALUE`), `allow`ed targets and limits, on the job in `job` (stdin
+/// for `-` or none), and prints its answer as JSON.
+pub fn try_plugin(
+    path: &Path,
+    config: &[String],
+    allow: &[String],
+    deadline_ms: Option<u64>,
+    memory_mib: Option<usize>,
+    job: Option<&PathBuf>,
+) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let setup = || -> anyhow::Result<(Plugin, Job, Option<Vec<String>>)> {
+        let overrides = LimitOverrides {
+            deadline_ms,
+            memory_mib,
+            ..Default::default()
+        };
+        let settings = PluginSettings {
+            limits: overrides
+                .apply(Default::default())
+                .map_err(anyhow::Error::msg)?,
+            config: parse_config(config)?,
+            ..Default::default()
+        };
+        let plugin = Plugin::load(&runtime, &plugin_name(path), path, settings)?;
+        let job = read_job(job)?;
+        Ok((plugin, job, allowed_targets(allow)?))
+    };
+    let (plugin, job, allowed) = match setup() {
+        Ok(ready) => ready,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&plugin, &job, allowed.as_deref()) {
+        Ok(answer) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).expect("JSON values print")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&error_json(&e)).expect("JSON values print")
+            );
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The plugin runtime, or exit code 2 with the error printed.
+fn runtime() -> Result<Runtime, ExitCode> {
+    Runtime::new().map_err(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
+}
 
 /// The plugin's name: its file name without `.wasm`.
 pub fn plugin_name(path: &Path) -> String {

@@ -146,7 +146,7 @@ async fn serve(
     let url = store::url_for(&settings.redis)?;
     let store = Store::new(&settings.redis)?;
     tracing::info!(
-        redis = %crate::config::redact(&url),
+        redis = %store::redact(&url),
         cluster = store.is_cluster(),
         group = %consumer.group,
         consumer = %consumer.name,

@@ -23,7 +23,7 @@ use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::config::Settings;
+use crate::config::{ConsumerSettings, Settings, StatusSettings};
 use crate::daemon::shutdown::Shutdown;
 use crate::daemon::snapshot::{Snapshot, SnapshotCell};
 use crate::plugin::Runtime;
@@ -226,23 +226,26 @@ impl Reloader {
 
     fn warn_restart_only(&self, new: &Settings) {
         let old = &self.running;
+        // Whole values, so a field added to one of these is compared too.
+        // `null_pipeline` is a flag of `run`, not a key of the file, and
+        // `tagged` follows `[redis] cluster`: the new values take the running
+        // ones, so neither is reported as a change of its table.
+        let consumer = ConsumerSettings {
+            null_pipeline: old.consumer.null_pipeline,
+            ..new.consumer.clone()
+        };
+        let status = StatusSettings {
+            tagged: old.status.tagged,
+            ..new.status.clone()
+        };
         let mut changed = Vec::new();
         if old.redis != new.redis {
             changed.push("[redis]");
         }
-        let (a, b) = (&old.consumer, &new.consumer);
-        if a.group != b.group
-            || a.batch != b.batch
-            || a.in_flight != b.in_flight
-            || a.block != b.block
-            || a.claim_idle != b.claim_idle
-            || a.max_deliveries != b.max_deliveries
-            || a.max_entry_bytes != b.max_entry_bytes
-            || a.workers != b.workers
-        {
+        if old.consumer != consumer {
             changed.push("[consumer]");
         }
-        if old.status.prefix != new.status.prefix || old.status.ttl != new.status.ttl {
+        if old.status != status {
             changed.push("[status]");
         }
         if !changed.is_empty() {

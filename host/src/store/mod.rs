@@ -12,6 +12,7 @@
 pub mod embedded;
 pub mod layout;
 pub mod reply;
+mod url;
 
 pub use embedded::{Embedded, SOCKET_FILE, terminate};
 
@@ -23,6 +24,8 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+pub use url::redact;
 
 use crate::config::RedisTarget;
 
@@ -64,8 +67,7 @@ pub fn resolve(
 
 /// A client for `url`.
 pub fn client(url: &str) -> anyhow::Result<redis::Client> {
-    redis::Client::open(url)
-        .with_context(|| format!("cannot use Redis URL {}", crate::config::redact(url)))
+    redis::Client::open(url).with_context(|| format!("cannot use Redis URL {}", redact(url)))
 }
 
 /// A reconnecting connection whose replies may take `response_timeout`
@@ -101,12 +103,7 @@ impl Store {
                 // Checked here so a bad URL fails at start, not per connect.
                 ClusterClientBuilder::new(vec![url.as_str()])
                     .build()
-                    .with_context(|| {
-                        format!(
-                            "cannot use Redis Cluster URL {}",
-                            crate::config::redact(&url)
-                        )
-                    })?;
+                    .with_context(|| format!("cannot use Redis Cluster URL {}", redact(&url)))?;
                 Store::Cluster(url)
             }
             _ => Store::Single(Box::new(client(&url)?)),

@@ -1,0 +1,211 @@
+//! The config file as the operator writes it: one serde struct per TOML
+//! table, every key optional where the README gives it a default.
+//!
+//! Nothing here is checked beyond its TOML type, and no default is filled
+//! in: [`super::parse`] turns a [`File`] into [`super::Settings`], taking its
+//! defaults from [`super::defaults`]. Unknown keys are refused, so a typo is
+//! an error rather than a silently ignored setting.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::plugin::LimitOverrides;
+
+/// The config file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct File {
+    /// `[redis]`: where Redis is.
+    #[serde(default)]
+    pub redis: RedisSection,
+    /// `[consumer]`: how the daemon reads its sources.
+    #[serde(default)]
+    pub consumer: ConsumerSection,
+    /// `[plugins]`: the plugin directory and every plugin's default limits.
+    #[serde(default)]
+    pub plugins: PluginsSection,
+    /// `[plugin.NAME]`: one plugin's file, limits, config and grants.
+    #[serde(default)]
+    pub plugin: BTreeMap<String, PluginSection>,
+    /// `[[routes]]`, in the order they are tried.
+    #[serde(default)]
+    pub routes: Vec<RouteSection>,
+    /// `[status]`: the status records.
+    #[serde(default)]
+    pub status: StatusSection,
+    /// `[metrics]`: where the metrics and health endpoints listen.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    /// `[retention]`; absent: Redis keeps everything.
+    pub retention: Option<RetentionSection>,
+}
+
+/// `[retention]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RetentionSection {
+    /// `interval-ms`: time between two rounds.
+    pub interval_ms: Option<u64>,
+    /// `archive-dir`: where trimmed entries are written first.
+    pub archive_dir: Option<PathBuf>,
+    /// `trim-sources`: whether acknowledged source entries are trimmed.
+    pub trim_sources: Option<bool>,
+    /// `[retention.targets]`: the cap of every target stream.
+    #[serde(default)]
+    pub targets: CapSection,
+    /// `[retention.rejected]`: the cap of every rejected stream.
+    #[serde(default)]
+    pub rejected: CapSection,
+    /// `[retention.dead-letters]`: the cap of every dead-letter stream.
+    #[serde(default)]
+    pub dead_letters: CapSection,
+    /// `[retention.stream."NAME"]`: one output stream's own cap.
+    #[serde(default)]
+    pub stream: BTreeMap<String, CapSection>,
+}
+
+/// A cap table of `[retention]`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct CapSection {
+    /// `max-len`: entries kept, at most.
+    pub max_len: Option<u64>,
+    /// `max-age-seconds`: older entries are trimmed.
+    pub max_age_seconds: Option<u64>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct MetricsSection {
+    /// `listen`: `HOST:PORT`; absent: no listener.
+    pub listen: Option<String>,
+}
+
+/// `[redis]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RedisSection {
+    /// `url`: a Redis URL, or `embedded`.
+    pub url: Option<String>,
+    /// `data-dir`: the embedded server's directory.
+    pub data_dir: Option<PathBuf>,
+    /// `cluster`: whether `url` is a node of a Redis Cluster.
+    pub cluster: Option<bool>,
+}
+
+/// `[consumer]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ConsumerSection {
+    /// `group`: the consumer group.
+    pub group: Option<String>,
+    /// `name`: this daemon's name in the group.
+    pub name: Option<String>,
+    /// `batch`: entries asked for per read.
+    pub batch: Option<usize>,
+    /// `in-flight`: entries read but not settled, at most.
+    pub in_flight: Option<usize>,
+    /// `block-ms`: how long one blocking read waits.
+    pub block_ms: Option<u64>,
+    /// `claim-idle-ms`: when a pending entry is taken over.
+    pub claim_idle_ms: Option<u64>,
+    /// `max-deliveries`: deliveries before an entry is dead-lettered.
+    pub max_deliveries: Option<u32>,
+    /// `max-entry-bytes`: the largest entry read.
+    pub max_entry_bytes: Option<usize>,
+    /// `workers`: threads that run plugins.
+    pub workers: Option<usize>,
+}
+
+/// `[plugins]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct PluginsSection {
+    /// `dir`: where `NAME.wasm` is looked for.
+    pub dir: Option<PathBuf>,
+    /// The limit keys, applied to every plugin.
+    #[serde(flatten)]
+    pub limits: LimitOverrides,
+}
+
+/// `[plugin.NAME]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct PluginSection {
+    /// `file`: the `.wasm` file, instead of `DIR/NAME.wasm`.
+    pub file: Option<PathBuf>,
+    /// The limit keys, over `[plugins]`'.
+    #[serde(flatten)]
+    pub limits: LimitOverrides,
+    /// `[plugin.NAME.config]`: values the plugin reads; non-strings as JSON.
+    #[serde(default)]
+    pub config: BTreeMap<String, toml::Value>,
+    /// `[plugin.NAME.config-files]`: config values read from files.
+    #[serde(default)]
+    pub config_files: BTreeMap<String, PathBuf>,
+    /// `[plugin.NAME.grants]`: what the sandbox lets it see.
+    #[serde(default)]
+    pub grants: GrantsSection,
+}
+
+/// `[plugin.NAME.grants]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct GrantsSection {
+    /// `read-dirs`: guest path → host directory, read-only.
+    #[serde(default)]
+    pub read_dirs: BTreeMap<String, PathBuf>,
+    /// `env`: environment variables it sees.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `clocks`: whether it may read the real clocks.
+    #[serde(default)]
+    pub clocks: bool,
+}
+
+/// One `[[routes]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RouteSection {
+    /// `name`; absent: `SOURCE#N`.
+    pub name: Option<String>,
+    /// `source`: the stream it reads.
+    pub source: String,
+    /// `match`: field → accepted value or values.
+    #[serde(default, rename = "match")]
+    pub matches: BTreeMap<String, MatchValue>,
+    /// `validators`: validator plugins, in order.
+    #[serde(default)]
+    pub validators: Vec<String>,
+    /// `router`: the router plugin.
+    pub router: String,
+    /// `targets`: streams the router may choose.
+    pub targets: Vec<String>,
+    /// `rejected`: where invalid and refused jobs go.
+    pub rejected: String,
+    /// `dead-letters`: where jobs that could not be handled go.
+    pub dead_letters: String,
+}
+
+/// A value of a route's `match` table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum MatchValue {
+    /// `field = "value"`.
+    One(String),
+    /// `field = ["value", ...]`: any of them.
+    Any(Vec<String>),
+}
+
+/// `[status]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct StatusSection {
+    /// `prefix`: the records' key prefix.
+    pub prefix: Option<String>,
+    /// `ttl-seconds`: how long a record lives after its last write.
+    pub ttl_seconds: Option<u64>,
+}

@@ -1,0 +1,95 @@
+//! What each stream is to switchyard: a source some route reads, or a
+//! target, rejected or dead-letter stream some route writes.
+//!
+//! Retention trims a stream by its role and `status` groups streams by it;
+//! both take the roles from the routes here, so a stream named by two
+//! routes has one role, the same everywhere.
+
+use super::settings::RouteSettings;
+
+/// What a stream is to switchyard, for retention and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A route reads it.
+    Source,
+    /// A router may write to it.
+    Target,
+    /// Rejected jobs go to it.
+    Rejected,
+    /// Dead letters go to it.
+    DeadLetters,
+}
+
+impl Role {
+    /// The name `status` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Target => "target",
+            Role::Rejected => "rejected",
+            Role::DeadLetters => "dead-letters",
+        }
+    }
+}
+
+/// Every stream `routes` name, once, with its role; a stream some route
+/// reads is a source whatever else it is. Sources first, in route order.
+pub fn streams_of<'a>(
+    routes: impl IntoIterator<Item = &'a RouteSettings> + Clone,
+) -> Vec<(String, Role)> {
+    let mut streams: Vec<(String, Role)> = sources_of(routes.clone())
+        .into_iter()
+        .map(|s| (s, Role::Source))
+        .collect();
+    for route in routes {
+        let outputs = route.targets.iter().map(|t| (t, Role::Target)).chain([
+            (&route.rejected, Role::Rejected),
+            (&route.dead_letters, Role::DeadLetters),
+        ]);
+        for (stream, role) in outputs {
+            if !streams.iter().any(|(s, _)| s == stream) {
+                streams.push((stream.clone(), role));
+            }
+        }
+    }
+    streams
+}
+
+/// The distinct source streams of `routes`, in route order.
+pub fn sources_of<'a>(routes: impl IntoIterator<Item = &'a RouteSettings>) -> Vec<String> {
+    let mut sources: Vec<String> = Vec::new();
+    for route in routes {
+        if !sources.contains(&route.source) {
+            sources.push(route.source.clone());
+        }
+    }
+    sources
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{GOOD, Settings};
+
+    #[test]
+    fn every_stream_has_one_role_and_sources_win() {
+        let text = format!(
+            "{GOOD}\n[[routes]]\nsource = \"queue:local\"\nrouter = \"fasta-size\"\n\
+             targets = [\"queue:final\"]\nrejected = \"jobs:rejected\"\ndead-letters = \"jobs:dead\"\n"
+        );
+        let s = Settings::parse(Path::new("s.toml"), &text, None, None).unwrap();
+        let streams = streams_of(&s.routes);
+        assert_eq!(
+            streams,
+            vec![
+                ("jobs".to_owned(), Role::Source),
+                ("queue:local".to_owned(), Role::Source),
+                ("jobs:rejected".to_owned(), Role::Rejected),
+                ("jobs:dead".to_owned(), Role::DeadLetters),
+                ("queue:final".to_owned(), Role::Target),
+            ]
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The validated settings the daemon runs on: every default filled in,
+//! every path resolved against the config file's directory, every stream
+//! name checked, so no later stage checks them again.
+//!
+//! [`Settings::load`] and [`Settings::parse`] (in `parse.rs`) are the only
+//! way to build one from a file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::roles::{Role, sources_of};
+use crate::plugin::PluginSettings;
+
+/// Where Redis is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// A server at this URL (`redis://`, `rediss://`, `redis+unix://`).
+    Url(String),
+    /// A Redis Cluster, reached first through the node at this URL (a
+    /// `redis://` or `rediss://` URL; the other nodes are discovered).
+    Cluster(String),
+    /// A private `redis-server` that switchyard starts in `data_dir`.
+    Embedded {
+        /// Holds the socket, the AOF files and the server's log.
+        data_dir: PathBuf,
+    },
+}
+
+/// How the daemon consumes. Read at start only: a reload compares it whole
+/// to say that a change waits for the next restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// The consumer group shared by every daemon.
+    pub group: String,
+    /// This daemon's name in the group; unique per daemon.
+    pub name: String,
+    /// Entries asked for per read.
+    pub batch: usize,
+    /// Entries read but not yet settled, at most.
+    pub in_flight: usize,
+    /// How long one blocking read waits.
+    pub block: Duration,
+    /// An entry pending this long with another consumer is taken over.
+    pub claim_idle: Duration,
+    /// An entry delivered more often than this is dead-lettered.
+    pub max_deliveries: u32,
+    /// An entry larger than this is dead-lettered unread.
+    pub max_entry_bytes: usize,
+    /// Threads that run plugins.
+    pub workers: usize,
+    /// Benchmark mode: do all the Redis work but call no plugin (every
+    /// matched job goes to its route's first target). Set by `run
+    /// --null-pipeline`, never by a config file.
+    pub null_pipeline: bool,
+}
+
+/// One route: which entries it takes and what it does with them.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// The stream it reads.
+    pub source: String,
+    /// Field → accepted values; every field must match.
+    pub matches: Vec<(String, Vec<String>)>,
+    /// Validator plugins, in order.
+    pub validators: Vec<String>,
+    /// The router plugin.
+    pub router: String,
+    /// Streams the router may choose.
+    pub targets: Vec<String>,
+    /// Where invalid and refused jobs go.
+    pub rejected: String,
+    /// Where jobs that could not be handled go.
+    pub dead_letters: String,
+}
+
+impl RouteSettings {
+    /// Whether an entry with these fields belongs to this route.
+    pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
+        self.matches
+            .iter()
+            .all(|(name, values)| field(name).is_some_and(|value| values.contains(&value)))
+    }
+}
+
+/// The status records. Read at start only, like [`ConsumerSettings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSettings {
+    /// Key prefix; the record of job J is `PREFIX + J` (on a cluster
+    /// `PREFIX{H}:J`, see [`crate::store::layout`]).
+    pub prefix: String,
+    /// Whether keys carry the source's hash tag (on a cluster).
+    pub tagged: bool,
+    /// How long a record lives after its last write.
+    pub ttl: Duration,
+}
+
+/// What retention keeps in Redis, and where what it trims goes.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// Time between two rounds.
+    pub interval: Duration,
+    /// Trimmed entries are written here first; `None`: trimmed, not kept.
+    pub archive_dir: Option<PathBuf>,
+    /// Whether source streams are trimmed of entries every group acknowledged.
+    pub trim_sources: bool,
+    /// The cap of every target stream.
+    pub targets: Cap,
+    /// The cap of every rejected stream.
+    pub rejected: Cap,
+    /// The cap of every dead-letter stream.
+    pub dead_letters: Cap,
+    /// Per output stream: replaces the role's cap key by key.
+    pub streams: BTreeMap<String, Cap>,
+}
+
+impl RetentionSettings {
+    /// The cap of output stream `stream` of role `role` (a source has none).
+    pub fn cap_for(&self, stream: &str, role: Role) -> Cap {
+        let base = match role {
+            Role::Source => return Cap::default(),
+            Role::Target => self.targets,
+            Role::Rejected => self.rejected,
+            Role::DeadLetters => self.dead_letters,
+        };
+        match self.streams.get(stream) {
+            Some(own) => Cap {
+                max_len: own.max_len.or(base.max_len),
+                max_age: own.max_age.or(base.max_age),
+            },
+            None => base,
+        }
+    }
+}
+
+/// What an output stream may hold; `None` keys do not limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cap {
+    /// Entries kept, at most (the newest).
+    pub max_len: Option<u64>,
+    /// Entries older than this (by their id's time) are trimmed.
+    pub max_age: Option<Duration>,
+}
+
+impl Cap {
+    /// Whether this cap limits anything.
+    pub fn is_set(&self) -> bool {
+        self.max_len.is_some() || self.max_age.is_some()
+    }
+}
+
+/// One plugin as the config describes it.
+#[derive(Debug, Clone)]
+pub struct PluginConfig {
+    /// The `.wasm` file.
+    pub file: PathBuf,
+    /// Limits, grants and its config table.
+    pub settings: PluginSettings,
+    /// The files its config values were read from (`config-files`), watched
+    /// for hot reload.
+    pub config_files: Vec<PathBuf>,
+}
+
+/// A validated config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Where Redis is.
+    pub redis: RedisTarget,
+    /// How to consume.
+    pub consumer: ConsumerSettings,
+    /// The plugin directory.
+    pub plugin_dir: PathBuf,
+    /// Each plugin the routes use, by name.
+    pub plugins: BTreeMap<String, PluginConfig>,
+    /// The routes, in the order they are tried.
+    pub routes: Vec<RouteSettings>,
+    /// Status records.
+    pub status: StatusSettings,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Trimming and archiving; `None` (no `[retention]`): Redis keeps all.
+    pub retention: Option<RetentionSettings>,
+}
+
+impl Settings {
+    /// Whether Redis is a cluster.
+    pub fn cluster(&self) -> bool {
+        matches!(self.redis, RedisTarget::Cluster(_))
+    }
+
+    /// The distinct source streams, in route order.
+    pub fn sources(&self) -> Vec<String> {
+        sources_of(&self.routes)
+    }
+}
