@@ -90,9 +90,9 @@ bench: plugins release
 CHAOS_JOBS ?= 200000
 CHAOS_RATE ?= 4000
 chaos: plugins
-	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) $(CARGO) test -p switchyard --test chaos -- --nocapture
+	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) $(CARGO) test -p switchyard --test integration chaos:: -- --nocapture
 
 # The fuzzers, each for FUZZ_SECONDS; `make test` runs a few hundred cases.
 FUZZ_SECONDS ?= 600
 fuzz: plugins
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test -p switchyard --test fuzz -- --nocapture --test-threads 1
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test -p switchyard --test integration fuzz:: -- --nocapture --test-threads 1

@@ -10,16 +10,14 @@
 //! own private `redis-server` with `--aclfile`, the same way: a unix socket
 //! in a temporary directory, an append-only file, no TCP port.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon::{Daemon, Kind};
 use tempfile::TempDir;
+
+use crate::harness;
+use crate::harness::daemon::{self, Daemon, Kind};
 
 /// The daemon's user and the password `users.acl` ships with.
 const SWITCHYARD: (&str, &str) = ("switchyard", "change-me");

@@ -10,19 +10,16 @@
 //! fractions of the run (so the short one sees each kind), and, in a long
 //! run, also every few seconds.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use daemon::*;
-use harness::{RedisServer, plugin_path};
 use sha2::{Digest, Sha256};
+
+use crate::harness::daemon::*;
+use crate::harness::{RedisServer, plugin_path};
 
 /// How long the run may take to settle everything after the last event.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(600);

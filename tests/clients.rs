@@ -7,17 +7,14 @@
 //! Needs `python3` with the `redis` package
 //! (`pip install -r examples/clients/python/requirements.txt`).
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use daemon::Daemon;
-use harness::RedisServer;
 use serde_json::Value;
 use tempfile::TempDir;
+
+use crate::harness::daemon::{self, Daemon};
+use crate::harness::{self, RedisServer};
 
 /// Seconds the client waits for a status; the daemon compiles its plugins
 /// at start, which takes a few seconds in a debug build.

@@ -5,19 +5,19 @@
 //! atomically, and (ignored by default) a throughput comparison of one node
 //! against the cluster.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::{HashMap, HashSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use daemon::{Daemon, Fields, Kind, entries, job_id, mixed_job, push, wait_until, write_config};
 use redis::{ConnectionLike, Value};
 use tempfile::TempDir;
+
+use crate::harness;
+use crate::harness::daemon::{
+    Daemon, Fields, Kind, entries, job_id, mixed_job, push, wait_until, write_config,
+};
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
 const GROUP: &str = "switchyard";
@@ -650,8 +650,8 @@ impl Drop for KillOnDrop {
 }
 
 /// `SWITCHYARD_BIN=target/release/switchyard cargo test -p switchyard --test
-/// cluster -- --ignored --nocapture` measures the release binary; `JOBS=N`
-/// sets the number of jobs, `NULL_PIPELINE=1` calls no plugin.
+/// integration cluster:: -- --ignored --nocapture` measures the release
+/// binary; `JOBS=N` sets the number of jobs, `NULL_PIPELINE=1` calls no plugin.
 #[test]
 #[ignore = "a measurement, not a check: run it on its own"]
 fn throughput_one_node_against_the_cluster() {

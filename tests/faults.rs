@@ -3,14 +3,10 @@
 //! own jobs, with the stage and the reason, and the daemon goes on routing
 //! everything else.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::time::Duration;
 
-use daemon::*;
-use harness::RedisServer;
+use crate::harness::RedisServer;
+use crate::harness::daemon::*;
 
 /// A route per hostile fixture, each taking the jobs of one service.
 fn hostile_routes() -> String {

@@ -10,15 +10,9 @@
 //! case is saved under `tests/fuzz-regressions/` and replayed first by every
 //! later run: commit it with the fix.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use daemon::*;
-use harness::plugin_path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::{Value, json};
@@ -27,6 +21,9 @@ use switchyard::daemon::snapshot::Snapshot;
 use switchyard::pipeline::job::{Entry, EntryId, MAX_FIELDS};
 use switchyard::pipeline::settle::Outcome;
 use switchyard::plugin::{Decision, Job, Plugin, PluginError, PluginSettings, Runtime};
+
+use crate::harness::daemon::*;
+use crate::harness::plugin_path;
 
 /// The streams a job of the fuzzed config may end in.
 const ALLOWED: [&str; 2] = ["queue:local", "queue:cluster"];

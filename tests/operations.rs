@@ -2,18 +2,14 @@
 //! mix, `/readyz` following Redis, `switchyard status --json` after a known
 //! run, and replaying dead letters, including a replay killed half-way.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use daemon::*;
-use harness::RedisServer;
+use crate::harness::RedisServer;
+use crate::harness::daemon::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

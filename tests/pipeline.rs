@@ -3,16 +3,13 @@
 //! stream is routed exactly once, across crashes, restarts and a second
 //! daemon.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use daemon::*;
-use harness::RedisServer;
 use redis::Value;
+
+use crate::harness::RedisServer;
+use crate::harness::daemon::*;
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 

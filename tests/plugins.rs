@@ -9,12 +9,11 @@
 //! `examples/slivka/jobs/` are held to `examples/slivka/expected.json`
 //! through the components, and through `switchyard try`.
 
-mod harness;
-
 use serde_json::{Value, json};
 
-use harness::{fasta, job, plugin_path, repo_root, run_try, slivka_example, slivka_job};
 use switchyard::plugin::{Decision, Job, Plugin, PluginSettings, Runtime};
+
+use crate::harness::{fasta, job, plugin_path, repo_root, run_try, slivka_example, slivka_job};
 
 /// Small forms for constraints the example forms do not use, each under its
 /// own service name.

@@ -5,19 +5,16 @@
 //! Swap latencies are printed (run with `--nocapture`), not asserted: timing
 //! claims live in figures, not in timed asserts.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use daemon::*;
-use harness::{RedisServer, plugin_path};
 use sha2::{Digest, Sha256};
+
+use crate::harness::daemon::*;
+use crate::harness::{RedisServer, plugin_path};
 
 /// How long a reload may take before the test gives up on it.
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(20);

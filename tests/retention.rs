@@ -3,16 +3,13 @@
 //! trims so `switchyard archive` can read it back, and keeps Redis memory
 //! flat over many waves of jobs when the output streams are capped.
 
-#[path = "harness/daemon.rs"]
-mod daemon;
-mod harness;
-
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use daemon::*;
-use harness::RedisServer;
 use serde_json::Value as Json;
+
+use crate::harness::daemon::*;
+use crate::harness::{self, RedisServer};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// The second group, read by the test itself, slowly.

@@ -6,16 +6,15 @@
 //! Most tests use the library API (`switchyard::plugin`); the last ones run
 //! `switchyard check` and `switchyard try` as a plugin author would.
 
-mod harness;
-
 use std::path::Path;
 use std::time::Duration;
 
-use harness::{fasta, job, plugin_path, run_switchyard, run_try, slivka_job};
 use switchyard::plugin::{
     Decision, ErrorCode, FieldError, Grants, Job, Limits, Plugin, PluginError, PluginSettings,
     Runtime,
 };
+
+use crate::harness::{fasta, job, plugin_path, run_switchyard, run_try, slivka_job};
 
 /// What a plugin answered for one job: the validator's verdict, then (if it
 /// is valid and the plugin routes) the router's decision.

@@ -1,11 +1,6 @@
 //! Running the real `switchyard run` against a test's private Redis, and
 //! looking at what it left there: the part of the harness that the daemon's
 //! tests (pipeline, faults, shutdown) share.
-//!
-//! Included with `#[path = "harness/daemon.rs"] mod daemon;` beside the
-//! general harness.
-
-#![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -125,24 +120,6 @@ impl Daemon {
         let status = wait_exit(child, Duration::from_secs(60)).unwrap_or_else(|| {
             panic!(
                 "daemon did not exit within 60 s of SIGTERM; log:\n{}",
-                self.log()
-            )
-        });
-        self.child = None;
-        status
-    }
-
-    /// Sends a signal without waiting.
-    pub fn signal(&self, sig: i32) {
-        signal(self.child.as_ref().expect("daemon is running").id(), sig);
-    }
-
-    /// Waits for the exit after signals sent with [`Daemon::signal`].
-    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let child = self.child.as_mut().expect("daemon is running");
-        let status = wait_exit(child, timeout).unwrap_or_else(|| {
-            panic!(
-                "daemon did not exit within {timeout:?}; log:\n{}",
                 self.log()
             )
         });

@@ -1,4 +1,4 @@
-//! The harness every test file under `tests/` shares: where the repository,
+//! The harness every test module under `tests/` shares: where the repository,
 //! the built plugins and the `switchyard` binary are, a private
 //! `redis-server` per test, and running `switchyard try` as a user would.
 //!
@@ -7,8 +7,7 @@
 //! on a unix socket in a temporary directory, so no two tests share state
 //! and nothing listens on a TCP port.
 
-// Each test file uses a different part of the harness.
-#![allow(dead_code)]
+pub mod daemon;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -203,16 +202,6 @@ impl RedisServer {
         format!("redis+unix://{}", self.socket.display())
     }
 
-    /// The unix socket's path.
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-
-    /// The server's data directory (AOF, log).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// A client for this server.
     pub fn client(&self) -> redis::Client {
         redis::Client::open(self.url()).expect("the harness builds a valid redis URL")
@@ -223,14 +212,6 @@ impl RedisServer {
         self.client()
             .get_connection()
             .unwrap_or_else(|e| panic!("cannot connect to the test redis-server: {e}"))
-    }
-
-    /// Whether the server process is running.
-    pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
-            Some(child) => matches!(child.try_wait(), Ok(None)),
-            None => false,
-        }
     }
 
     /// Stops the server cleanly (`SHUTDOWN`: the AOF is flushed) and waits

@@ -1,0 +1,41 @@
+//! switchyard's integration tests: one test binary, so wasmtime and the
+//! daemon's library are linked once, not once per surface.
+//!
+//! # Layout
+//!
+//! Each module is one surface, tested from the outside, and all of them share
+//! the harness:
+//!
+//! - `harness`: the repository, the built plugins, the `switchyard` binary, a
+//!   private `redis-server` per test; `harness::daemon` runs the real daemon
+//!   and reads what it left in Redis.
+//! - `sandbox`: each limit a plugin can break, by name.
+//! - `plugins`: the shipped plugins against the example forms and jobs.
+//! - `pipeline`: the daemon's main job, end to end, across crashes.
+//! - `faults`: hostile plugins inside the running daemon.
+//! - `reload`: hot reload of plugins and config under load.
+//! - `operations`: metrics, readiness, status and dead-letter replay.
+//! - `acl`: the daemon as the deployment's Redis ACL user.
+//! - `clients`: the Python client against the real daemon.
+//! - `chaos`: kill -9 of daemons and Redis while jobs flow (`make chaos`).
+//! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
+//! - `retention`: trimming, archiving and bounded memory.
+//! - `cluster`: switchyard on a Redis Cluster.
+//!
+//! Run one surface with a name filter:
+//! `cargo test -p switchyard --test integration chaos::`.
+
+mod harness;
+
+mod acl;
+mod chaos;
+mod clients;
+mod cluster;
+mod faults;
+mod fuzz;
+mod operations;
+mod pipeline;
+mod plugins;
+mod reload;
+mod retention;
+mod sandbox;
