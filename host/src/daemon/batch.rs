@@ -35,11 +35,15 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A batch of `entries` read with `snapshot`, or `None` when the read
-    /// found nothing. `permit` was taken for a full read; the permits the
+    /// A batch of `entries`, or `None` when the read found nothing. They
+    /// were read from the sources of `read_with`; the batch takes the
+    /// snapshot in `cell` now if it still reads every one of their streams
+    /// (so a job read just after a reload gets the new rules), else
+    /// `read_with`. `permit` was taken for a full read; the permits the
     /// entries do not need are given back at once.
     pub fn new(
-        snapshot: Arc<Snapshot>,
+        cell: &SnapshotCell,
+        read_with: Arc<Snapshot>,
         entries: Vec<Entry>,
         mut permit: OwnedSemaphorePermit,
     ) -> Option<Batch> {
@@ -50,6 +54,14 @@ impl Batch {
         if entries.len() < held {
             drop(permit.split(held - entries.len()));
         }
+        let current = cell.current();
+        let snapshot = if Arc::ptr_eq(&current, &read_with)
+            || entries.iter().all(|e| current.reads(&e.stream))
+        {
+            current
+        } else {
+            read_with
+        };
         Some(Batch {
             snapshot,
             entries,
@@ -222,4 +234,58 @@ fn record(settlement: &Settlement, outcome: Outcome) {
         to = ?settlement.writes().iter().map(|w| w.stream.as_str()).collect::<Vec<_>>(),
         "{}", outcome.name()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::pipeline::job::EntryId;
+    use crate::plugin::Runtime;
+
+    /// A null-pipeline snapshot (no plugin file needed) of one route reading
+    /// `source`.
+    fn snapshot(runtime: &Runtime, source: &str) -> Snapshot {
+        let text = format!(
+            "[redis]\nurl = \"redis://127.0.0.1:1\"\n[[routes]]\nsource = \"{source}\"\n\
+             router = \"r\"\ntargets = [\"out\"]\nrejected = \"rej\"\ndead-letters = \"dead:{source}\"\n"
+        );
+        let mut settings = Settings::parse(Path::new("t.toml"), &text, None, None).unwrap();
+        settings.consumer.null_pipeline = true;
+        Snapshot::build(runtime, &settings, None).unwrap()
+    }
+
+    fn entries(stream: &str) -> Vec<Entry> {
+        vec![Entry {
+            stream: stream.to_owned(),
+            id: EntryId { ms: 1, seq: 0 },
+            fields: Vec::new(),
+            deliveries: 1,
+        }]
+    }
+
+    fn permit() -> OwnedSemaphorePermit {
+        Arc::new(Semaphore::new(4)).try_acquire_many_owned(4).unwrap()
+    }
+
+    #[test]
+    fn a_batch_takes_the_newest_snapshot_that_still_reads_its_streams() {
+        let runtime = Runtime::new().unwrap();
+        let old = Arc::new(snapshot(&runtime, "jobs"));
+        let cell = SnapshotCell::new(snapshot(&runtime, "jobs"));
+        let batch = Batch::new(&cell, old.clone(), entries("jobs"), permit()).unwrap();
+        assert!(Arc::ptr_eq(&batch.snapshot, &cell.current()));
+        assert_eq!(batch.permit.num_permits(), 1, "unused permits go back");
+
+        // A reload dropped the source while the read was under way: the
+        // batch keeps the rules it was read with, dead letters included.
+        cell.swap(snapshot(&runtime, "other"));
+        let batch = Batch::new(&cell, old.clone(), entries("jobs"), permit()).unwrap();
+        assert!(Arc::ptr_eq(&batch.snapshot, &old));
+        assert_eq!(batch.snapshot.dead_letters_for("jobs"), "dead:jobs");
+
+        assert!(Batch::new(&cell, old, Vec::new(), permit()).is_none());
+    }
 }

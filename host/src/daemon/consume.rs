@@ -2,7 +2,8 @@
 //! entries other consumers left idle.
 //!
 //! Each loop takes the current snapshot, reads with its sources, and hands
-//! the entries on as one [`Batch`] carrying that snapshot. A loop waits for
+//! the entries on as one [`Batch`] carrying one snapshot to its settle (the
+//! newest that reads all their streams). A loop waits for
 //! in-flight permits before it reads, so a slow pipeline slows intake, not
 //! memory. On a Redis Cluster there is one read loop per hash slot of the
 //! sources ([`read_per_slot`]), each on its own connection.
@@ -80,7 +81,7 @@ pub async fn read_loop(
                         );
                     }
                 }
-                if let Some(batch) = Batch::new(snapshot, entries, permit) {
+                if let Some(batch) = Batch::new(&processor.snapshot, snapshot, entries, permit) {
                     processor.start(batch, &mut batches);
                 }
             }
@@ -136,7 +137,9 @@ pub async fn claim_loop(
                                 })
                                 .inc_by(entries.len() as u64);
                         }
-                        if let Some(batch) = Batch::new(snapshot.clone(), entries, permit) {
+                        if let Some(batch) =
+                            Batch::new(&processor.snapshot, snapshot.clone(), entries, permit)
+                        {
                             processor.start(batch, &mut batches);
                         }
                         cursor = next;

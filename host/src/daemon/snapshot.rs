@@ -46,9 +46,9 @@ impl Router {
 }
 
 /// Where dead letters go for an entry of a stream no route reads. A batch
-/// is read from the sources of the snapshot it carries, so every entry has
-/// a route's dead-letter stream; this keeps an entry visible should that
-/// ever not hold.
+/// carries a snapshot that reads every one of its entries' streams (see
+/// `Batch::new`), so every entry has a route's dead-letter stream; this
+/// keeps an entry visible should that ever not hold.
 pub const FALLBACK_DEAD_LETTERS: &str = "switchyard:dead";
 
 /// Every route, with every plugin loaded and checked.
@@ -156,6 +156,13 @@ impl Snapshot {
             .map_or(FALLBACK_DEAD_LETTERS, |route| {
                 route.settings.dead_letters.as_str()
             })
+    }
+
+    /// Whether some route reads `stream`.
+    pub fn reads(&self, stream: &str) -> bool {
+        self.routes
+            .iter()
+            .any(|route| route.settings.source == stream)
     }
 
     /// The distinct source streams of the routes, in route order.
