@@ -4,10 +4,12 @@
 //! Nothing here is checked beyond its TOML type, and no default is filled
 //! in: [`super::parse`] turns a [`File`] into [`super::Settings`], taking its
 //! defaults from [`super::defaults`]. Unknown keys are refused, so a typo is
-//! an error rather than a silently ignored setting.
+//! an error rather than a silently ignored setting. Paths in the file are
+//! relative to its directory ([`Base`]).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -208,4 +210,33 @@ pub(super) struct StatusSection {
     pub prefix: Option<String>,
     /// `ttl-seconds`: how long a record lives after its last write.
     pub ttl_seconds: Option<u64>,
+}
+
+/// The config file's directory, against which the paths it gives resolve.
+pub(super) struct Base {
+    /// The directory; empty for a file named without one.
+    dir: PathBuf,
+}
+
+impl Base {
+    /// The directory of `file`.
+    pub(super) fn of(file: &Path) -> Base {
+        Base {
+            dir: file.parent().unwrap_or(Path::new(".")).to_owned(),
+        }
+    }
+
+    /// `path` as the file means it: absolute as given, relative to the file.
+    pub(super) fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.dir.join(path)
+        }
+    }
+}
+
+/// A key given in milliseconds, or `default`.
+pub(super) fn millis(value: Option<u64>, default: Duration) -> Duration {
+    value.map_or(default, Duration::from_millis)
 }

@@ -15,8 +15,8 @@
 //! - `parse.rs`: [`Settings::load`] and [`Settings::parse`], one function
 //!   per table; `plugins.rs` and `retention.rs` do the `[plugin.NAME]` and
 //!   `[retention]` tables.
-//! - [`roles`]: what each stream is to switchyard ([`Role`]), from the
-//!   routes.
+//! - [`routes`]: a route as configured ([`RouteSettings`]) and what each
+//!   stream is to switchyard ([`Role`]), from the routes.
 //!
 //! Redacting a Redis URL for messages is Redis access: [`crate::store::redact`].
 
@@ -25,13 +25,12 @@ mod file;
 mod parse;
 mod plugins;
 mod retention;
-pub mod roles;
+pub mod routes;
 pub mod settings;
 
-pub use roles::{Role, sources_of, streams_of};
+pub use routes::{Role, RouteSettings, sources_of, streams_of};
 pub use settings::{
-    Cap, ConsumerSettings, PluginConfig, RedisTarget, RetentionSettings, RouteSettings, Settings,
-    StatusSettings,
+    Cap, ConsumerSettings, PluginConfig, RedisTarget, RetentionSettings, Settings, StatusSettings,
 };
 
 /// A config the tests of every table start from: one route, two plugins

@@ -8,7 +8,7 @@
 //! the file name, and [`Settings::parse`] adds it.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -19,12 +19,14 @@ use super::defaults::{
     DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL, MAX_WORKERS, MIN_BLOCK, MIN_CLAIM_IDLE,
     MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
 };
+use super::file::{Base, millis};
 use super::file::{
     ConsumerSection, File, MatchValue, MetricsSection, RedisSection, RouteSection, StatusSection,
 };
 use super::plugins::plugin_configs;
 use super::retention::retention_settings;
-use super::settings::{ConsumerSettings, RedisTarget, RouteSettings, Settings, StatusSettings};
+use super::routes::RouteSettings;
+use super::settings::{ConsumerSettings, RedisTarget, Settings, StatusSettings};
 use crate::plugin::Limits;
 use crate::store::redact;
 
@@ -100,30 +102,6 @@ impl Settings {
     }
 }
 
-/// The config file's directory, against which the paths it gives resolve.
-pub(super) struct Base {
-    /// The directory; empty for a file named without one.
-    dir: PathBuf,
-}
-
-impl Base {
-    /// The directory of `file`.
-    fn of(file: &Path) -> Base {
-        Base {
-            dir: file.parent().unwrap_or(Path::new(".")).to_owned(),
-        }
-    }
-
-    /// `path` as the file means it: absolute as given, relative to the file.
-    pub(super) fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_owned()
-        } else {
-            self.dir.join(path)
-        }
-    }
-}
-
 /// `[redis]`; `url` is the command line's override of its `url`.
 fn redis_target(
     section: RedisSection,
@@ -190,11 +168,6 @@ fn consumer_settings(
             .clamp(MIN_WORKERS, MAX_WORKERS),
         null_pipeline: false,
     })
-}
-
-/// A key given in milliseconds, or `default`.
-pub(super) fn millis(value: Option<u64>, default: Duration) -> Duration {
-    value.map_or(default, Duration::from_millis)
 }
 
 /// `[[routes]]`, in order; there must be at least one.
@@ -285,6 +258,7 @@ fn syntax_error(file: &Path, text: &str, error: &toml::de::Error) -> anyhow::Err
 mod tests {
     use super::*;
     use crate::config::GOOD;
+    use std::path::PathBuf;
 
     #[test]
     fn a_good_config_is_read() {

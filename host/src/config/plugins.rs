@@ -10,9 +10,10 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 
+use super::file::Base;
 use super::file::PluginSection;
-use super::parse::Base;
-use super::settings::{PluginConfig, RouteSettings};
+use super::routes::RouteSettings;
+use super::settings::PluginConfig;
 use crate::plugin::{Grants, Limits, PluginSettings};
 
 /// Every plugin `routes` use, in the order they first appear: its

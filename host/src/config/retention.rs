@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::defaults::{DEFAULT_RETENTION_INTERVAL, DEFAULT_TRIM_SOURCES, MIN_RETENTION_INTERVAL};
+use super::file::{Base, millis};
 use super::file::{CapSection, RetentionSection};
-use super::parse::{Base, millis};
-use super::settings::{Cap, RetentionSettings, RouteSettings};
+use super::routes::RouteSettings;
+use super::settings::{Cap, RetentionSettings};
 
 /// `[retention]`: a source stream may not be capped.
 pub(super) fn retention_settings(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::roles::{Role, sources_of};
+use super::routes::{Role, RouteSettings, sources_of};
 use crate::plugin::PluginSettings;
 
 /// Where Redis is.
@@ -53,36 +53,6 @@ pub struct ConsumerSettings {
     /// matched job goes to its route's first target). Set by `run
     /// --null-pipeline`, never by a config file.
     pub null_pipeline: bool,
-}
-
-/// One route: which entries it takes and what it does with them.
-#[derive(Debug, Clone)]
-pub struct RouteSettings {
-    /// A name for logs and metrics.
-    pub name: String,
-    /// The stream it reads.
-    pub source: String,
-    /// Field → accepted values; every field must match.
-    pub matches: Vec<(String, Vec<String>)>,
-    /// Validator plugins, in order.
-    pub validators: Vec<String>,
-    /// The router plugin.
-    pub router: String,
-    /// Streams the router may choose.
-    pub targets: Vec<String>,
-    /// Where invalid and refused jobs go.
-    pub rejected: String,
-    /// Where jobs that could not be handled go.
-    pub dead_letters: String,
-}
-
-impl RouteSettings {
-    /// Whether an entry with these fields belongs to this route.
-    pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
-        self.matches
-            .iter()
-            .all(|(name, values)| field(name).is_some_and(|value| values.contains(&value)))
-    }
 }
 
 /// The status records. Read at start only, like [`ConsumerSettings`].

@@ -267,7 +267,9 @@ mod tests {
     }
 
     fn permit() -> OwnedSemaphorePermit {
-        Arc::new(Semaphore::new(4)).try_acquire_many_owned(4).unwrap()
+        Arc::new(Semaphore::new(4))
+            .try_acquire_many_owned(4)
+            .unwrap()
     }
 
     #[test]

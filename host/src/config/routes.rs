@@ -1,11 +1,40 @@
-//! What each stream is to switchyard: a source some route reads, or a
-//! target, rejected or dead-letter stream some route writes.
+//! A route as configured, and what each stream is to switchyard: a source
+//! some route reads, or a target, rejected or dead-letter stream some route
+//! writes.
 //!
 //! Retention trims a stream by its role and `status` groups streams by it;
 //! both take the roles from the routes here, so a stream named by two
 //! routes has one role, the same everywhere.
 
-use super::settings::RouteSettings;
+/// One route: which entries it takes and what it does with them.
+#[derive(Debug, Clone)]
+pub struct RouteSettings {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// The stream it reads.
+    pub source: String,
+    /// Field → accepted values; every field must match.
+    pub matches: Vec<(String, Vec<String>)>,
+    /// Validator plugins, in order.
+    pub validators: Vec<String>,
+    /// The router plugin.
+    pub router: String,
+    /// Streams the router may choose.
+    pub targets: Vec<String>,
+    /// Where invalid and refused jobs go.
+    pub rejected: String,
+    /// Where jobs that could not be handled go.
+    pub dead_letters: String,
+}
+
+impl RouteSettings {
+    /// Whether an entry with these fields belongs to this route.
+    pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
+        self.matches
+            .iter()
+            .all(|(name, values)| field(name).is_some_and(|value| values.contains(&value)))
+    }
+}
 
 /// What a stream is to switchyard, for retention and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
