@@ -6,7 +6,8 @@
 //! instantiating a component and crossing the boundary cost by themselves.
 //!
 //! Not a test: it asserts nothing about time. Run it with
-//! `make bench` (or `cargo bench --bench plugin_cost` after `make plugins`);
+//! `make bench` (or `cargo bench -p switchyard-bench --bench plugin_cost` after
+//! `make plugins`);
 //! `PLUGIN_COST_ITERATIONS` changes the number of jobs per measurement and
 //! `PLUGIN_COST_ONLY=TEXT` runs only the rows whose name holds TEXT;
 //! `PLUGIN_COST_PLUGINS=DIR` loads the plugins from DIR.
@@ -28,7 +29,7 @@ fn main() {
         .unwrap_or(DEFAULT_ITERATIONS);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the host crate lives one level below the repository root")
+        .expect("the bench crate lives one level below the repository root")
         .to_path_buf();
 
     let runtime = Runtime::new().expect("cannot create the plugin runtime");

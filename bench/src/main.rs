@@ -374,7 +374,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
 
 fn print_table(r: &serde_json::Value) {
     println!(
-        "switchyard bench: {} jobs (~{} B each), {} cores, one local redis-server",
+        "switchyard-bench: {} jobs (~{} B each), {} cores, one local redis-server",
         r["jobs"], r["average-job-bytes"], r["machine"]["cores"]
     );
     println!();
