@@ -50,6 +50,41 @@ rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
 
+/// A route that sends what `SWAP_ROUTE` dispatched back to its source.
+const LOOP_ROUTE: &str = r#"
+[[routes]]
+name = "back"
+source = "queue:cluster"
+router = "swap"
+targets = ["jobs"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
+#[test]
+fn a_routing_loop_is_refused_at_start_naming_the_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path());
+    std::fs::copy(plugin_path("fixture-swap-local"), plugins.join("swap.wasm")).unwrap();
+    let redis = RedisServer::start();
+    let routes = format!("{SWAP_ROUTE}{LOOP_ROUTE}");
+    let config = swap_config(dir.path(), &redis.url(), &routes);
+    let mut daemon = Daemon::start(&config, "looped");
+    let refused = wait_until(Duration::from_secs(20), || {
+        daemon.log().contains("routes form a loop")
+    });
+    let log = daemon.log();
+    let status = daemon.terminate();
+    assert!(refused, "a loop must be refused at start; log:\n{log}");
+    assert!(!status.success(), "and the daemon must exit non-zero");
+    assert!(
+        log.contains("switchyard.toml: routes form a loop")
+            && log.contains("route `all` reads `jobs`")
+            && log.contains("route `back` reads `queue:cluster`"),
+        "{log}"
+    );
+}
+
 fn plugin_dir(dir: &Path) -> PathBuf {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -288,6 +323,11 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
             "missing plugin",
             good_config.replace("router = \"swap\"", "router = \"nope\""),
             "nope.wasm",
+        ),
+        (
+            "routing loop",
+            format!("{good_config}{LOOP_ROUTE}"),
+            "routes form a loop",
         ),
     ];
     for (what, text, expect) in config_cases {

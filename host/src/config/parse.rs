@@ -25,7 +25,7 @@ use super::file::{
 };
 use super::plugins::plugin_configs;
 use super::retention::retention_settings;
-use super::routes::RouteSettings;
+use super::routes::{RouteSettings, check_loops};
 use super::settings::{ConsumerSettings, RedisTarget, Settings, StatusSettings};
 use crate::plugin::Limits;
 use crate::store::redact;
@@ -64,6 +64,7 @@ impl Settings {
             .apply(Limits::default())
             .map_err(|e| bad(format!("[plugins] {e}")))?;
         let routes = route_settings(raw.routes).map_err(bad)?;
+        check_loops(&routes).map_err(bad)?;
         let plugins =
             plugin_configs(&routes, &raw.plugin, &plugin_dir, limits, &base).map_err(bad)?;
         for name in raw.plugin.keys() {

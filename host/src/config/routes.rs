@@ -28,12 +28,63 @@ pub struct RouteSettings {
 }
 
 impl RouteSettings {
+    /// Every stream the route writes: targets, rejected, dead letters.
+    pub fn outputs(&self) -> impl Iterator<Item = &String> {
+        self.targets
+            .iter()
+            .chain([&self.rejected, &self.dead_letters])
+    }
+
     /// Whether an entry with these fields belongs to this route.
     pub fn matches(&self, field: impl Fn(&str) -> Option<String>) -> bool {
         self.matches
             .iter()
             .all(|(name, values)| field(name).is_some_and(|value| values.contains(&value)))
     }
+}
+
+/// Refuses routes that can send a job round in a circle: a route whose
+/// outputs (targets, rejected or dead-letter stream) include another's
+/// source, and so on back to the first. One job would then be routed for
+/// ever. The message names the routes and the streams that join them.
+pub fn check_loops(routes: &[RouteSettings]) -> Result<(), String> {
+    // Depth-first over routes; `path` holds the routes being walked.
+    fn walk(
+        routes: &[RouteSettings],
+        at: usize,
+        path: &mut Vec<usize>,
+        done: &mut Vec<bool>,
+    ) -> Result<(), String> {
+        if let Some(start) = path.iter().position(|&r| r == at) {
+            let cycle: Vec<&RouteSettings> = path[start..].iter().map(|&r| &routes[r]).collect();
+            let steps: Vec<String> = cycle
+                .iter()
+                .map(|r| format!("route `{}` reads `{}`", r.name, r.source))
+                .collect();
+            return Err(format!(
+                "routes form a loop, so a job could be routed for ever: {}, and writes to `{}` again",
+                steps.join(", which writes to it; "),
+                cycle[0].source
+            ));
+        }
+        if done[at] {
+            return Ok(());
+        }
+        path.push(at);
+        for (next, route) in routes.iter().enumerate() {
+            if routes[at].outputs().any(|s| *s == route.source) {
+                walk(routes, next, path, done)?;
+            }
+        }
+        path.pop();
+        done[at] = true;
+        Ok(())
+    }
+    let mut done = vec![false; routes.len()];
+    for start in 0..routes.len() {
+        walk(routes, start, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
 }
 
 /// What a stream is to switchyard, for retention and status.
@@ -120,5 +171,34 @@ mod tests {
                 ("queue:final".to_owned(), Role::Target),
             ]
         );
+    }
+    #[test]
+    fn routes_that_send_a_job_round_in_a_circle_are_refused_naming_them() {
+        let route = |name: &str, source: &str, target: &str| RouteSettings {
+            name: name.into(),
+            source: source.into(),
+            matches: Vec::new(),
+            validators: Vec::new(),
+            router: "r".into(),
+            targets: vec![target.into()],
+            rejected: "rejected".into(),
+            dead_letters: "dead".into(),
+        };
+        let chain = [route("a", "jobs", "queue"), route("b", "queue", "final")];
+        assert_eq!(check_loops(&chain), Ok(()));
+        let looped = [
+            route("a", "jobs", "queue"),
+            route("b", "queue", "more"),
+            route("c", "more", "jobs"),
+        ];
+        let message = check_loops(&looped).unwrap_err();
+        assert_eq!(
+            message,
+            "routes form a loop, so a job could be routed for ever: route `a` reads `jobs`, \
+             which writes to it; route `b` reads `queue`, which writes to it; route `c` reads \
+             `more`, and writes to `jobs` again"
+        );
+        let via_dead_letters = [route("a", "jobs", "queue"), route("d", "dead", "jobs")];
+        assert!(check_loops(&via_dead_letters).is_err());
     }
 }
