@@ -163,3 +163,137 @@ dead-letters = "jobs:dead"
     assert!(stderr.contains("fixture-open-file.wasm"), "{stderr}");
     assert!(stderr.contains("used as a router"), "{stderr}");
 }
+
+/// A route where the puppet fixture routes: its answer is written in the
+/// job's payload.
+const PUPPET_ROUTE: &str = r#"
+[[routes]]
+name = "puppet"
+source = "jobs"
+match = { service = "puppet" }
+router = "fixture-puppet"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
+#[test]
+fn a_router_with_thousands_of_extra_fields_on_its_second_target_writes_nowhere_twice() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", PUPPET_ROUTE);
+    let mut conn = redis.connection();
+    let daemon = Daemon::start(&config, "puppeteer");
+
+    // About 10 KB of answer, far under the output limit: the first target
+    // plain, the second with 4,000 extra fields.
+    let extra: Vec<serde_json::Value> = (0..4000)
+        .map(|i| serde_json::json!([format!("x{i}"), ""]))
+        .collect();
+    let answer = serde_json::json!({"dispatch": [
+        ["queue:local", null, []],
+        ["queue:cluster", null, extra],
+    ]});
+    let fields: Fields = vec![
+        ("service".into(), b"puppet".to_vec()),
+        ("job-id".into(), b"forked".to_vec()),
+        ("payload".into(), answer.to_string().into_bytes()),
+    ];
+    push(&mut conn, SOURCE, &[fields]);
+    assert!(
+        wait_until(Duration::from_secs(60), || settled(&mut conn) >= 1
+            && pending(&mut conn) == 0),
+        "log:\n{}",
+        daemon.log()
+    );
+    assert_exactly_once(&mut conn, 1);
+    assert_eq!(
+        xlen(&mut conn, "queue:local"),
+        0,
+        "half a dispatch was written"
+    );
+    assert_eq!(xlen(&mut conn, "queue:cluster"), 0);
+    let record = status(&mut conn, "forked");
+    assert_eq!(record["status"], "ERROR", "{record:?}");
+    assert_eq!(record["error"], "bad-output", "{record:?}");
+    assert!(record["reason"].contains("extra fields"), "{record:?}");
+}
+
+#[test]
+fn a_settle_the_script_refuses_writes_nothing() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    let id: String = redis::cmd("XADD")
+        .arg("src")
+        .arg("*")
+        .arg("payload")
+        .arg("{}")
+        .query(&mut conn)
+        .unwrap();
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("src")
+        .arg("g")
+        .arg("0")
+        .query::<()>(&mut conn)
+        .unwrap();
+    redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("g")
+        .arg("me")
+        .arg("STREAMS")
+        .arg("src")
+        .arg(">")
+        .query::<redis::Value>(&mut conn)
+        .unwrap();
+
+    // Two writes; the second has more fields than one Lua unpack takes.
+    let settle = |second_fields: usize, conn: &mut redis::Connection| {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(switchyard::pipeline::dispatch::SETTLE_SCRIPT)
+            .arg(4)
+            .arg("src")
+            .arg("status:1")
+            .arg("first")
+            .arg("second")
+            .arg("g")
+            .arg("me")
+            .arg(&id)
+            .arg(60_000)
+            .arg(1)
+            .arg("status")
+            .arg("ACCEPTED")
+            .arg(1)
+            .arg("a")
+            .arg("1")
+            .arg(second_fields);
+        for i in 0..second_fields {
+            cmd.arg(format!("f{i}")).arg("v");
+        }
+        cmd.arg(switchyard::pipeline::dispatch::MAX_SCRIPT_VALUES);
+        cmd.query::<i64>(conn)
+    };
+    let refused = settle(4000, &mut conn).unwrap_err();
+    assert!(refused.to_string().contains("nothing written"), "{refused}");
+    assert_eq!(xlen(&mut conn, "first"), 0, "a refused settle wrote");
+    assert_eq!(xlen(&mut conn, "second"), 0);
+    let exists: bool = redis::cmd("EXISTS")
+        .arg("status:1")
+        .query(&mut conn)
+        .unwrap();
+    assert!(!exists, "a refused settle wrote the status record");
+    let pending: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg("src")
+        .arg("g")
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(pending.len(), 1, "a refused settle acknowledged the entry");
+
+    // The same settle within bounds is performed whole.
+    assert_eq!(settle(3, &mut conn).unwrap(), 1);
+    assert_eq!(xlen(&mut conn, "first"), 1);
+    assert_eq!(xlen(&mut conn, "second"), 1);
+}

@@ -18,12 +18,22 @@ use redis::{RedisResult, Value};
 use crate::config::StatusSettings;
 use crate::pipeline::settle::{Outcome, Settlement};
 
+/// Most values one Lua `unpack` may spread into a command: Redis's Lua
+/// stops at about 8,000 ("too many results to unpack"). The settle script
+/// checks every write against it before its first write.
+pub const MAX_SCRIPT_VALUES: usize = 7_900;
+
 /// The settle script. See the module doc; arguments are described inline.
+///
+/// A Lua script is not a transaction: an error raised after a write keeps
+/// that write. So everything that can fail is checked before the first
+/// write: ownership, every key's type, and every argument count.
 pub const SETTLE_SCRIPT: &str = r#"
 -- KEYS[1] source stream, KEYS[2] status hash, KEYS[3..] streams to add to
 -- ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id, ARGV[4] status TTL (ms)
 -- ARGV[5] n, then n field/value pairs of the status record
 -- then for each stream in KEYS[3..]: m, then m field/value pairs
+-- ARGV[#ARGV] the most values one unpack may take
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #pending == 0 or pending[1][2] ~= ARGV[2] then
   return 0
@@ -38,8 +48,25 @@ local t = redis.call('TYPE', KEYS[2])['ok']
 if t ~= 'hash' and t ~= 'none' then
   return redis.error_reply('WRONGTYPE status key ' .. KEYS[2] .. ' holds a ' .. t .. ', not a hash')
 end
+local most = tonumber(ARGV[#ARGV])
+local last = #ARGV - 1
 local a = 5
 local n = tonumber(ARGV[a])
+if n == nil or n < 1 or 2 * n > most or a + 2 * n > last then
+  return redis.error_reply('TOOMANY status record of ' .. tostring(n) .. ' fields; nothing written')
+end
+a = a + 2 * n + 1
+for i = 3, #KEYS do
+  local m = tonumber(ARGV[a])
+  if m == nil or m < 1 or 2 * m + 2 > most or a + 2 * m > last then
+    return redis.error_reply('TOOMANY entry for ' .. KEYS[i] .. ' of ' .. tostring(m) .. ' fields; nothing written')
+  end
+  a = a + 2 * m + 1
+end
+if a ~= last + 1 then
+  return redis.error_reply('TOOMANY arguments do not match the keys; nothing written')
+end
+a = 5
 local status = {}
 for j = 1, 2 * n do status[j] = ARGV[a + j] end
 a = a + 2 * n + 1
@@ -232,6 +259,7 @@ impl Dispatcher {
                 cmd.arg(name).arg(value.as_slice());
             }
         }
+        cmd.arg(MAX_SCRIPT_VALUES);
     }
 }
 

@@ -22,6 +22,11 @@ use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut
 /// A validator's answer: valid, or every error it found.
 pub type Validation = Result<(), Vec<FieldError>>;
 
+/// Most extra fields a router may put on one target: with the job's own
+/// fields (at most [`crate::pipeline::job::MAX_FIELDS`]) an outcome entry
+/// stays far inside what the settle script writes in one step.
+pub const MAX_EXTRA_FIELDS: usize = 256;
+
 /// The smallest stdio buffer, so a plugin's first `println!` never fails.
 const MIN_STDIO: usize = 1024;
 
@@ -231,15 +236,34 @@ impl Plugin {
             if !seen.insert(target.stream.as_str()) {
                 return Err(self.bad_output(format!("it named target `{}` twice", target.stream)));
             }
+            if target.extra_fields.len() > MAX_EXTRA_FIELDS {
+                return Err(self.bad_output(format!(
+                    "it put {} extra fields on target `{}`, more than {MAX_EXTRA_FIELDS}",
+                    target.extra_fields.len(),
+                    target.stream
+                )));
+            }
+            let mut names = HashSet::new();
             for (name, _) in &target.extra_fields {
-                if name.is_empty() || name.starts_with("switchyard-") {
+                if !names.insert(name.to_ascii_lowercase()) {
+                    return Err(self.bad_output(format!(
+                        "extra field `{name}` for target `{}` is named twice",
+                        target.stream
+                    )));
+                }
+                if name.is_empty() || name.to_ascii_lowercase().starts_with("switchyard-") {
                     return Err(self.bad_output(format!(
                         "extra field `{name}` for target `{}` is empty or reserved \
                          (switchyard-*)",
                         target.stream
                     )));
                 }
-                if name == "payload" || job.fields.iter().any(|(field, _)| field == name) {
+                // `job-id` names the status record: a router may not give a
+                // job one it was not sent with.
+                if name == "payload"
+                    || name == "job-id"
+                    || job.fields.iter().any(|(field, _)| field == name)
+                {
                     return Err(self.bad_output(format!(
                         "extra field `{name}` for target `{}` would replace the job's own field",
                         target.stream
