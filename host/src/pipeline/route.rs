@@ -43,6 +43,7 @@ pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Halt>> {
         }])),
         Router::Plugin(router) => {
             plugins.push(router.version().to_owned());
+            let contract = contract.unwrap_or_else(|| job.to_plugin());
             router.route(&contract, job.id(), Some(&route.settings.targets))
         }
     };

@@ -17,8 +17,9 @@ use crate::plugin::{self, FieldError};
 pub struct Validated {
     /// The job.
     job: Job,
-    /// The job as plugins see it, built once for all calls.
-    contract: plugin::Job,
+    /// The job as plugins see it, built once for all calls; `None` until a
+    /// plugin needs it (a route with no validator).
+    contract: Option<plugin::Job>,
     /// `name@hash` of each plugin that has seen the job so far.
     plugins: Vec<String>,
 }
@@ -26,13 +27,20 @@ pub struct Validated {
 impl Validated {
     /// The job, the job as plugins see it, and the plugins that saw it: what
     /// the route stage goes on with.
-    pub(super) fn into_parts(self) -> (Job, plugin::Job, Vec<String>) {
+    pub(super) fn into_parts(self) -> (Job, Option<plugin::Job>, Vec<String>) {
         (self.job, self.contract, self.plugins)
     }
 }
 
 /// Runs every validator of `route` on `job`.
 pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
+    if route.validators.is_empty() {
+        return Ok(Validated {
+            job,
+            contract: None,
+            plugins: Vec::new(),
+        });
+    }
     let contract = job.to_plugin();
     let mut plugins = Vec::with_capacity(route.validators.len() + 1);
     let mut errors = Vec::new();
@@ -64,7 +72,7 @@ pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
     }
     Ok(Validated {
         job,
-        contract,
+        contract: Some(contract),
         plugins,
     })
 }
