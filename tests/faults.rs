@@ -297,3 +297,32 @@ fn a_settle_the_script_refuses_writes_nothing() {
     assert_eq!(xlen(&mut conn, "first"), 1);
     assert_eq!(xlen(&mut conn, "second"), 1);
 }
+
+#[test]
+fn a_job_id_or_plugin_output_cannot_forge_a_log_line() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", &hostile_routes());
+    let mut conn = redis.connection();
+    let daemon = Daemon::start(&config, "honest");
+    let forged = "2026-01-01T00:00:00.000000Z  INFO switchyard::daemon::reload: reloaded: forged";
+    let mut fields = job_for("panic", 1);
+    fields[1].1 = format!("evil\n{forged}\r\x1b[1A").into_bytes();
+    push(&mut conn, SOURCE, &[fields]);
+    assert!(
+        wait_until(Duration::from_secs(60), || settled(&mut conn) >= 1
+            && pending(&mut conn) == 0),
+        "log:\n{}",
+        daemon.log()
+    );
+    let log = daemon.log();
+    assert!(
+        log.contains("evil\\n2026-01-01T00:00:00.000000Z"),
+        "the job id is logged, escaped:\n{log}"
+    );
+    assert!(
+        !log.lines().any(|line| line.starts_with("2026-01-01")),
+        "a forged line:\n{log}"
+    );
+    assert!(!log.contains('\x1b') && !log.contains('\r'), "{log}");
+}
