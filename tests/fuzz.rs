@@ -20,7 +20,7 @@ use switchyard::config::Settings;
 use switchyard::daemon::snapshot::Snapshot;
 use switchyard::pipeline::job::{Entry, EntryId, MAX_FIELDS};
 use switchyard::pipeline::settle::Outcome;
-use switchyard::plugin::{Decision, Job, Plugin, PluginError, PluginSettings, Runtime};
+use switchyard::plugin::{Decision, Fault, Job, Plugin, PluginSettings, Runtime};
 
 use crate::harness::daemon::*;
 use crate::harness::plugin_path;
@@ -336,7 +336,7 @@ fn a_plugin_answer_is_checked_before_it_is_used() {
         };
         match puppet.validate(&job, "fuzz") {
             Ok(Ok(())) | Ok(Err(_)) => {}
-            Err(e) => prop_assert!(matches!(e, PluginError::BadOutput { .. }), "validate: {e}"),
+            Err(e) => prop_assert!(matches!(e, Fault::BadOutput { .. }), "validate: {e}"),
         }
         match puppet.route(&job, "fuzz", Some(&allowed)) {
             Ok(Decision::Dispatch(targets)) => {
@@ -358,7 +358,7 @@ fn a_plugin_answer_is_checked_before_it_is_used() {
                 }
             }
             Ok(Decision::Reject(_)) => {}
-            Err(PluginError::BadOutput { reason, .. }) => {
+            Err(Fault::BadOutput { reason, .. }) => {
                 prop_assert!(!reason.is_empty(), "a refusal without a reason");
             }
             Err(e) => prop_assert!(false, "route: {e}"),

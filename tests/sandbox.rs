@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use switchyard::plugin::{
-    Decision, ErrorCode, FieldError, Grants, Job, Limits, Plugin, PluginError, PluginSettings,
+    Decision, ErrorCode, Fault, FieldError, Grants, Job, Limits, LoadError, Plugin, PluginSettings,
     Runtime,
 };
 
@@ -30,7 +30,7 @@ enum Answer {
 
 /// Runs the job through the plugin as the pipeline would: `validate` if
 /// exported, then `route` if exported and the job is valid.
-fn answer(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Answer, PluginError> {
+fn answer(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Answer, Fault> {
     if plugin.worlds().validate
         && let Err(errors) = plugin.validate(job, "test-job")?
         && !errors.is_empty()
@@ -66,7 +66,7 @@ fn any_job() -> Job {
     slivka_job("clustalo", serde_json::json!({ "input": fasta(2, 10) }))
 }
 
-fn spin_job_fails(runtime: &Runtime) -> PluginError {
+fn spin_job_fails(runtime: &Runtime) -> Fault {
     let settings = PluginSettings {
         limits: Limits {
             deadline: Duration::from_millis(50),
@@ -78,7 +78,7 @@ fn spin_job_fails(runtime: &Runtime) -> PluginError {
     answer(&spin, &any_job(), None).expect_err("fixture-spin never answers")
 }
 
-fn memory_bomb_fails(runtime: &Runtime) -> PluginError {
+fn memory_bomb_fails(runtime: &Runtime) -> Fault {
     let settings = PluginSettings {
         limits: Limits {
             memory: 16 << 20,
@@ -90,12 +90,12 @@ fn memory_bomb_fails(runtime: &Runtime) -> PluginError {
     answer(&bomb, &any_job(), None).expect_err("fixture-memory-bomb cannot fit in 16 MiB")
 }
 
-fn panic_fails(runtime: &Runtime) -> PluginError {
+fn panic_fails(runtime: &Runtime) -> Fault {
     let panic = load(runtime, "fixture-panic", PluginSettings::default());
     answer(&panic, &any_job(), None).expect_err("fixture-panic panics")
 }
 
-fn undeclared_target_fails(runtime: &Runtime) -> PluginError {
+fn undeclared_target_fails(runtime: &Runtime) -> Fault {
     let plugin = load(
         runtime,
         "fixture-undeclared-target",
@@ -105,7 +105,7 @@ fn undeclared_target_fails(runtime: &Runtime) -> PluginError {
     answer(&plugin, &any_job(), Some(&allowed)).expect_err("queue:elsewhere is not allowed")
 }
 
-fn wrong_world_fails(runtime: &Runtime) -> PluginError {
+fn wrong_world_fails(runtime: &Runtime) -> LoadError {
     let path = plugin_path("fixture-wrong-world");
     Plugin::load(
         runtime,
@@ -117,7 +117,7 @@ fn wrong_world_fails(runtime: &Runtime) -> PluginError {
 }
 
 /// Loads the bytes as if they were a plugin in `dir/name`.
-fn load_bytes(runtime: &Runtime, dir: &Path, name: &str, bytes: &[u8]) -> PluginError {
+fn load_bytes(runtime: &Runtime, dir: &Path, name: &str, bytes: &[u8]) -> LoadError {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("cannot write into the test's tempdir");
     Plugin::load(runtime, "broken", &path, PluginSettings::default())
@@ -154,7 +154,7 @@ fn assert_good_plugin_answers(runtime: &Runtime, after: &str) {
 fn deadline_exceeded_is_interrupted() {
     let runtime = Runtime::new().unwrap();
     match spin_job_fails(&runtime) {
-        PluginError::Deadline { plugin, limit_ms } => {
+        Fault::Deadline { plugin, limit_ms } => {
             assert!(plugin.starts_with("fixture-spin@"), "{plugin}");
             assert_eq!(limit_ms, 50);
         }
@@ -166,7 +166,7 @@ fn deadline_exceeded_is_interrupted() {
 fn memory_limit_is_enforced() {
     let runtime = Runtime::new().unwrap();
     match memory_bomb_fails(&runtime) {
-        PluginError::Memory {
+        Fault::Memory {
             limit, requested, ..
         } => {
             assert_eq!(limit, 16 << 20);
@@ -180,7 +180,7 @@ fn memory_limit_is_enforced() {
 fn trap_reports_panic_message() {
     let runtime = Runtime::new().unwrap();
     match panic_fails(&runtime) {
-        PluginError::Trap { message, .. } => assert!(
+        Fault::Trap { message, .. } => assert!(
             message.contains("fixture panic: the job made me do it"),
             "the trap does not carry the panic message: {message}"
         ),
@@ -235,7 +235,7 @@ fn read_only_grant_allows_reading() {
 fn undeclared_target_is_refused() {
     let runtime = Runtime::new().unwrap();
     match undeclared_target_fails(&runtime) {
-        PluginError::BadOutput { reason, .. } => {
+        Fault::BadOutput { reason, .. } => {
             assert!(reason.contains("queue:elsewhere"), "{reason}");
         }
         other => panic!("expected bad output, got {other:?}"),
@@ -246,7 +246,7 @@ fn undeclared_target_is_refused() {
 fn wrong_world_is_refused() {
     let runtime = Runtime::new().unwrap();
     match wrong_world_fails(&runtime) {
-        error @ PluginError::WrongWorld { .. } => {
+        error @ LoadError::WrongWorld { .. } => {
             let message = error.to_string();
             assert!(
                 message.contains("fixture-wrong-world.wasm"),
@@ -270,7 +270,7 @@ fn not_a_component_is_refused() {
     ];
     for (name, bytes) in cases {
         match load_bytes(&runtime, dir.path(), name, &bytes) {
-            error @ PluginError::Load { .. } => {
+            error @ LoadError::Load { .. } => {
                 let message = error.to_string();
                 assert!(
                     message.contains(name),
@@ -340,7 +340,7 @@ fn a_prepare_that_fails_or_leaves_stdout_open_is_refused_at_load() {
     };
 
     let printed = refusal("print");
-    assert!(matches!(printed, PluginError::Load { .. }), "{printed:?}");
+    assert!(matches!(printed, LoadError::Load { .. }), "{printed:?}");
     let message = printed.to_string();
     assert!(message.contains("fixture-counter.wasm"), "{message}");
     assert!(
@@ -350,7 +350,7 @@ fn a_prepare_that_fails_or_leaves_stdout_open_is_refused_at_load() {
 
     let panicked = refusal("panic");
     let message = panicked.to_string();
-    assert!(matches!(panicked, PluginError::Load { .. }), "{message}");
+    assert!(matches!(panicked, LoadError::Load { .. }), "{message}");
     assert!(message.contains("fixture-counter.wasm"), "{message}");
     assert!(
         message.contains("its prepare failed") && message.contains("counter refuses to prepare"),
@@ -364,46 +364,37 @@ fn host_survives_and_keeps_running_plugins() {
     let dir = tempfile::tempdir().unwrap();
     assert_good_plugin_answers(&runtime, "nothing");
 
-    assert!(matches!(
-        spin_job_fails(&runtime),
-        PluginError::Deadline { .. }
-    ));
+    assert!(matches!(spin_job_fails(&runtime), Fault::Deadline { .. }));
     assert_good_plugin_answers(&runtime, "a deadline");
 
-    assert!(matches!(
-        memory_bomb_fails(&runtime),
-        PluginError::Memory { .. }
-    ));
+    assert!(matches!(memory_bomb_fails(&runtime), Fault::Memory { .. }));
     assert_good_plugin_answers(&runtime, "a memory limit");
 
-    assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
+    assert!(matches!(panic_fails(&runtime), Fault::Trap { .. }));
     assert_good_plugin_answers(&runtime, "a panic");
 
     assert!(matches!(
         undeclared_target_fails(&runtime),
-        PluginError::BadOutput { .. }
+        Fault::BadOutput { .. }
     ));
     assert_good_plugin_answers(&runtime, "an undeclared target");
 
     assert!(matches!(
         wrong_world_fails(&runtime),
-        PluginError::WrongWorld { .. }
+        LoadError::WrongWorld { .. }
     ));
     assert_good_plugin_answers(&runtime, "a wrong world");
 
     assert!(matches!(
         load_bytes(&runtime, dir.path(), "noise.wasm", &noise(1024)),
-        PluginError::Load { .. }
+        LoadError::Load { .. }
     ));
     assert_good_plugin_answers(&runtime, "a file that is not a component");
 
     // Failures in a row, then good calls, all in the same runtime.
     for _ in 0..3 {
-        assert!(matches!(
-            spin_job_fails(&runtime),
-            PluginError::Deadline { .. }
-        ));
-        assert!(matches!(panic_fails(&runtime), PluginError::Trap { .. }));
+        assert!(matches!(spin_job_fails(&runtime), Fault::Deadline { .. }));
+        assert!(matches!(panic_fails(&runtime), Fault::Trap { .. }));
     }
     assert_good_plugin_answers(&runtime, "repeated failures");
 }
@@ -427,7 +418,7 @@ fn environment_and_network_are_denied() {
 }
 
 /// The extra fields fixture-clock dispatched with.
-fn clock_report(clock: &Plugin) -> Result<std::collections::HashMap<String, String>, PluginError> {
+fn clock_report(clock: &Plugin) -> Result<std::collections::HashMap<String, String>, Fault> {
     let decision = clock.route(&any_job(), "test-job", None)?;
     match decision {
         Decision::Dispatch(targets) => Ok(targets[0].extra_fields.iter().cloned().collect()),
@@ -478,7 +469,7 @@ fn a_sleep_cannot_outlast_the_deadline() {
         settings.grants.clocks = clocks;
         let clock = load(&runtime, "fixture-clock", settings);
         match clock_report(&clock) {
-            Err(PluginError::Deadline { limit_ms, .. }) => assert_eq!(limit_ms, 50),
+            Err(Fault::Deadline { limit_ms, .. }) => assert_eq!(limit_ms, 50),
             other => panic!("a 10-minute sleep must end as a deadline error, got {other:?}"),
         }
     }

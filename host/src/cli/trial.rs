@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json};
 use crate::pipeline::validate::errors_json;
-use crate::plugin::{Decision, LimitOverrides, Plugin, PluginError, PluginSettings, Runtime};
+use crate::plugin::{Decision, Fault, LimitOverrides, LoadError, Plugin, PluginSettings, Runtime};
 
 /// `switchyard check`: loads `plugin` and says which worlds it satisfies.
 pub fn check_plugin(plugin: &Path) -> ExitCode {
@@ -125,7 +125,7 @@ pub fn plugin_name(path: &Path) -> String {
 }
 
 /// Loads a component exactly as the daemon would, with default settings.
-pub fn check(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError> {
+pub fn check(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
     Plugin::load(runtime, &plugin_name(path), path, PluginSettings::default())
 }
 
@@ -184,7 +184,7 @@ pub fn read_job(source: Option<&PathBuf>) -> anyhow::Result<Job> {
 
 /// Runs validate (if exported) then route (if exported and the job is
 /// valid) and returns the answer as JSON; `Err` when the plugin failed.
-pub fn run(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Value, PluginError> {
+pub fn run(plugin: &Plugin, job: &Job, allowed: Option<&[String]>) -> Result<Value, Fault> {
     let contract_job = job.to_plugin();
     let mut out = json!({ "plugin": plugin.version(), "job": job.id() });
     if plugin.worlds().validate {
@@ -218,7 +218,7 @@ pub fn decision_json(decision: &Decision) -> Value {
 }
 
 /// A plugin failure as `try` prints it.
-pub fn error_json(error: &PluginError) -> Value {
+pub fn error_json(error: &Fault) -> Value {
     json!({ "error": { "kind": error.kind(), "message": error.to_string() } })
 }
 

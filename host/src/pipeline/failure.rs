@@ -10,7 +10,7 @@
 use std::fmt;
 
 use super::job::{DecodeError, Entry, Job};
-use crate::plugin::PluginError;
+use crate::plugin::Fault;
 
 /// A point on a job's path, as dead letters and rejections name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub enum Failure {
         /// [`Stage::Validate`] or [`Stage::Route`].
         stage: Stage,
         /// What went wrong in the plugin.
-        fault: PluginError,
+        fault: Fault,
     },
     /// Redis refused to write the job's outcome (a target key of the wrong
     /// type, ...).

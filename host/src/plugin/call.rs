@@ -4,17 +4,19 @@
 //! Nothing survives from one call to the next: each call instantiates the
 //! prepared component in a new store (the pooling allocator makes that a
 //! matter of microseconds), so a plugin cannot carry state between jobs.
-//! Every failure leaves here as a [`PluginError`].
+//! The function is found through the bindings' `GuestIndices`, built at
+//! load; `load` gives the instance's typed `Guest` to call. Every failure
+//! leaves here as a [`Fault`].
 
 use std::collections::HashSet;
 
-use wasmtime::component::ComponentExportIndex;
+use wasmtime::component::Instance;
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::bindings::{Decision, FieldError, Job};
-use super::error::PluginError;
+use super::error::Fault;
 use super::load::Plugin;
 use super::runtime::deadline_ticks;
 use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
@@ -32,14 +34,18 @@ const MIN_STDIO: usize = 1024;
 
 impl Plugin {
     /// Runs `validate` on `job`. `job_id` tags the plugin's log lines.
-    pub fn validate(&self, job: &Job, job_id: &str) -> Result<Validation, PluginError> {
-        let index = self.validate.as_ref().ok_or_else(|| {
-            self.require_validator()
-                .expect_err("require_validator fails when validate is not exported")
-        })?;
-        let answer = self.call("validate", job_id, index, |store, instance, index| {
-            let func = instance.get_typed_func::<(&Job,), (Validation,)>(&mut *store, index)?;
-            Ok(func.call(&mut *store, (job,))?.0)
+    ///
+    /// A plugin that does not export `validate` answers
+    /// [`Fault::NotExported`]; see [`Plugin::require_validator`].
+    pub fn validate(&self, job: &Job, job_id: &str) -> Result<Validation, Fault> {
+        let indices = self
+            .validate
+            .as_ref()
+            .ok_or_else(|| self.not_exported("validator", super::VALIDATE_EXPORT))?;
+        let answer = self.call("validate", job_id, |store, instance| {
+            indices
+                .load(&mut *store, instance)?
+                .call_validate(&mut *store, job)
         })?;
         if let Err(errors) = &answer {
             let size: usize = errors
@@ -54,19 +60,23 @@ impl Plugin {
     /// Runs `route` on `job` and checks the decision: at least one target,
     /// no target twice, every target in `allowed` (when given), no extra
     /// field that would replace one of the job's own or switchyard's.
+    ///
+    /// A plugin that does not export `route` answers [`Fault::NotExported`];
+    /// see [`Plugin::require_router`].
     pub fn route(
         &self,
         job: &Job,
         job_id: &str,
         allowed: Option<&[String]>,
-    ) -> Result<Decision, PluginError> {
-        let index = self.route.as_ref().ok_or_else(|| {
-            self.require_router()
-                .expect_err("require_router fails when route is not exported")
-        })?;
-        let decision = self.call("route", job_id, index, |store, instance, index| {
-            let func = instance.get_typed_func::<(&Job,), (Decision,)>(&mut *store, index)?;
-            Ok(func.call(&mut *store, (job,))?.0)
+    ) -> Result<Decision, Fault> {
+        let indices = self
+            .route
+            .as_ref()
+            .ok_or_else(|| self.not_exported("router", super::ROUTE_EXPORT))?;
+        let decision = self.call("route", job_id, |store, instance| {
+            indices
+                .load(&mut *store, instance)?
+                .call_route(&mut *store, job)
         })?;
         self.check_output_size(total_decision_bytes(&decision))?;
         self.check_decision(&decision, job, allowed)?;
@@ -131,19 +141,14 @@ impl Plugin {
         &self,
         call: &str,
         job_id: &str,
-        index: &ComponentExportIndex,
-        body: impl FnOnce(
-            &mut Store<Sandbox>,
-            &wasmtime::component::Instance,
-            &ComponentExportIndex,
-        ) -> wasmtime::Result<R>,
-    ) -> Result<R, PluginError> {
+        body: impl FnOnce(&mut Store<Sandbox>, &Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, Fault> {
         let started = std::time::Instant::now();
         let mut store = self.store(job_id);
         let result = self
             .pre
             .instantiate(&mut store)
-            .and_then(|instance| body(&mut store, &instance, index));
+            .and_then(|instance| body(&mut store, &instance));
         crate::daemon::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
         self.forward_stdio(&store);
         result.map_err(|e| self.fault(e, &store))
@@ -151,18 +156,18 @@ impl Plugin {
 
     /// Classifies a failed call: memory limit, deadline, or trap (with the
     /// plugin's panic message when it printed one).
-    pub(crate) fn fault(&self, error: wasmtime::Error, store: &Store<Sandbox>) -> PluginError {
+    pub(crate) fn fault(&self, error: wasmtime::Error, store: &Store<Sandbox>) -> Fault {
         let plugin = self.identity.version.clone();
         let limits = self.settings.limits;
         if let Some(requested) = store.data().limiter.refused {
-            return PluginError::Memory {
+            return Fault::Memory {
                 plugin,
                 limit: limits.memory,
                 requested,
             };
         }
         if store.data().overslept || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-            return PluginError::Deadline {
+            return Fault::Deadline {
                 plugin,
                 limit_ms: limits.deadline.as_millis() as u64,
             };
@@ -175,7 +180,7 @@ impl Plugin {
                     None => format!("{error:#}"),
                 }
             });
-        PluginError::Trap { plugin, message }
+        Fault::Trap { plugin, message }
     }
 
     /// Copies what the plugin printed to the log, tagged with plugin and job.
@@ -197,7 +202,7 @@ impl Plugin {
         }
     }
 
-    fn check_output_size(&self, size: usize) -> Result<(), PluginError> {
+    fn check_output_size(&self, size: usize) -> Result<(), Fault> {
         let limit = self.settings.limits.output;
         if size > limit {
             return Err(self.bad_output(format!(
@@ -212,7 +217,7 @@ impl Plugin {
         decision: &Decision,
         job: &Job,
         allowed: Option<&[String]>,
-    ) -> Result<(), PluginError> {
+    ) -> Result<(), Fault> {
         let Decision::Dispatch(targets) = decision else {
             return Ok(());
         };
@@ -274,8 +279,8 @@ impl Plugin {
         Ok(())
     }
 
-    fn bad_output(&self, reason: String) -> PluginError {
-        PluginError::BadOutput {
+    fn bad_output(&self, reason: String) -> Fault {
+        Fault::BadOutput {
             plugin: self.identity.version.clone(),
             reason,
         }

@@ -1,16 +1,20 @@
-//! Every way a plugin can fail, as one typed error.
+//! How a plugin fails, typed by when: a [`LoadError`] while a file becomes a
+//! [`Plugin`](super::Plugin), a [`Fault`] while a plugin answers a job.
 //!
-//! The pipeline branches on these: a plugin fault dead-letters the job with
-//! the error's [`PluginError::kind`] and message, while a load error keeps the
-//! last good snapshot. Each message names the plugin (and the file, when the
-//! error is about one) so an operator knows where to look.
+//! The two have different owners. A load error is the reload's (or `check`'s):
+//! the new snapshot is refused and the last good one keeps running. A fault is
+//! the pipeline's: it dead-letters that one job with the fault's
+//! [`Fault::kind`] and message, and the daemon goes on. Each message names the
+//! plugin (and the file, when the error is about one) so an operator knows
+//! where to look.
 
 use std::path::PathBuf;
 
-/// A plugin failed to load or to answer.
+/// A `.wasm` file could not become a plugin, or not the one it is used as.
 #[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    /// The file could not be read or is not a WebAssembly component.
+pub enum LoadError {
+    /// The file could not be read, is not a WebAssembly component, or its
+    /// `prepare` (or its first instantiation) failed.
     #[error("{file}: {reason}")]
     Load {
         /// The `.wasm` file.
@@ -19,8 +23,9 @@ pub enum PluginError {
         reason: String,
     },
 
-    /// The component does not satisfy the world it is used as, or imports
-    /// something the sandbox does not offer.
+    /// The component does not satisfy the world it is used as, imports
+    /// something the sandbox does not offer, or exports a contract function
+    /// with another type than the contract's.
     #[error("{file}: {reason}")]
     WrongWorld {
         /// The `.wasm` file.
@@ -28,7 +33,22 @@ pub enum PluginError {
         /// What is missing or extra, in words.
         reason: String,
     },
+}
 
+impl LoadError {
+    /// A short stable name for the kind of failure, as `switchyard check`
+    /// and the reload log show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Load { .. } => "load",
+            LoadError::WrongWorld { .. } => "wrong-world",
+        }
+    }
+}
+
+/// A loaded plugin failed to answer one job.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
     /// The plugin ran past its wall-clock deadline and was interrupted.
     #[error("plugin {plugin}: deadline of {limit_ms} ms exceeded")]
     Deadline {
@@ -67,19 +87,35 @@ pub enum PluginError {
         /// What is wrong with the answer.
         reason: String,
     },
+
+    /// The plugin was asked for an export it does not have: `validate` of a
+    /// router-only plugin, `route` of a validator-only one. The pipeline never
+    /// asks: a snapshot checks [`require_validator`] and [`require_router`] at
+    /// load, and `switchyard try` calls only what [`worlds`] lists. The
+    /// message is the one those checks give.
+    ///
+    /// [`require_validator`]: super::Plugin::require_validator
+    /// [`require_router`]: super::Plugin::require_router
+    /// [`worlds`]: super::Plugin::worlds
+    #[error("{file}: {reason}")]
+    NotExported {
+        /// The `.wasm` file.
+        file: PathBuf,
+        /// Which export is missing and which worlds the plugin satisfies.
+        reason: String,
+    },
 }
 
-impl PluginError {
+impl Fault {
     /// A short stable name for the kind of failure, used in dead-letter
     /// entries, status records and `switchyard try` output.
     pub fn kind(&self) -> &'static str {
         match self {
-            PluginError::Load { .. } => "load",
-            PluginError::WrongWorld { .. } => "wrong-world",
-            PluginError::Deadline { .. } => "deadline",
-            PluginError::Memory { .. } => "memory",
-            PluginError::Trap { .. } => "trap",
-            PluginError::BadOutput { .. } => "bad-output",
+            Fault::Deadline { .. } => "deadline",
+            Fault::Memory { .. } => "memory",
+            Fault::Trap { .. } => "trap",
+            Fault::BadOutput { .. } => "bad-output",
+            Fault::NotExported { .. } => "wrong-world",
         }
     }
 }

@@ -2,19 +2,20 @@
 //!
 //! Loading compiles the component once, checks its imports and exports
 //! against the worlds in `wit/plugin.wit`, runs its `prepare` if it has one
-//! (see [`super::prepare`]), links it (`InstancePre`) and instantiates it
-//! once to check its functions' types. Everything that can be
-//! wrong with a file is reported here, naming the file, so that a bad plugin
-//! never reaches the pipeline.
+//! (see [`super::prepare`]), links it (`InstancePre`), finds its `validate`
+//! and `route` with the bindings' `GuestIndices`, and instantiates it once to
+//! check their types (the bindings' `load`). Everything that can be wrong
+//! with a file is reported here as a [`LoadError`] naming the file, so that a
+//! bad plugin never reaches the pipeline.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+use wasmtime::component::{Component, InstancePre};
 
-use super::bindings::{Decision, FieldError, Job};
-use super::error::PluginError;
+use super::bindings::exports::switchyard::plugin::{route, validate};
+use super::error::{Fault, LoadError};
 use super::limits::{Grants, Limits};
 use super::runtime::Runtime;
 use super::sandbox::{PluginIdentity, Sandbox};
@@ -71,10 +72,12 @@ pub struct Plugin {
     pub(crate) worlds: Worlds,
     /// The component, linked against the sandbox's imports.
     pub(crate) pre: InstancePre<Sandbox>,
-    /// Where `validate` is, if exported.
-    pub(crate) validate: Option<ComponentExportIndex>,
-    /// Where `route` is, if exported.
-    pub(crate) route: Option<ComponentExportIndex>,
+    /// Where `validate` is in the component; `Some` exactly when
+    /// `worlds.validate`, and its type checked at load.
+    pub(crate) validate: Option<validate::GuestIndices>,
+    /// Where `route` is in the component; `Some` exactly when
+    /// `worlds.route`, and its type checked at load.
+    pub(crate) route: Option<route::GuestIndices>,
     /// Limits, grants and config.
     pub(crate) settings: PluginSettings,
     /// Exports beyond the contract's, which switchyard ignores.
@@ -102,8 +105,8 @@ impl Plugin {
         name: &str,
         file: &Path,
         settings: PluginSettings,
-    ) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(file).map_err(|e| PluginError::Load {
+    ) -> Result<Plugin, LoadError> {
+        let bytes = std::fs::read(file).map_err(|e| LoadError::Load {
             file: file.to_owned(),
             reason: format!("cannot read: {e}"),
         })?;
@@ -117,12 +120,12 @@ impl Plugin {
         file: &Path,
         bytes: &[u8],
         settings: PluginSettings,
-    ) -> Result<Plugin, PluginError> {
-        let load_error = |reason: String| PluginError::Load {
+    ) -> Result<Plugin, LoadError> {
+        let load_error = |reason: String| LoadError::Load {
             file: file.to_owned(),
             reason,
         };
-        let world_error = |reason: String| PluginError::WrongWorld {
+        let world_error = |reason: String| LoadError::WrongWorld {
             file: file.to_owned(),
             reason,
         };
@@ -198,15 +201,22 @@ impl Plugin {
             component
         };
 
-        let validate = function_index(&component, VALIDATE_EXPORT, "validate", worlds.validate)
-            .map_err(world_error)?;
-        let route =
-            function_index(&component, ROUTE_EXPORT, "route", worlds.route).map_err(world_error)?;
-
         let pre = runtime
             .linker
             .instantiate_pre(&component)
             .map_err(|e| world_error(format!("cannot be linked in the sandbox: {e:#}")))?;
+        // Found once here; each call's `load` then only type-checks the
+        // instance's function (checked once below, so it cannot fail later).
+        let validate = worlds
+            .validate
+            .then(|| validate::GuestIndices::new(&pre))
+            .transpose()
+            .map_err(|_| world_error(missing_function(&component, VALIDATE_EXPORT, "validate")))?;
+        let route = worlds
+            .route
+            .then(|| route::GuestIndices::new(&pre))
+            .transpose()
+            .map_err(|_| world_error(missing_function(&component, ROUTE_EXPORT, "route")))?;
 
         let plugin = Plugin {
             identity,
@@ -266,57 +276,70 @@ impl Plugin {
     }
 
     /// Fails unless the plugin can serve as a validator.
-    pub fn require_validator(&self) -> Result<(), PluginError> {
+    pub fn require_validator(&self) -> Result<(), LoadError> {
         if self.worlds.validate {
             return Ok(());
         }
-        Err(PluginError::WrongWorld {
+        Err(LoadError::WrongWorld {
             file: self.file.clone(),
-            reason: format!(
-                "plugin {} is used as a validator but does not export `{VALIDATE_EXPORT}` \
-                 (it satisfies: {})",
-                self.identity.name,
-                self.worlds.names().join(", ")
-            ),
+            reason: self.not_exported_reason("validator", VALIDATE_EXPORT),
         })
     }
 
     /// Fails unless the plugin can serve as a router.
-    pub fn require_router(&self) -> Result<(), PluginError> {
+    pub fn require_router(&self) -> Result<(), LoadError> {
         if self.worlds.route {
             return Ok(());
         }
-        Err(PluginError::WrongWorld {
+        Err(LoadError::WrongWorld {
             file: self.file.clone(),
-            reason: format!(
-                "plugin {} is used as a router but does not export `{ROUTE_EXPORT}` \
-                 (it satisfies: {})",
-                self.identity.name,
-                self.worlds.names().join(", ")
-            ),
+            reason: self.not_exported_reason("router", ROUTE_EXPORT),
         })
     }
 
+    /// The fault of a call to `export`, which the plugin does not have: what
+    /// [`Plugin::require_validator`] or [`Plugin::require_router`] says.
+    pub(crate) fn not_exported(&self, role: &str, export: &str) -> Fault {
+        Fault::NotExported {
+            file: self.file.clone(),
+            reason: self.not_exported_reason(role, export),
+        }
+    }
+
+    /// Why the plugin cannot serve as `role`: it does not export `export`.
+    fn not_exported_reason(&self, role: &str, export: &str) -> String {
+        format!(
+            "plugin {} is used as a {role} but does not export `{export}` (it satisfies: {})",
+            self.identity.name,
+            self.worlds.names().join(", ")
+        )
+    }
+
     /// Instantiates the plugin once and checks that its functions have the
-    /// contract's types. Also catches a component whose start traps.
-    fn check_types(&self) -> Result<(), PluginError> {
+    /// contract's types: the bindings' `load` is what every call does, so a
+    /// type it would refuse is refused here, naming the file. Also catches a
+    /// component whose instantiation fails (a start that traps).
+    fn check_types(&self) -> Result<(), LoadError> {
         let mut store = self.store("(load check)");
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| self.fault(e, &store))?;
-        let world_error = |name: &str, e: wasmtime::Error| PluginError::WrongWorld {
+        let instance = self.pre.instantiate(&mut store).map_err(|e| {
+            let fault = self.fault(e, &store);
+            LoadError::Load {
+                file: self.file.clone(),
+                reason: format!("cannot be instantiated: {fault}"),
+            }
+        })?;
+        let world_error = |name: &str, e: wasmtime::Error| LoadError::WrongWorld {
             file: self.file.clone(),
             reason: format!("its `{name}` function does not have the contract's type: {e:#}"),
         };
-        if let Some(index) = &self.validate {
-            instance
-                .get_typed_func::<(&Job,), (Result<(), Vec<FieldError>>,)>(&mut store, index)
+        if let Some(indices) = &self.validate {
+            indices
+                .load(&mut store, &instance)
                 .map_err(|e| world_error("validate", e))?;
         }
-        if let Some(index) = &self.route {
-            instance
-                .get_typed_func::<(&Job,), (Decision,)>(&mut store, index)
+        if let Some(indices) = &self.route {
+            indices
+                .load(&mut store, &instance)
                 .map_err(|e| world_error("route", e))?;
         }
         Ok(())
@@ -342,23 +365,14 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Where function `func` of exported interface `interface` is.
-fn function_index(
-    component: &Component,
-    interface: &str,
-    func: &str,
-    exported: bool,
-) -> Result<Option<ComponentExportIndex>, String> {
-    if !exported {
-        return Ok(None);
+/// Why the bindings' `GuestIndices` could not find function `func` of
+/// exported interface `interface`, in the words of switchyard's messages.
+fn missing_function(component: &Component, interface: &str, func: &str) -> String {
+    if component.get_export_index(None, interface).is_none() {
+        format!("cannot find export `{interface}`")
+    } else {
+        format!("exports `{interface}` without its function `{func}`")
     }
-    let instance = component
-        .get_export_index(None, interface)
-        .ok_or_else(|| format!("cannot find export `{interface}`"))?;
-    component
-        .get_export_index(Some(&instance), func)
-        .map(Some)
-        .ok_or_else(|| format!("exports `{interface}` without its function `{func}`"))
 }
 
 /// `a`, `b` and `c` quoted for a message.

@@ -6,15 +6,16 @@
 //!   the pooling allocator and epoch interruption, the epoch ticker thread, and
 //!   the linker offering the sandbox's imports.
 //! - [`load`]: turns a `.wasm` file into a ready [`Plugin`]: compiled once,
-//!   checked against the worlds, linked (`InstancePre`).
+//!   checked against the worlds, linked (`InstancePre`), its exports found
+//!   and type-checked (the bindings' `GuestIndices`); or a [`LoadError`].
 //! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
 //!   it leaves (wizer), so every job's instance starts prepared.
 //! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
-//!   turns every failure into a typed [`PluginError`].
+//!   turns every failure into a typed [`Fault`].
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
 //!   import (`log`, `config-get`, `config-keys`).
 //! - [`limits`]: resource limits and capability grants.
-//! - [`error`]: the typed [`PluginError`].
+//! - [`error`]: the typed [`LoadError`] (at load) and [`Fault`] (per call).
 
 pub mod call;
 pub mod error;
@@ -24,13 +25,23 @@ pub mod prepare;
 pub mod runtime;
 pub mod sandbox;
 
+// What callers outside the plugin runtime use: load a `Plugin` (or get a
+// `LoadError`), call it on a `Job` (or get a `Fault`), read its answer.
 pub use call::{Validation, total_decision_bytes};
-pub use error::PluginError;
+pub use error::{Fault, LoadError};
 pub use limits::{Grants, LimitOverrides, Limits};
 pub use load::{Plugin, PluginSettings, Worlds};
 pub use runtime::Runtime;
 
 /// Rust types generated from `wit/plugin.wit`, shared by host and guests.
+///
+/// World `plugin` includes every interface of the contract, so its bindings
+/// serve the `validator` and `router` worlds too: the host imports
+/// (`Plugin::add_to_linker`), the records, and for each exported interface
+/// (`exports::switchyard::plugin::{validate, route, prepare}`) a
+/// `GuestIndices`, built once per plugin at load, whose `load` gives one
+/// instance's typed `Guest`. The world-level `PluginPre` is not used: it
+/// would require all three exports, and a plugin may have only some.
 pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",

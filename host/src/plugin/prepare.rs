@@ -16,11 +16,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wasmtime::Store;
-use wasmtime::component::{Component, Instance, Lift, WasmList};
+use wasmtime::component::{Component, Instance, InstancePre, Lift, WasmList};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use super::PREPARE_EXPORT;
-use super::error::PluginError;
+use super::bindings::exports::switchyard::plugin as contract;
+use super::error::LoadError;
 use super::load::{Plugin, PluginSettings, Worlds};
 use super::runtime::{Runtime, deadline_ticks};
 use super::sandbox::{PluginIdentity, Sandbox};
@@ -39,8 +40,8 @@ pub(crate) fn prepare(
     file: &Path,
     bytes: &[u8],
     settings: &PluginSettings,
-) -> Result<Vec<u8>, PluginError> {
-    let refused = |reason: String| PluginError::Load {
+) -> Result<Vec<u8>, LoadError> {
+    let refused = |reason: String| LoadError::Load {
         file: file.to_owned(),
         reason,
     };
@@ -76,10 +77,9 @@ pub(crate) fn prepare(
         prepared: false,
     };
     let mut store = preparing.store("(prepare)");
-    let ran = preparing
-        .pre
-        .instantiate(&mut store)
-        .and_then(|instance| call_prepare(&mut store, &instance).map(|()| instance));
+    let ran = preparing.pre.instantiate(&mut store).and_then(|instance| {
+        call_prepare(&mut store, &preparing.pre, &instance).map(|()| instance)
+    });
     preparing.forward_stdio(&store);
     let instance = ran.map_err(|e| {
         let fault = preparing.fault(e, &store);
@@ -110,16 +110,21 @@ pub(crate) fn prepare(
     prepared.map_err(|e| refused(format!("cannot write the prepared component: {e:#}")))
 }
 
-/// Calls the component's `prepare`.
-fn call_prepare(store: &mut Store<Sandbox>, instance: &Instance) -> wasmtime::Result<()> {
-    let interface = instance
-        .get_export_index(&mut *store, None, PREPARE_EXPORT)
-        .ok_or_else(|| wasmtime::format_err!("no export `{PREPARE_EXPORT}`"))?;
-    let func = instance
-        .get_export_index(&mut *store, Some(&interface), "prepare")
-        .ok_or_else(|| wasmtime::format_err!("`{PREPARE_EXPORT}` exports no `prepare`"))?;
-    let prepare = instance.get_typed_func::<(), ()>(&mut *store, func)?;
-    prepare.call(&mut *store, ())
+/// Calls the component's `prepare`, found and type-checked by the bindings.
+fn call_prepare(
+    store: &mut Store<Sandbox>,
+    pre: &InstancePre<Sandbox>,
+    instance: &Instance,
+) -> wasmtime::Result<()> {
+    let indices = contract::prepare::GuestIndices::new(pre).map_err(|_| {
+        match pre.component().get_export_index(None, PREPARE_EXPORT) {
+            None => wasmtime::format_err!("no export `{PREPARE_EXPORT}`"),
+            Some(_) => wasmtime::format_err!("`{PREPARE_EXPORT}` exports no `prepare`"),
+        }
+    })?;
+    indices
+        .load(&mut *store, instance)?
+        .call_prepare(&mut *store)
 }
 
 /// Wizer's view of the prepared instance: its accessor functions, called
