@@ -22,6 +22,9 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 use super::PREPARE_EXPORT;
 use super::bindings::exports::switchyard::plugin as contract;
 use super::error::LoadError;
+// load runs prepare, and prepare runs it in a `Plugin` of its own, to share
+// the one store, limits and fault reports every call has: the two files
+// import each other by design.
 use super::load::{Plugin, PluginSettings, Worlds};
 use super::runtime::{Runtime, deadline_ticks};
 use super::sandbox::{PluginIdentity, Sandbox};
