@@ -43,6 +43,13 @@ pub struct CallLabels {
     pub call: String,
 }
 
+/// Labels naming a plugin.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    /// The plugin's name.
+    pub plugin: String,
+}
+
 /// Labels of an outcome: `ok` or `failed`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
@@ -53,7 +60,7 @@ pub struct ResultLabels {
 /// Labels of a Redis operation that failed.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OpLabels {
-    /// What switchyard was doing (`read from the source streams`, ...).
+    /// What switchyard was doing (`connect`, `read`, `claim`, `settle`, ...).
     pub op: String,
 }
 
@@ -77,6 +84,8 @@ pub struct Metrics {
     pub reloads: Family<ResultLabels, Counter>,
     /// Failed Redis operations, by operation.
     pub redis_errors: Family<OpLabels, Counter>,
+    /// Plugin log lines dropped over the log rate, by plugin.
+    pub plugin_log_dropped: Family<PluginLabels, Counter>,
     /// Times Redis became reachable again after failures.
     pub reconnects: Counter,
     /// Entries read and not yet settled.
@@ -109,6 +118,7 @@ impl Metrics {
             reclaimed: Family::default(),
             reloads: Family::default(),
             redis_errors: Family::default(),
+            plugin_log_dropped: Family::default(),
             reconnects: Counter::default(),
             in_flight: Gauge::default(),
             retention_trimmed: Family::default(),
@@ -151,6 +161,11 @@ impl Metrics {
             "redis_errors",
             "Failed Redis operations, by operation",
             metrics.redis_errors.clone(),
+        );
+        registry.register(
+            "plugin_log_dropped_lines",
+            "Plugin log lines dropped over the plugin's log rate",
+            metrics.plugin_log_dropped.clone(),
         );
         registry.register(
             "redis_reconnects",

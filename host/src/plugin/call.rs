@@ -192,12 +192,15 @@ impl Plugin {
                 continue;
             }
             let text = String::from_utf8_lossy(&bytes);
+            let text = cut(text.trim_end(), super::sandbox::MAX_LOG_LINE);
+            if !self.identity.log.admit(text.len()) {
+                continue;
+            }
             tracing::info!(
                 plugin = %self.identity.version,
                 job = %sandbox.job_id,
                 stream,
-                "{}",
-                cut(text.trim_end(), super::sandbox::MAX_LOG_LINE)
+                "{text}"
             );
         }
     }

@@ -191,6 +191,7 @@ impl Plugin {
             name: name.to_owned(),
             version: format!("{name}@{}", &hex::encode(digest)[..8]),
             config: settings.config.clone(),
+            log: super::log::LogBudget::new(name),
         });
         let prepared = exports.iter().any(|e| e == PREPARE_EXPORT);
         let component = if prepared {

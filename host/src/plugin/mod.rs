@@ -15,12 +15,14 @@
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
 //!   import (`log`, `config-get`, `config-keys`).
 //! - [`limits`]: resource limits and capability grants.
+//! - [`log`]: the rate each plugin may log at, across all its calls.
 //! - [`error`]: the typed [`LoadError`] (at load) and [`Fault`] (per call).
 
 pub mod call;
 pub mod error;
 pub mod limits;
 pub mod load;
+pub mod log;
 pub mod prepare;
 pub mod runtime;
 pub mod sandbox;

@@ -32,6 +32,9 @@ use super::sandbox::{PluginIdentity, Sandbox};
 /// How much longer than one job's deadline `prepare` may run: it does once
 /// what jobs would otherwise each do, for every service at once.
 const PREPARE_DEADLINE_FACTOR: u32 = 10;
+/// The largest prepared component a plugin may leave: every load compiles
+/// it, and the compile cache keeps it.
+pub const MAX_PREPARED_BYTES: usize = 32 << 20;
 /// The least time `prepare` gets, whatever the per-job deadline.
 const MIN_PREPARE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -110,7 +113,16 @@ pub(crate) fn prepare(
             "cannot read the state prepare left: {error}"
         )));
     }
-    prepared.map_err(|e| refused(format!("cannot write the prepared component: {e:#}")))
+    let prepared =
+        prepared.map_err(|e| refused(format!("cannot write the prepared component: {e:#}")))?;
+    if prepared.len() > MAX_PREPARED_BYTES {
+        return Err(refused(format!(
+            "its prepare left {} MiB of state, over the {} MiB a prepared plugin may carry",
+            prepared.len() >> 20,
+            MAX_PREPARED_BYTES >> 20
+        )));
+    }
+    Ok(prepared)
 }
 
 /// Calls the component's `prepare`, found and type-checked by the bindings.

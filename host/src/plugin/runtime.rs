@@ -35,6 +35,10 @@ const KEEP_RESIDENT: usize = 16 << 20;
 /// How many plugin instances may be alive at once across the process. Calls
 /// beyond this wait for a slot (the daemon bounds its workers below it).
 pub const MAX_INSTANCES: u32 = 256;
+/// The size past which the compile cache drops its least used entries.
+const COMPILE_CACHE_BYTES: u64 = 256 << 20;
+/// How often the compile cache is pruned.
+const COMPILE_CACHE_CLEANUP: Duration = Duration::from_secs(10 * 60);
 
 /// The engine, the linker and the ticker, shared by every plugin.
 pub struct Runtime {
@@ -87,7 +91,13 @@ impl Runtime {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 
         if std::env::var_os("SWITCHYARD_NO_COMPILE_CACHE").is_none() {
-            match wasmtime::Cache::from_file(None) {
+            // Pruned well before wasmtime's default 512 MiB: each reload of a
+            // changed plugin adds its compiled form.
+            let mut cache = wasmtime::CacheConfig::new();
+            cache
+                .with_files_total_size_soft_limit(COMPILE_CACHE_BYTES)
+                .with_cleanup_interval(COMPILE_CACHE_CLEANUP);
+            match wasmtime::Cache::new(cache) {
                 Ok(cache) => {
                     config.cache(Some(cache));
                 }

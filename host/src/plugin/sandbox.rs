@@ -37,6 +37,8 @@ pub struct PluginIdentity {
     /// The plugin's table from the config, values as strings (non-string
     /// values as JSON text). What `config-get` reads.
     pub config: BTreeMap<String, String>,
+    /// How fast it may log, across all its calls.
+    pub log: super::log::LogBudget,
 }
 
 /// The state of one call.
@@ -190,6 +192,9 @@ impl host::Host for Sandbox {
             return;
         }
         let message = cut(&message, MAX_LOG_LINE);
+        if !self.plugin.log.admit(message.len()) {
+            return;
+        }
         let plugin = &self.plugin.version;
         let job = &self.job_id;
         match level {
