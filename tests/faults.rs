@@ -1,8 +1,11 @@
 //! Plugin faults inside the running daemon: a plugin that loops, eats
 //! memory, panics or answers with a target it may not use dead-letters its
 //! own jobs, with the stage and the reason, and the daemon goes on routing
-//! everything else.
+//! everything else; so does one that blocks in a host call (a FIFO).
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::harness::RedisServer;
@@ -325,4 +328,164 @@ fn a_job_id_or_plugin_output_cannot_forge_a_log_line() {
         "a forged line:\n{log}"
     );
     assert!(!log.contains('\x1b') && !log.contains('\r'), "{log}");
+}
+
+/// A route whose validator, `fixture-open-file` with a 200 ms deadline,
+/// reads the file a job's `path` field names (default: a regular file) in
+/// `uploads`, granted read-only as `/uploads`.
+fn uploads_route(uploads: &Path) -> String {
+    format!(
+        r#"
+[plugin.fixture-open-file]
+deadline-ms = 200
+[plugin.fixture-open-file.config]
+path = "/uploads/input.fasta"
+[plugin.fixture-open-file.grants]
+read-dirs = {{ "/uploads" = "{}" }}
+
+[[routes]]
+name = "uploads"
+source = "jobs"
+match = {{ service = "uploads" }}
+validators = ["fixture-open-file"]
+router = "fasta-size"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#,
+        uploads.display()
+    )
+}
+
+/// A directory holding a regular file, `input.fasta`, and a FIFO no one
+/// ever opens for writing, `fifo`: opening it for reading blocks forever.
+fn uploads_with_fifo(dir: &Path) -> PathBuf {
+    let uploads = dir.join("uploads");
+    std::fs::create_dir(&uploads).unwrap();
+    std::fs::write(uploads.join("input.fasta"), fasta(1, 20)).unwrap();
+    let fifo = CString::new(uploads.join("fifo").into_os_string().into_vec()).unwrap();
+    // SAFETY: mkfifo(3) on a NUL-terminated path we own.
+    let made = unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) };
+    assert_eq!(made, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    uploads
+}
+
+/// A job of the uploads route whose validator opens `/uploads/fifo`.
+fn fifo_job(n: u64) -> Fields {
+    let mut fields = job_for("uploads", n);
+    fields.push(("path".to_owned(), b"/uploads/fifo".to_vec()));
+    fields
+}
+
+/// Checks that the FIFO job is the only dead letter, as a deadline fault of
+/// the validator naming the plugin, and that nothing else went wrong.
+fn assert_fifo_job_dead_lettered_as_deadline(conn: &mut redis::Connection) {
+    let dead = entries(conn, DEAD);
+    assert_eq!(
+        dead.len(),
+        1,
+        "only the FIFO job is a dead letter: {dead:?}"
+    );
+    let entry = &dead[0];
+    assert_eq!(entry["path"], "/uploads/fifo", "{entry:?}");
+    assert_eq!(entry["switchyard-stage"], "validate", "{entry:?}");
+    assert_eq!(entry["switchyard-error"], "deadline", "{entry:?}");
+    let reason = &entry["switchyard-reason"];
+    assert!(
+        reason.contains("fixture-open-file@") && reason.contains("deadline of 200 ms exceeded"),
+        "{entry:?}"
+    );
+    assert_eq!(status(conn, &entry["job-id"])["status"], "ERROR");
+}
+
+/// Issue 14, hole 2: opening a FIFO in a granted directory blocks in the
+/// host, where the epoch deadline does not reach. The call must still end
+/// at its deadline, as a deadline dead letter, exactly once; the jobs read
+/// with it must be routed; shutdown must not wait on it.
+#[test]
+fn a_plugin_opening_a_fifo_ends_at_its_deadline_and_the_jobs_behind_it_are_routed() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = uploads_with_fifo(dir.path());
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "batch = 16\nworkers = 1\nclaim-idle-ms = 1000",
+        &uploads_route(&uploads),
+    );
+    let mut conn = redis.connection();
+
+    // The FIFO job first, so the good jobs of its batch wait behind it.
+    let mut jobs = vec![fifo_job(1)];
+    jobs.extend((0..20).map(|n| job_for("uploads", 100 + n)));
+    jobs.extend((0..5).map(|n| job_of(Kind::Local, 200 + n)));
+    push(&mut conn, SOURCE, &jobs);
+
+    let mut daemon = Daemon::start(&config, "fifo");
+    let total = jobs.len();
+    assert!(
+        wait_until(Duration::from_secs(30), || settled(&mut conn) >= total
+            && pending(&mut conn) == 0),
+        "settled {} of {total} (pending {}): a call blocked on the FIFO outlived its deadline; log:\n{}",
+        settled(&mut conn),
+        pending(&mut conn),
+        daemon.log()
+    );
+    assert_exactly_once(&mut conn, total);
+    assert_eq!(
+        xlen(&mut conn, "queue:local"),
+        25,
+        "every good job is routed"
+    );
+    assert_fifo_job_dead_lettered_as_deadline(&mut conn);
+
+    assert!(daemon.terminate().success(), "log:\n{}", daemon.log());
+    assert_eq!(pending(&mut conn), 0);
+    assert_exactly_once(&mut conn, total);
+}
+
+/// SIGTERM while a plugin is blocked opening a FIFO: the daemon does not
+/// wait past the call's deadline; it exits 0, with the job dead-lettered as
+/// a deadline fault and nothing pending.
+#[test]
+fn sigterm_while_a_plugin_is_blocked_opening_a_fifo_exits_promptly() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = uploads_with_fifo(dir.path());
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "batch = 16",
+        &uploads_route(&uploads).replace("deadline-ms = 200", "deadline-ms = 3000"),
+    );
+    let mut conn = redis.connection();
+    push(&mut conn, SOURCE, &[fifo_job(1)]);
+    let mut daemon = Daemon::start(&config, "fifo");
+    // Delivered, so its validator is opening the FIFO, for up to 3 s.
+    let delivered = |conn: &mut redis::Connection| {
+        let group: redis::RedisResult<redis::Value> =
+            redis::cmd("XPENDING").arg(SOURCE).arg(GROUP).query(conn);
+        group.is_ok() && pending(conn) == 1
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || delivered(&mut conn)),
+        "the job was never read; log:\n{}",
+        daemon.log()
+    );
+    let asked = std::time::Instant::now();
+    assert!(daemon.terminate().success(), "log:\n{}", daemon.log());
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "shutdown took {:?}; log:\n{}",
+        asked.elapsed(),
+        daemon.log()
+    );
+    assert_eq!(pending(&mut conn), 0, "log:\n{}", daemon.log());
+    let dead = entries(&mut conn, DEAD);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["switchyard-error"], "deadline", "{dead:?}");
+    assert!(
+        dead[0]["switchyard-reason"].contains("deadline of 3000 ms exceeded"),
+        "{dead:?}"
+    );
 }

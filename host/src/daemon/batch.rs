@@ -7,21 +7,37 @@
 //! one pipeline, retried while Redis is unavailable. The permits are
 //! released when the last settlement is done, so intake never runs further
 //! ahead than `in-flight` entries.
+//!
+//! At shutdown a batch is waited for while its worker's plugin calls keep
+//! their deadlines. One whose worker is stuck in a host call past
+//! [`STUCK_AFTER`] beyond its deadline is given up: its entries stay
+//! pending, to be read again or reclaimed.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Settling};
 use super::metrics::{SettledLabels, metrics};
+use super::shutdown::Shutdown;
 use super::snapshot::{Snapshot, SnapshotCell};
 use crate::config::ConsumerSettings;
 use crate::pipeline::dispatch::{Dispatcher, Settled};
 use crate::pipeline::failure::Failure;
 use crate::pipeline::job::Entry;
 use crate::pipeline::settle::{Outcome, Settlement};
+use crate::plugin::watchdog::ThreadWatch;
+
+/// How long past its deadline a plugin call may hold its worker before
+/// shutdown stops waiting for the worker's batch. The watchdog interrupts
+/// a blocked host call at the deadline; this covers a wait it cannot.
+pub const STUCK_AFTER: Duration = Duration::from_millis(500);
+
+/// How often shutdown looks at a batch's worker.
+const STUCK_POLL: Duration = Duration::from_millis(50);
 
 /// Entries read together, with what they were read under.
 pub struct Batch {
@@ -84,6 +100,8 @@ pub struct Processor {
     pub in_flight: Arc<Semaphore>,
     /// Permits for worker threads running plugins; never closed.
     pub workers: Arc<Semaphore>,
+    /// Once requested, a batch whose worker is stuck is given up.
+    pub shutdown: Shutdown,
 }
 
 impl Processor {
@@ -115,15 +133,21 @@ impl Processor {
                 entries,
                 permit,
             } = batch;
-            let settlements = processor.decide(&snapshot, entries).await;
-            processor.settle(&snapshot, settlements).await;
+            if let Some(settlements) = processor.decide(&snapshot, entries).await {
+                processor.settle(&snapshot, settlements).await;
+            }
             metrics().in_flight.dec_by(count);
             drop(permit);
         });
     }
 
-    /// Decides every entry on a worker thread.
-    async fn decide(&self, snapshot: &Arc<Snapshot>, entries: Vec<Entry>) -> Vec<Settlement> {
+    /// Decides every entry on a worker thread; `None` if shutdown gave up
+    /// on it, stuck in a plugin's host call past [`STUCK_AFTER`].
+    async fn decide(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        entries: Vec<Entry>,
+    ) -> Option<Vec<Settlement>> {
         let worker = self
             .workers
             .clone()
@@ -131,15 +155,39 @@ impl Processor {
             .await
             .expect("the worker semaphore is never closed");
         let (snapshot, consumer) = (snapshot.clone(), self.consumer.clone());
-        tokio::task::spawn_blocking(move || {
+        let count = entries.len();
+        // The worker thread's watch, once it has started.
+        let watch = Arc::new(OnceLock::new());
+        let watching = watch.clone();
+        let mut deciding = tokio::task::spawn_blocking(move || {
             let _worker = worker;
+            let _ = watching.set(ThreadWatch::current());
             entries
                 .into_iter()
                 .map(|entry| crate::pipeline::decide(&snapshot, &consumer, entry))
                 .collect()
-        })
-        .await
-        .expect("deciding turns every plugin failure into a settlement; it does not panic")
+        });
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            decided = &mut deciding => return Some(decided.expect(DECIDE_PANICS)),
+            _ = shutdown.requested() => {}
+        }
+        loop {
+            tokio::select! {
+                decided = &mut deciding => return Some(decided.expect(DECIDE_PANICS)),
+                _ = tokio::time::sleep(STUCK_POLL) => {}
+            }
+            let overdue = watch.get().and_then(|watch| watch.overdue());
+            if let Some(overdue) = overdue.filter(|overdue| *overdue > STUCK_AFTER) {
+                tracing::error!(
+                    entries = count,
+                    "shutting down: a worker is stuck in a plugin's host call {} ms past its \
+                     deadline; its batch is left pending, to be read again or reclaimed",
+                    overdue.as_millis()
+                );
+                return None;
+            }
+        }
     }
 
     /// Settles `settlements`, retrying while Redis is unavailable. A
@@ -194,6 +242,10 @@ impl Processor {
         }
     }
 }
+
+/// Why a worker's result is always there.
+const DECIDE_PANICS: &str =
+    "deciding turns every plugin failure into a settlement; it does not panic";
 
 /// The dead letter for a settlement Redis refused: to its route's
 /// dead-letter stream in the batch's snapshot.

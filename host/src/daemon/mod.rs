@@ -77,7 +77,11 @@ pub fn run(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    tokio.block_on(async move {
+    // Held past the batches' end, so the epoch ticker and the watchdog keep
+    // the deadlines of plugin calls in flight at shutdown (the reloader's
+    // copy is gone by then).
+    let ticking = runtime.clone();
+    let result = tokio.block_on(async move {
         let embedded = match &settings.redis {
             RedisTarget::Embedded { data_dir } => Some(Embedded::start(data_dir).await?),
             RedisTarget::Url(_) | RedisTarget::Cluster(_) => None,
@@ -119,8 +123,17 @@ pub fn run(
             embedded.stop().await;
         }
         result
-    })
+    });
+    // Dropping the runtime would wait for every blocking thread, and a
+    // worker stuck in a plugin's host call may never return (see
+    // `batch::STUCK_AFTER`); its entries stay pending.
+    tokio.shutdown_timeout(BLOCKING_GRACE);
+    drop(ticking);
+    result
 }
+
+/// How long the exiting daemon waits for blocking threads still running.
+const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
 /// What the daemon's parts share.
 struct Shared {
@@ -200,6 +213,7 @@ async fn serve(
         dispatcher,
         in_flight: Arc::new(Semaphore::new(consumer.in_flight)),
         workers: Arc::new(Semaphore::new(consumer.workers)),
+        shutdown: shutdown.clone(),
     };
 
     if let Some(conn) = retry(RedisOp::Connect, &mut shutdown, async || {

@@ -20,6 +20,7 @@ use super::error::Fault;
 use super::load::Plugin;
 use super::runtime::deadline_ticks;
 use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
+use super::watchdog;
 
 /// A validator's answer: valid, or every error it found.
 pub type Validation = Result<(), Vec<FieldError>>;
@@ -90,8 +91,11 @@ impl Plugin {
         let stdout = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
         let stderr = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
         let mut wasi = WasiCtxBuilder::new();
+        // Filesystem calls run on the calling thread, not on a blocking pool,
+        // so the watchdog's signal reaches one blocked past the deadline.
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
+            .allow_blocking_current_thread(true)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
@@ -127,7 +131,7 @@ impl Plugin {
             stderr,
             deadline: std::time::Instant::now() + limits.deadline,
             monotonic_zero,
-            overslept: false,
+            overran: false,
         };
         let mut store = Store::new(self.pre.engine(), sandbox);
         store.limiter(|sandbox| &mut sandbox.limiter);
@@ -145,17 +149,18 @@ impl Plugin {
     ) -> Result<R, Fault> {
         let started = std::time::Instant::now();
         let mut store = self.store(job_id);
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| body(&mut store, &instance));
+        let result = self.watched(&mut store, |store| {
+            let instance = self.pre.instantiate(&mut *store)?;
+            body(store, &instance)
+        });
         crate::daemon::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
         self.forward_stdio(&store);
         result.map_err(|e| self.fault(e, &store))
     }
 
-    /// Classifies a failed call: memory limit, deadline, or trap (with the
-    /// plugin's panic message when it printed one).
+    /// Classifies a failed call: memory limit, deadline (an epoch trap, or
+    /// overran in the host), or trap (with the plugin's panic message when
+    /// it printed one).
     pub(crate) fn fault(&self, error: wasmtime::Error, store: &Store<Sandbox>) -> Fault {
         let plugin = self.identity.version.clone();
         let limits = self.settings.limits;
@@ -166,7 +171,7 @@ impl Plugin {
                 requested,
             };
         }
-        if store.data().overslept || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        if store.data().overran || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             return Fault::Deadline {
                 plugin,
                 limit_ms: limits.deadline.as_millis() as u64,
@@ -181,6 +186,28 @@ impl Plugin {
                 }
             });
         Fault::Trap { plugin, message }
+    }
+
+    /// Runs `run` on `store` under the [`watchdog`]: a host call still
+    /// blocked when the epoch deadline is due is interrupted, and a run that
+    /// overran its deadline fails as an epoch trap does, so
+    /// [`Plugin::fault`] reports a deadline, even if the plugin answered
+    /// (after a host call's `EINTR`).
+    pub(crate) fn watched<R>(
+        &self,
+        store: &mut Store<Sandbox>,
+        run: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        let ticks = deadline_ticks(self.settings.limits.deadline);
+        let watch = watchdog::watch(&self.ticks, ticks, store.data().deadline);
+        let result = run(store);
+        if watch.end() {
+            store.data_mut().overran = true;
+        }
+        match result {
+            Ok(_) if store.data().overran => Err(Trap::Interrupt.into()),
+            result => result,
+        }
     }
 
     /// Copies what the plugin printed to the log, tagged with plugin and job.

@@ -86,6 +86,9 @@ pub struct Plugin {
     pub(crate) digest: Vec<u8>,
     /// Whether its `prepare` ran at load: jobs start from what it left.
     pub(crate) prepared: bool,
+    /// The runtime's ticks, which the watchdog counts its calls' deadlines
+    /// in.
+    pub(crate) ticks: Arc<super::watchdog::Ticks>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -230,6 +233,7 @@ impl Plugin {
             extra_exports,
             digest: digest.to_vec(),
             prepared,
+            ticks: runtime.ticks.clone(),
         };
         plugin.check_types()?;
         Ok(plugin)

@@ -14,6 +14,8 @@
 //!   turns every failure into a typed [`Fault`].
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
 //!   import (`log`, `config-get`, `config-keys`).
+//! - [`watchdog`]: holds a call's deadline in the host: interrupts a host
+//!   call (a FIFO's open) still blocked when the deadline passes.
 //! - [`limits`]: resource limits and capability grants.
 //! - [`log`]: the rate each plugin may log at, across all its calls.
 //! - [`error`]: the typed [`LoadError`] (at load) and [`Fault`] (per call).
@@ -26,6 +28,7 @@ pub mod log;
 pub mod prepare;
 pub mod runtime;
 pub mod sandbox;
+pub mod watchdog;
 
 // What callers outside the plugin runtime use: load a `Plugin` (or get a
 // `LoadError`), call it on a `Job` (or get a `Fault`), read its answer.

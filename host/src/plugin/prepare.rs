@@ -81,10 +81,12 @@ pub(crate) fn prepare(
         extra_exports: Vec::new(),
         digest: Vec::new(),
         prepared: false,
+        ticks: runtime.ticks.clone(),
     };
     let mut store = preparing.store("(prepare)");
-    let ran = preparing.pre.instantiate(&mut store).and_then(|instance| {
-        call_prepare(&mut store, &preparing.pre, &instance).map(|()| instance)
+    let ran = preparing.watched(&mut store, |store| {
+        let instance = preparing.pre.instantiate(&mut *store)?;
+        call_prepare(store, &preparing.pre, &instance).map(|()| instance)
     });
     preparing.forward_stdio(&store);
     let instance = ran.map_err(|e| {

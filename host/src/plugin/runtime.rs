@@ -4,7 +4,9 @@
 //! instance pool and the epoch counter are shared. The epoch ticker thread
 //! advances the engine's epoch every [`TICK`]; a call's deadline is a number
 //! of ticks, so a plugin stuck in a loop is interrupted within one tick of
-//! its deadline. The ticker is joined when the runtime drops.
+//! its deadline. On the same tick it runs the [`watchdog`], which interrupts
+//! a call blocked in the host past its deadline. The ticker is joined when
+//! the runtime drops.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +20,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::bindings;
 use super::limits::MAX_MEMORY_LIMIT;
 use super::sandbox::Sandbox;
+use super::watchdog;
 
 /// How often the engine's epoch advances; the resolution of deadlines.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -46,6 +49,8 @@ pub struct Runtime {
     pub(crate) engine: Engine,
     /// Offers the sandbox's imports: `switchyard:plugin/host` and WASI.
     pub(crate) linker: Arc<Linker<Sandbox>>,
+    /// The ticker's count, which the watchdog reads deadlines in.
+    pub(crate) ticks: Arc<watchdog::Ticks>,
     /// Advances the epoch; stopped and joined when the runtime drops.
     _ticker: EpochTicker,
 }
@@ -115,10 +120,14 @@ impl Runtime {
         bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| anyhow!("cannot add switchyard's host interface to the linker: {e:#}"))?;
 
-        let ticker = EpochTicker::start(engine.clone());
+        watchdog::install()
+            .map_err(|e| anyhow!("cannot install the plugin watchdog's signal handler: {e}"))?;
+        let ticks = Arc::new(watchdog::Ticks::default());
+        let ticker = EpochTicker::start(engine.clone(), ticks.clone());
         Ok(Runtime {
             engine,
             linker: Arc::new(linker),
+            ticks,
             _ticker: ticker,
         })
     }
@@ -129,7 +138,8 @@ impl Runtime {
     }
 }
 
-/// A thread that advances an engine's epoch every [`TICK`].
+/// A thread that advances an engine's epoch every [`TICK`], and signals the
+/// threads whose plugin call is past its deadline ([`watchdog::scan`]).
 struct EpochTicker {
     /// Set to ask the thread to stop.
     stop: Arc<AtomicBool>,
@@ -138,7 +148,7 @@ struct EpochTicker {
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> EpochTicker {
+    fn start(engine: Engine, ticks: Arc<watchdog::Ticks>) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -147,6 +157,7 @@ impl EpochTicker {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(TICK);
                     engine.increment_epoch();
+                    watchdog::scan(&ticks, ticks.tick());
                 }
             })
             .expect("spawning the epoch ticker thread");
@@ -161,7 +172,8 @@ impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
-            // The thread only sleeps and increments; it cannot panic.
+            // The thread only sleeps, increments and signals; it cannot
+            // panic.
             let _ = thread.join();
         }
     }

@@ -64,8 +64,10 @@ pub struct Sandbox {
     /// What the plugin's monotonic clock counts from; `None` when it has no
     /// clock grant and the clock stands still at 0.
     pub(crate) monotonic_zero: Option<Instant>,
-    /// Set when the plugin asked to sleep past its deadline.
-    pub(crate) overslept: bool,
+    /// Set when the call ran past its deadline in the host: it asked to
+    /// sleep past it, or the watchdog interrupted a host call blocked past
+    /// it. The call ends as a deadline fault, whatever the plugin answered.
+    pub(crate) overran: bool,
 }
 
 impl Sandbox {
@@ -86,7 +88,7 @@ impl Sandbox {
                 subscribe(&mut self.table, nap)
             }
             _ => {
-                self.overslept = true;
+                self.overran = true;
                 Err(Trap::Interrupt.into())
             }
         }
