@@ -489,3 +489,129 @@ fn sigterm_while_a_plugin_is_blocked_opening_a_fifo_exits_promptly() {
         "{dead:?}"
     );
 }
+
+/// The output limit the puppet has in [`PUPPET_VALIDATES`]: 16 KiB.
+const PUPPET_OUTPUT_LIMIT: usize = 16 << 10;
+
+/// A route where the puppet validates and routes under a 16 KiB output
+/// limit: its errors, or its decision, are written in the job's payload.
+const PUPPET_VALIDATES: &str = r#"
+[plugin.fixture-puppet]
+output-kib = 16
+
+[[routes]]
+name = "puppet"
+source = "jobs"
+match = { service = "puppet" }
+validators = ["fixture-puppet"]
+router = "fixture-puppet"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
+/// A job for the puppet: `job-id` and the script in its payload.
+fn puppet_job(job_id: &str, script: serde_json::Value) -> Fields {
+    vec![
+        ("service".into(), b"puppet".to_vec()),
+        ("job-id".into(), job_id.as_bytes().to_vec()),
+        ("payload".into(), script.to_string().into_bytes()),
+    ]
+}
+
+/// The output limit counts a plugin's answer as switchyard writes it: the
+/// errors' JSON, escapes and all, not the strings' lengths. Errors that
+/// would write more than the limit dead-letter the job as bad output, and
+/// neither the rejected stream, the dead letters nor the status record
+/// receives more than the limit.
+#[test]
+fn errors_over_the_output_limit_as_written_are_bad_output_and_never_reach_redis() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", PUPPET_VALIDATES);
+    let mut conn = redis.connection();
+    let daemon = Daemon::start(&config, "puppeteer");
+
+    let empty = serde_json::json!(["", 0, ""]);
+    let jobs = [
+        // 8 KB of strings and headers, 44 KB of JSON.
+        puppet_job(
+            "empty-errors",
+            serde_json::json!({ "errors": vec![empty.clone(); 1000] }),
+        ),
+        // 4 KB of control characters, 24 KB of JSON once escaped.
+        puppet_job(
+            "control-characters",
+            serde_json::json!({ "errors": [["input", 1, "\u{1}".repeat(4000)]] }),
+        ),
+        // 4.4 KB of JSON: under the limit, the job is rejected as usual.
+        puppet_job(
+            "few-errors",
+            serde_json::json!({ "errors": vec![empty; 100] }),
+        ),
+    ];
+    push(&mut conn, SOURCE, &jobs);
+    assert!(
+        wait_until(Duration::from_secs(60), || settled(&mut conn) >= jobs.len()
+            && pending(&mut conn) == 0),
+        "log:\n{}",
+        daemon.log()
+    );
+    assert_exactly_once(&mut conn, jobs.len());
+
+    // Nothing switchyard added to an outcome entry, nor any status record,
+    // holds more than the limit.
+    for stream in [REJECTED, DEAD] {
+        for entry in entries(&mut conn, stream) {
+            let added: usize = entry
+                .iter()
+                .filter(|(name, _)| name.starts_with("switchyard-"))
+                .map(|(name, value)| name.len() + value.len())
+                .sum();
+            assert!(
+                added <= PUPPET_OUTPUT_LIMIT,
+                "{stream}: {} wrote {added} bytes, over the output limit of {PUPPET_OUTPUT_LIMIT}",
+                entry["job-id"]
+            );
+        }
+    }
+    for job_id in ["empty-errors", "control-characters", "few-errors"] {
+        let record = status(&mut conn, job_id);
+        let size: usize = record.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(
+            size <= PUPPET_OUTPUT_LIMIT,
+            "the status record of {job_id} holds {size} bytes, over the output limit of \
+             {PUPPET_OUTPUT_LIMIT}"
+        );
+    }
+
+    // The sizes are those of the errors' JSON as it would have been written.
+    let dead = entries(&mut conn, DEAD);
+    for (job_id, written) in [("empty-errors", 44001), ("control-characters", 24049)] {
+        let entry = dead
+            .iter()
+            .find(|e| e["job-id"] == job_id)
+            .unwrap_or_else(|| panic!("{job_id} is not a dead letter: {dead:?}"));
+        assert_eq!(entry["switchyard-stage"], "validate", "{job_id}");
+        assert_eq!(entry["switchyard-error"], "bad-output", "{job_id}");
+        let reason = &entry["switchyard-reason"];
+        assert!(
+            reason.contains("fixture-puppet@")
+                && reason.contains(&format!(
+                    "{written} bytes as written, over the output limit of {PUPPET_OUTPUT_LIMIT}"
+                )),
+            "{job_id}: {reason}"
+        );
+        let record = status(&mut conn, job_id);
+        assert_eq!(record["status"], "ERROR", "{record:?}");
+        assert_eq!(record["error"], "bad-output", "{record:?}");
+        assert_eq!(&record["reason"], reason);
+    }
+
+    let rejected = entries(&mut conn, REJECTED);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["job-id"], "few-errors");
+    let errors: serde_json::Value =
+        serde_json::from_str(&rejected[0]["switchyard-errors"]).unwrap();
+    assert_eq!(errors.as_array().map(Vec::len), Some(100));
+}

@@ -14,7 +14,7 @@ use switchyard::plugin::{
     Runtime,
 };
 
-use crate::harness::{fasta, job, plugin_path, run_switchyard, run_try, slivka_job};
+use crate::harness::{fasta, job, plugin_path, repo_root, run_switchyard, run_try, slivka_job};
 
 /// What a plugin answered for one job: the validator's verdict, then (if it
 /// is valid and the plugin routes) the router's decision.
@@ -174,6 +174,61 @@ fn memory_limit_is_enforced() {
         }
         other => panic!("expected a memory error, got {other:?}"),
     }
+}
+
+/// Loads the hand-written component `tests/fixtures/components/NAME.wat`
+/// with `settings`, failing the test if it does not load.
+fn load_wat(runtime: &Runtime, name: &str, settings: PluginSettings) -> Plugin {
+    let path = repo_root().join(format!("tests/fixtures/components/{name}.wat"));
+    let bytes = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Plugin::from_bytes(runtime, name, &path, &bytes, settings)
+        .unwrap_or_else(|e| panic!("component {name} does not load: {e}"))
+}
+
+/// A component with four core instances, each with its own linear memory:
+/// `memory-mib` bounds what they hold together, as it bounds a Rust
+/// plugin's one memory.
+#[test]
+fn memory_limit_bounds_all_memories_of_an_instance_together() {
+    let runtime = Runtime::new().unwrap();
+    let with_memory = |mib: usize| PluginSettings {
+        limits: Limits {
+            memory: mib << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+
+    // Room for three memories of 60 MiB and the main one: it answers.
+    let roomy = load_wat(&runtime, "four-memories", with_memory(256));
+    match roomy.route(&any_job(), "test-job", None) {
+        Ok(Decision::Reject(reason)) => assert_eq!(reason, "hoarded"),
+        other => panic!("under 256 MiB, four-memories answers, got {other:?}"),
+    }
+
+    // Each memory fits in 64 MiB; together they do not.
+    let tight = load_wat(&runtime, "four-memories", with_memory(64));
+    let fault = tight
+        .route(&any_job(), "test-job", None)
+        .expect_err("three memories of 60 MiB cannot fit in 64 MiB together");
+    let message = fault.to_string();
+    match fault {
+        Fault::Memory {
+            plugin,
+            limit,
+            requested,
+        } => {
+            assert!(plugin.starts_with("four-memories@"), "{plugin}");
+            assert_eq!(limit, 64 << 20);
+            assert!(requested > limit, "refused {requested} under the limit");
+        }
+        other => panic!("expected a memory error, got {other:?}"),
+    }
+    assert!(
+        message.contains("four-memories@") && message.contains("memory limit of 67108864 bytes"),
+        "{message}"
+    );
+    assert_good_plugin_answers(&runtime, "a component over its memory limit");
 }
 
 #[test]

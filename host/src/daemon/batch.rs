@@ -10,7 +10,7 @@
 //!
 //! At shutdown a batch is waited for while its worker's plugin calls keep
 //! their deadlines. One whose worker is stuck in a host call past
-//! [`STUCK_AFTER`] beyond its deadline is given up: its entries stay
+//! [`STUCK_AFTER`] after the watchdog interrupted it is given up: its entries stay
 //! pending, to be read again or reclaimed.
 
 use std::collections::BTreeSet;
@@ -31,9 +31,9 @@ use crate::pipeline::job::Entry;
 use crate::pipeline::settle::{Outcome, Settlement};
 use crate::plugin::watchdog::ThreadWatch;
 
-/// How long past its deadline a plugin call may hold its worker before
-/// shutdown stops waiting for the worker's batch. The watchdog interrupts
-/// a blocked host call at the deadline; this covers a wait it cannot.
+/// How long after the watchdog interrupted a plugin call at its deadline
+/// the call may still hold its worker before shutdown stops waiting for the
+/// worker's batch: this covers a wait the signal cannot break.
 pub const STUCK_AFTER: Duration = Duration::from_millis(500);
 
 /// How often shutdown looks at a batch's worker.
@@ -142,7 +142,8 @@ impl Processor {
     }
 
     /// Decides every entry on a worker thread; `None` if shutdown gave up
-    /// on it, stuck in a plugin's host call past [`STUCK_AFTER`].
+    /// on it, stuck in a plugin's host call [`STUCK_AFTER`] after the watchdog
+    /// interrupted it.
     async fn decide(
         &self,
         snapshot: &Arc<Snapshot>,
@@ -181,8 +182,9 @@ impl Processor {
             if let Some(overdue) = overdue.filter(|overdue| *overdue > STUCK_AFTER) {
                 tracing::error!(
                     entries = count,
-                    "shutting down: a worker is stuck in a plugin's host call {} ms past its \
-                     deadline; its batch is left pending, to be read again or reclaimed",
+                    "shutting down: a worker is stuck in a plugin's host call {} ms after the \
+                     watchdog interrupted it at its deadline; its batch is left pending, to be \
+                     read again or reclaimed",
                     overdue.as_millis()
                 );
                 return None;

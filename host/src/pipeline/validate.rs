@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
 use crate::daemon::snapshot::Route;
-use crate::plugin::{self, FieldError};
+use crate::plugin::{self, FieldError, WrittenError};
 
 /// A job every validator of its route accepted. Made only by [`validate`].
 #[derive(Debug)]
@@ -77,10 +77,66 @@ pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
     })
 }
 
-/// Field errors as the rejected stream, status records and `try` show them.
+/// Field errors as the rejected stream, status records and `try` show them:
+/// each a [`WrittenError`], so that [`plugin::written_errors_len`], which
+/// the output limit checks, counts exactly these bytes.
 pub fn errors_json(errors: &[FieldError]) -> Value {
     errors
         .iter()
-        .map(|e| json!({ "field": e.field, "code": e.code.as_str(), "message": e.message }))
+        .map(|e| json!(WrittenError::from(e)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::ErrorCode;
+
+    fn error(field: &str, code: ErrorCode, message: &str) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            code,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_output_limit_counts_the_errors_json_as_written_escapes_and_all() {
+        let cases = [
+            vec![],
+            vec![error("", ErrorCode::Required, "")],
+            vec![error("", ErrorCode::Required, ""); 1000],
+            vec![error("input", ErrorCode::Invalid, &"\u{1}".repeat(4000))],
+            vec![
+                error(
+                    "iterations",
+                    ErrorCode::MaxValue,
+                    "must be at most 100, got 250",
+                ),
+                error(
+                    "quote\"back\\slash",
+                    ErrorCode::MediaType,
+                    "é \u{7f} \n\t \u{2028} 🦀",
+                ),
+            ],
+        ];
+        for errors in cases {
+            let written = errors_json(&errors).to_string();
+            assert_eq!(
+                plugin::written_errors_len(&errors),
+                written.len(),
+                "{written}"
+            );
+        }
+        // One empty error: 43 bytes and the brackets; a control character
+        // in it adds the 6 of its escape.
+        assert_eq!(
+            plugin::written_errors_len(&[error("", ErrorCode::Required, "")]),
+            45
+        );
+        assert_eq!(
+            plugin::written_errors_len(&[error("", ErrorCode::Required, "\u{1}")]),
+            51
+        );
+    }
 }

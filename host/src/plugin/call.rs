@@ -18,6 +18,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use super::bindings::{Decision, FieldError, Job};
 use super::error::Fault;
 use super::load::Plugin;
+use super::output::{total_decision_bytes, written_errors_len};
 use super::runtime::deadline_ticks;
 use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
 use super::watchdog;
@@ -32,6 +33,12 @@ pub const MAX_EXTRA_FIELDS: usize = 256;
 
 /// The smallest stdio buffer, so a plugin's first `println!` never fails.
 const MIN_STDIO: usize = 1024;
+
+/// Longest name from a plugin's answer that a bad-output reason quotes.
+const MAX_QUOTED: usize = 256;
+
+/// Longest trap message (a panic's, or wasmtime's) a trap fault carries.
+const MAX_TRAP_MESSAGE: usize = 1024;
 
 impl Plugin {
     /// Runs `validate` on `job`. `job_id` tags the plugin's log lines.
@@ -49,11 +56,7 @@ impl Plugin {
                 .call_validate(&mut *store, job)
         })?;
         if let Err(errors) = &answer {
-            let size: usize = errors
-                .iter()
-                .map(|e| e.field.len() + e.message.len() + 8)
-                .sum();
-            self.check_output_size(size)?;
+            self.check_output_size("its errors' JSON", written_errors_len(errors))?;
         }
         Ok(answer)
     }
@@ -79,7 +82,7 @@ impl Plugin {
                 .load(&mut *store, instance)?
                 .call_route(&mut *store, job)
         })?;
-        self.check_output_size(total_decision_bytes(&decision))?;
+        self.check_output_size("its answer", total_decision_bytes(&decision))?;
         self.check_decision(&decision, job, allowed)?;
         Ok(decision)
     }
@@ -120,10 +123,7 @@ impl Plugin {
         let sandbox = Sandbox {
             wasi: wasi.build(),
             table: Default::default(),
-            limiter: MemoryLimiter {
-                limit: limits.memory,
-                refused: None,
-            },
+            limiter: MemoryLimiter::new(limits.memory),
             plugin: self.identity.clone(),
             job_id: job_id.to_owned(),
             log_lines: 0,
@@ -185,6 +185,9 @@ impl Plugin {
                     None => format!("{error:#}"),
                 }
             });
+        // Cut: the plugin chose the panic's words and its function names,
+        // and the message is written to the dead letter and status record.
+        let message = cut(&message, MAX_TRAP_MESSAGE).into_owned();
         Fault::Trap { plugin, message }
     }
 
@@ -232,11 +235,13 @@ impl Plugin {
         }
     }
 
-    fn check_output_size(&self, size: usize) -> Result<(), Fault> {
+    /// Refuses an answer that would make switchyard write more than the
+    /// output limit: `size` is `what` as written (see [`super::output`]).
+    fn check_output_size(&self, what: &str, size: usize) -> Result<(), Fault> {
         let limit = self.settings.limits.output;
         if size > limit {
             return Err(self.bad_output(format!(
-                "its answer holds {size} bytes, over the output limit of {limit}"
+                "{what} takes {size} bytes as written, over the output limit of {limit}"
             )));
         }
         Ok(())
@@ -256,6 +261,9 @@ impl Plugin {
         }
         let mut seen = HashSet::new();
         for target in targets {
+            // A reason quotes what the plugin named, cut: it is written to
+            // the dead letter and the status record.
+            let stream = cut(&target.stream, MAX_QUOTED);
             if target.stream.is_empty() {
                 return Err(self.bad_output("it named a target with an empty stream name".into()));
             }
@@ -263,34 +271,31 @@ impl Plugin {
                 && !allowed.contains(&target.stream)
             {
                 return Err(self.bad_output(format!(
-                    "target `{}` is not one of the route's allowed targets ({})",
-                    target.stream,
+                    "target `{stream}` is not one of the route's allowed targets ({})",
                     allowed.join(", ")
                 )));
             }
             if !seen.insert(target.stream.as_str()) {
-                return Err(self.bad_output(format!("it named target `{}` twice", target.stream)));
+                return Err(self.bad_output(format!("it named target `{stream}` twice")));
             }
             if target.extra_fields.len() > MAX_EXTRA_FIELDS {
                 return Err(self.bad_output(format!(
-                    "it put {} extra fields on target `{}`, more than {MAX_EXTRA_FIELDS}",
+                    "it put {} extra fields on target `{stream}`, more than {MAX_EXTRA_FIELDS}",
                     target.extra_fields.len(),
-                    target.stream
                 )));
             }
             let mut names = HashSet::new();
             for (name, _) in &target.extra_fields {
+                let quoted = cut(name, MAX_QUOTED);
                 if !names.insert(name.to_ascii_lowercase()) {
                     return Err(self.bad_output(format!(
-                        "extra field `{name}` for target `{}` is named twice",
-                        target.stream
+                        "extra field `{quoted}` for target `{stream}` is named twice"
                     )));
                 }
                 if name.is_empty() || name.to_ascii_lowercase().starts_with("switchyard-") {
                     return Err(self.bad_output(format!(
-                        "extra field `{name}` for target `{}` is empty or reserved \
-                         (switchyard-*)",
-                        target.stream
+                        "extra field `{quoted}` for target `{stream}` is empty or reserved \
+                         (switchyard-*)"
                     )));
                 }
                 // `job-id` names the status record: a router may not give a
@@ -300,8 +305,8 @@ impl Plugin {
                     || job.fields.iter().any(|(field, _)| field == name)
                 {
                     return Err(self.bad_output(format!(
-                        "extra field `{name}` for target `{}` would replace the job's own field",
-                        target.stream
+                        "extra field `{quoted}` for target `{stream}` would replace the job's \
+                         own field"
                     )));
                 }
             }
@@ -314,24 +319,6 @@ impl Plugin {
             plugin: self.identity.version.clone(),
             reason,
         }
-    }
-}
-
-/// The bytes a decision carries: what the output limit counts.
-pub fn total_decision_bytes(decision: &Decision) -> usize {
-    match decision {
-        Decision::Reject(reason) => reason.len(),
-        Decision::Dispatch(targets) => targets
-            .iter()
-            .map(|t| {
-                t.stream.len()
-                    + t.payload.as_ref().map_or(0, Vec::len)
-                    + t.extra_fields
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len())
-                        .sum::<usize>()
-            })
-            .sum(),
     }
 }
 
@@ -350,7 +337,7 @@ fn panic_message(stderr: &str) -> Option<String> {
         .collect();
     let message = message.join("\n");
     let message = message.trim();
-    Some(format!("panicked at {location}: {}", cut(message, 1024)))
+    Some(format!("panicked at {location}: {message}"))
 }
 
 #[cfg(test)]

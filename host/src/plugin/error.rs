@@ -58,14 +58,18 @@ pub enum Fault {
         limit_ms: u64,
     },
 
-    /// The plugin tried to grow its memory past its limit.
-    #[error("plugin {plugin}: memory limit of {limit} bytes exceeded (it asked for {requested})")]
+    /// The plugin tried to grow its memories past its limit, which bounds
+    /// all the linear memories of its instance together.
+    #[error(
+        "plugin {plugin}: memory limit of {limit} bytes exceeded (its memories would have held \
+         {requested} bytes together)"
+    )]
     Memory {
         /// The plugin's name and version.
         plugin: String,
         /// The limit in bytes.
         limit: usize,
-        /// The size the plugin tried to grow to.
+        /// What all its memories would have held after the refused growth.
         requested: usize,
     },
 

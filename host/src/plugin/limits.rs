@@ -19,10 +19,12 @@ pub const MAX_MEMORY_LIMIT: usize = 1 << 30;
 pub struct Limits {
     /// Wall-clock time one call may take before it is interrupted.
     pub deadline: Duration,
-    /// Bytes of linear memory one instance may grow to; at most
-    /// [`MAX_MEMORY_LIMIT`].
+    /// Bytes all the linear memories of one instance may hold together; at
+    /// most [`MAX_MEMORY_LIMIT`].
     pub memory: usize,
-    /// Bytes one answer may hold (payloads, fields, messages added up).
+    /// Bytes one answer may make switchyard write, counted as written:
+    /// errors as JSON, reasons, target names, payloads, extra fields (see
+    /// [`super::output`]).
     pub output: usize,
     /// Bytes of stdout and of stderr kept per call and copied to the log.
     pub stdio: usize,

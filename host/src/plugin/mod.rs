@@ -12,6 +12,8 @@
 //!   it leaves (wizer), so every job's instance starts prepared.
 //! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
 //!   turns every failure into a typed [`Fault`].
+//! - [`output`]: an answer as switchyard writes it, which is what the output
+//!   limit counts.
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
 //!   import (`log`, `config-get`, `config-keys`).
 //! - [`watchdog`]: holds a call's deadline in the host: interrupts a host
@@ -25,6 +27,7 @@ pub mod error;
 pub mod limits;
 pub mod load;
 pub mod log;
+pub mod output;
 pub mod prepare;
 pub mod runtime;
 pub mod sandbox;
@@ -32,10 +35,11 @@ pub mod watchdog;
 
 // What callers outside the plugin runtime use: load a `Plugin` (or get a
 // `LoadError`), call it on a `Job` (or get a `Fault`), read its answer.
-pub use call::{Validation, total_decision_bytes};
+pub use call::Validation;
 pub use error::{Fault, LoadError};
 pub use limits::{Grants, LimitOverrides, Limits};
 pub use load::{Plugin, PluginSettings, Worlds};
+pub use output::{WrittenError, total_decision_bytes, written_errors_len};
 pub use runtime::Runtime;
 
 /// Rust types generated from `wit/plugin.wit`, shared by host and guests.

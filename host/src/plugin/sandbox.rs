@@ -23,7 +23,7 @@ use super::bindings::switchyard::plugin::{host, types};
 pub const MAX_LOG_LINE: usize = 4096;
 /// Most log lines one call may write; the rest are counted and dropped.
 pub const MAX_LOG_LINES: u32 = 64;
-/// Most table elements one instance may grow to.
+/// Most table elements one instance may hold, all its tables together.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// What is fixed about a plugin across calls: its identity and its config.
@@ -145,36 +145,76 @@ impl WasiView for Sandbox {
     }
 }
 
-/// Refuses memory growth past the plugin's limit and records the attempt, so
-/// the trap that usually follows is reported as a memory-limit error.
+/// Holds one instance to the plugin's memory limit, counting all its
+/// linear memories together, and to [`MAX_TABLE_ELEMENTS`], counting all its
+/// tables together; records the first refusal, so the trap that usually
+/// follows is reported as a memory-limit error.
+///
+/// A component may hold a memory per core instance (the pool allows four),
+/// so a limit per memory would let it hold four times the limit. wasmtime
+/// asks the limiter before it creates each memory or table (growing it from
+/// 0 to its minimum) and before each growth, so the sums count everything
+/// the instance holds. A growth granted here that wasmtime then fails to make
+/// (past a memory's own maximum) stays counted: the sums err high, never low.
 pub struct MemoryLimiter {
-    /// The plugin's memory limit in bytes.
+    /// The plugin's memory limit in bytes: what all the instance's memories
+    /// may hold together.
     pub limit: usize,
-    /// The size of the first refused growth, if any.
+    /// Bytes the instance's memories hold together; at most `limit`.
+    pub memory: usize,
+    /// Elements the instance's tables hold together; at most
+    /// [`MAX_TABLE_ELEMENTS`].
+    pub table_elements: usize,
+    /// What the memories would have held together after the first refused
+    /// growth, if one was refused.
     pub refused: Option<usize>,
+}
+
+impl MemoryLimiter {
+    /// A limiter for a fresh store: nothing held yet.
+    pub fn new(limit: usize) -> MemoryLimiter {
+        MemoryLimiter {
+            limit,
+            memory: 0,
+            table_elements: 0,
+            refused: None,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.refused.get_or_insert(desired);
+        // `current` is this memory's share of `self.memory`, counted when it
+        // was created or last grew.
+        let total = self.memory.saturating_sub(current).saturating_add(desired);
+        if total > self.limit {
+            self.refused.get_or_insert(total);
             return Ok(false);
         }
+        self.memory = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        let total = self
+            .table_elements
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
     }
 }
 

@@ -73,8 +73,8 @@ pub struct ThreadWatch {
     call: AtomicU64,
     /// The address of the [`Ticks`] that `call` counts in; only compared.
     clock: AtomicUsize,
-    /// The call's deadline in wall-clock nanoseconds since [`ORIGIN`], for
-    /// [`ThreadWatch::overdue`].
+    /// When the watchdog first signalled the call under way, in wall-clock
+    /// nanoseconds since [`ORIGIN`], for [`ThreadWatch::overdue`].
     wall: AtomicU64,
 }
 
@@ -84,14 +84,16 @@ impl ThreadWatch {
         THIS_THREAD.with(|registered| registered.0.clone())
     }
 
-    /// How long ago the deadline of the call under way passed; `None` when
-    /// the thread runs no call or is within its deadline.
+    /// How long ago the watchdog first signalled the call under way, found
+    /// past its deadline (counted in ticks, so never before the epoch trap
+    /// would fire, even when the ticker lags); `None` when the thread runs
+    /// no call or the watchdog has not found it past.
     pub fn overdue(&self) -> Option<Duration> {
-        if self.call.load(Ordering::Acquire) == 0 {
+        if self.call.load(Ordering::Acquire) & OVERDUE == 0 {
             return None;
         }
-        let deadline = Duration::from_nanos(self.wall.load(Ordering::Acquire));
-        ORIGIN.elapsed().checked_sub(deadline)
+        let signalled = Duration::from_nanos(self.wall.load(Ordering::Acquire));
+        Some(ORIGIN.elapsed().saturating_sub(signalled))
     }
 }
 
@@ -180,14 +182,20 @@ pub(crate) fn scan(clock: &Ticks, now: u64) {
         if call == 0 || now < call & !OVERDUE || watch.clock.load(Ordering::Relaxed) != clock {
             continue;
         }
-        if call & OVERDUE == 0
-            && watch
+        if call & OVERDUE == 0 {
+            // When it was first signalled, written before the flag that
+            // makes `overdue` read it.
+            watch
+                .wall
+                .store(ORIGIN.elapsed().as_nanos() as u64, Ordering::Release);
+            if watch
                 .call
                 .compare_exchange(call, call | OVERDUE, Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
-        {
-            // The call ended (or another began) meanwhile.
-            continue;
+            {
+                // The call ended (or another began) meanwhile.
+                continue;
+            }
         }
         // SAFETY: the thread is alive: it is in the registry, which it
         // leaves only at exit and only through this lock.
