@@ -203,12 +203,7 @@ fn a_router_with_thousands_of_extra_fields_on_its_second_target_writes_nowhere_t
         ("payload".into(), answer.to_string().into_bytes()),
     ];
     push(&mut conn, SOURCE, &[fields]);
-    assert!(
-        wait_until(Duration::from_secs(60), || settled(&mut conn) >= 1
-            && pending(&mut conn) == 0),
-        "log:\n{}",
-        daemon.log()
-    );
+    wait_settled(&mut conn, 1, &daemon);
     assert_exactly_once(&mut conn, 1);
     assert_eq!(
         xlen(&mut conn, "queue:local"),
@@ -312,12 +307,7 @@ fn a_job_id_or_plugin_output_cannot_forge_a_log_line() {
     let mut fields = job_for("panic", 1);
     fields[1].1 = format!("evil\n{forged}\r\x1b[1A").into_bytes();
     push(&mut conn, SOURCE, &[fields]);
-    assert!(
-        wait_until(Duration::from_secs(60), || settled(&mut conn) >= 1
-            && pending(&mut conn) == 0),
-        "log:\n{}",
-        daemon.log()
-    );
+    wait_settled(&mut conn, 1, &daemon);
     let log = daemon.log();
     assert!(
         log.contains("evil\\n2026-01-01T00:00:00.000000Z"),
@@ -551,12 +541,7 @@ fn errors_over_the_output_limit_as_written_are_bad_output_and_never_reach_redis(
         ),
     ];
     push(&mut conn, SOURCE, &jobs);
-    assert!(
-        wait_until(Duration::from_secs(60), || settled(&mut conn) >= jobs.len()
-            && pending(&mut conn) == 0),
-        "log:\n{}",
-        daemon.log()
-    );
+    wait_settled(&mut conn, jobs.len(), &daemon);
     assert_exactly_once(&mut conn, jobs.len());
 
     // Nothing switchyard added to an outcome entry, nor any status record,

@@ -4,14 +4,11 @@
 //! daemon.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use redis::Value;
 
 use crate::harness::RedisServer;
 use crate::harness::daemon::*;
-
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Sends `n` jobs of the mix; returns how many of each kind.
 fn send_mix(conn: &mut redis::Connection, n: u64) -> HashMap<Kind, usize> {
@@ -25,18 +22,6 @@ fn send_mix(conn: &mut redis::Connection, n: u64) -> HashMap<Kind, usize> {
         .collect();
     push(conn, SOURCE, &jobs);
     kinds
-}
-
-/// Waits until `n` entries are settled and nothing is pending.
-fn wait_settled(conn: &mut redis::Connection, n: usize, daemon: &Daemon) {
-    let done = wait_until(SETTLE_TIMEOUT, || settled(conn) >= n && pending(conn) == 0);
-    assert!(
-        done,
-        "only {} of {n} settled, {} pending; daemon log:\n{}",
-        settled(conn),
-        pending(conn),
-        daemon.log()
-    );
 }
 
 fn expected_per_stream(kinds: &HashMap<Kind, usize>) -> HashMap<String, usize> {

@@ -188,6 +188,21 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
 pub type Fields = Vec<(String, Vec<u8>)>;
 
 /// Adds every job to `stream`, in pipelines of 500; returns their entry
+/// How long a test waits for its jobs to be settled.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Waits until `n` entries are settled and nothing is pending.
+pub fn wait_settled(conn: &mut redis::Connection, n: usize, daemon: &Daemon) {
+    let done = wait_until(SETTLE_TIMEOUT, || settled(conn) >= n && pending(conn) == 0);
+    assert!(
+        done,
+        "only {} of {n} settled, {} pending; daemon log:\n{}",
+        settled(conn),
+        pending(conn),
+        daemon.log()
+    );
+}
+
 /// ids in order.
 pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) -> Vec<String> {
     let mut ids = Vec::with_capacity(jobs.len());
