@@ -600,3 +600,50 @@ fn errors_over_the_output_limit_as_written_are_bad_output_and_never_reach_redis(
         serde_json::from_str(&rejected[0]["switchyard-errors"]).unwrap();
     assert_eq!(errors.as_array().map(Vec::len), Some(100));
 }
+
+#[test]
+fn a_plugin_whose_memories_together_pass_memory_mib_dead_letters_its_job() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Four core instances, each with its own memory; `route` grows three
+    // of them to 60 MiB: each fits in 64 MiB, together they do not.
+    let source = repo().join("tests/fixtures/components/four-memories.wat");
+    let component = dir.path().join("four-memories.wasm");
+    std::fs::write(&component, wat::parse_file(&source).unwrap()).unwrap();
+    let extra = format!(
+        r#"
+[plugin.four-memories]
+file = "{}"
+memory-mib = 64
+
+[[routes]]
+name = "hoard"
+source = "jobs"
+match = {{ service = "hoard" }}
+router = "four-memories"
+targets = ["queue:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#,
+        component.display()
+    );
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", &extra);
+    let mut conn = redis.connection();
+    let daemon = Daemon::start(&config, "hoarder");
+    push(
+        &mut conn,
+        SOURCE,
+        &[job_for("hoard", 1), job_of(Kind::Local, 2)],
+    );
+    wait_settled(&mut conn, 2, &daemon);
+    assert_exactly_once(&mut conn, 2);
+    assert_eq!(xlen(&mut conn, "queue:local"), 1, "the good job is routed");
+    let dead = entries(&mut conn, DEAD);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["switchyard-error"], "memory", "{dead:?}");
+    assert!(
+        dead[0]["switchyard-reason"].contains("four-memories@")
+            && dead[0]["switchyard-reason"].contains("memory limit of 67108864 bytes"),
+        "{dead:?}"
+    );
+}
