@@ -167,19 +167,6 @@ dead-letters = "jobs:dead"
     assert!(stderr.contains("used as a router"), "{stderr}");
 }
 
-/// A route where the puppet fixture routes: its answer is written in the
-/// job's payload.
-const PUPPET_ROUTE: &str = r#"
-[[routes]]
-name = "puppet"
-source = "jobs"
-match = { service = "puppet" }
-router = "fixture-puppet"
-targets = ["queue:local", "queue:cluster"]
-rejected = "jobs:rejected"
-dead-letters = "jobs:dead"
-"#;
-
 #[test]
 fn a_router_with_thousands_of_extra_fields_on_its_second_target_writes_nowhere_twice() {
     let redis = RedisServer::start();
@@ -480,25 +467,11 @@ fn sigterm_while_a_plugin_is_blocked_opening_a_fifo_exits_promptly() {
     );
 }
 
-/// The output limit the puppet has in [`PUPPET_VALIDATES`]: 16 KiB.
+/// The output limit the puppet has in [`PUPPET_OUTPUT`]: 16 KiB.
 const PUPPET_OUTPUT_LIMIT: usize = 16 << 10;
 
-/// A route where the puppet validates and routes under a 16 KiB output
-/// limit: its errors, or its decision, are written in the job's payload.
-const PUPPET_VALIDATES: &str = r#"
-[plugin.fixture-puppet]
-output-kib = 16
-
-[[routes]]
-name = "puppet"
-source = "jobs"
-match = { service = "puppet" }
-validators = ["fixture-puppet"]
-router = "fixture-puppet"
-targets = ["queue:local", "queue:cluster"]
-rejected = "jobs:rejected"
-dead-letters = "jobs:dead"
-"#;
+/// The puppet's plugin table for [`PUPPET_ROUTE`]: a 16 KiB output limit.
+const PUPPET_OUTPUT: &str = "[plugin.fixture-puppet]\noutput-kib = 16\n";
 
 /// A job for the puppet: `job-id` and the script in its payload.
 fn puppet_job(job_id: &str, script: serde_json::Value) -> Fields {
@@ -518,7 +491,8 @@ fn puppet_job(job_id: &str, script: serde_json::Value) -> Fields {
 fn errors_over_the_output_limit_as_written_are_bad_output_and_never_reach_redis() {
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", PUPPET_VALIDATES);
+    let puppet = format!("{PUPPET_OUTPUT}{PUPPET_ROUTE}");
+    let config = slivka_config(dir.path(), &redis.url(), "batch = 16", &puppet);
     let mut conn = redis.connection();
     let daemon = Daemon::start(&config, "puppeteer");
 

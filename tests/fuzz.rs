@@ -226,17 +226,7 @@ fn fuzz_settings(dir: &std::path::Path) -> Settings {
         dir,
         "redis://127.0.0.1:1",
         "max-deliveries = 5",
-        r#"
-[[routes]]
-name = "puppet"
-source = "jobs"
-match = { service = "puppet" }
-validators = ["fixture-puppet"]
-router = "fixture-puppet"
-targets = ["queue:local", "queue:cluster"]
-rejected = "jobs:rejected"
-dead-letters = "jobs:dead"
-"#,
+        PUPPET_ROUTE,
     );
     Settings::load(&config, None, Some("fuzz".into())).unwrap()
 }

@@ -52,6 +52,20 @@ rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
 
+/// A route where the puppet fixture validates and routes: its answers are
+/// written in the job's payload (see its source).
+pub const PUPPET_ROUTE: &str = r#"
+[[routes]]
+name = "puppet"
+source = "jobs"
+match = { service = "puppet" }
+validators = ["fixture-puppet"]
+router = "fixture-puppet"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+
 /// `dir/switchyard.toml`: the `[redis]` lines, the group and `consumer`
 /// settings, the built plugins with the slivka forms, then `routes`.
 pub fn write_config(dir: &Path, redis: &str, consumer: &str, routes: &str) -> PathBuf {
