@@ -294,4 +294,102 @@ mod tests {
                 .starts_with("not YAML: ")
         );
     }
+
+    /// A config with `[slivka]` over `dir`, one `[[routes]]` beside it and
+    /// `extra` appended.
+    fn config(dir: &Path, extra: &str) -> String {
+        format!(
+            r#"
+[redis]
+url = "redis://127.0.0.1:1"
+[[routes]]
+name = "other"
+source = "jobs"
+match = {{ service = "other" }}
+router = "fasta-size"
+targets = ["queue:other"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+[slivka]
+services = "{}"
+source = "jobs"
+target-pattern = "queue:{{service}}:{{runner}}"
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+{extra}"#,
+            dir.display()
+        )
+    }
+
+    const CLUSTALO: &str = "execution:\n  runners:\n    local: {}\n    default: {}\n";
+    const MAFFT: &str = "execution:\n  runners:\n    default: {}\n";
+
+    #[test]
+    fn each_service_file_becomes_a_route_after_the_routes_and_config_for_its_plugins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("clustalo.service.yaml"), CLUSTALO).unwrap();
+        std::fs::write(dir.path().join("mafft.service.yml"), MAFFT).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a service").unwrap();
+        let extra = "[plugin.fasta-size.config]\n\"service.mafft\" = \"own\"\n";
+        let text = config(dir.path(), extra);
+        let s = crate::config::Settings::parse(Path::new("s.toml"), &text, None, None).unwrap();
+        let names: Vec<&str> = s.routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["other", "slivka/clustalo", "slivka/mafft"]);
+        let clustalo = &s.routes[1];
+        assert_eq!(
+            clustalo.targets,
+            ["queue:clustalo:local", "queue:clustalo:default"]
+        );
+        assert_eq!(clustalo.validators, ["slivka-form"]);
+        assert_eq!(clustalo.router, "fasta-size");
+        assert!(clustalo.matches(|f| (f == "service").then(|| "clustalo".into())));
+        assert!(!clustalo.matches(|f| (f == "service").then(|| "mafft".into())));
+        assert_eq!(s.routes[2].targets, ["queue:mafft:default"]);
+        assert_eq!(s.slivka_services.as_deref(), Some(dir.path()));
+
+        let form = &s.plugins["slivka-form"];
+        let file = dir.path().join("clustalo.service.yaml");
+        assert_eq!(form.settings.config["service.clustalo"], CLUSTALO);
+        assert_eq!(form.settings.config_sources["service.clustalo"], file);
+        assert_eq!(
+            form.settings.config["target-pattern"],
+            "queue:{service}:{runner}"
+        );
+        assert!(form.config_files.contains(&file));
+        // The plugin's own table wins, and its value has no file.
+        let router = &s.plugins["fasta-size"];
+        assert_eq!(router.settings.config["service.mafft"], "own");
+        assert!(!router.settings.config_sources.contains_key("service.mafft"));
+        assert_eq!(router.settings.config["service.clustalo"], CLUSTALO);
+    }
+
+    #[test]
+    fn a_service_file_that_does_not_parse_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.service.yaml"), "execution: [\n").unwrap();
+        let text = config(dir.path(), "");
+        let error = crate::config::Settings::parse(Path::new("s.toml"), &text, None, None)
+            .unwrap_err()
+            .to_string();
+        let file = dir.path().join("broken.service.yaml");
+        assert!(
+            error.starts_with(&format!(
+                "s.toml: [slivka] service file {}: not YAML: ",
+                file.display()
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_service_route_is_checked_as_any_route() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("loop.service.yaml"), MAFFT).unwrap();
+        // `jobs` is a target of the service's route and the source of both.
+        let text = config(dir.path(), "").replace("queue:{service}:{runner}", "jobs");
+        let error = crate::config::Settings::parse(Path::new("s.toml"), &text, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("route `slivka/loop`"), "{error}");
+    }
 }
