@@ -522,11 +522,7 @@ fn a_config_refused_on_reload_keeps_the_running_plugin_routing() {
     });
     let log = daemon.log();
     assert!(refused, "the refusal must fail the reload; log:\n{log}");
-    let line = log
-        .lines()
-        .filter(|l| l.contains("reload failed"))
-        .next_back()
-        .unwrap();
+    let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
     assert!(line.contains(&expected), "`{expected}` in:\n{line}");
 
     for n in 2..5 {
