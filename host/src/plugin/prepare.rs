@@ -32,7 +32,7 @@ use super::error::LoadError;
 // import each other by design.
 use super::load::{Plugin, PluginSettings, Worlds};
 use super::runtime::{Runtime, deadline_ticks};
-use super::sandbox::{PluginIdentity, Sandbox};
+use super::sandbox::{MAX_LOG_LINE, PluginIdentity, Sandbox, cut};
 
 /// How much longer than one job's deadline `prepare` may run: it does once
 /// what jobs would otherwise each do, for every service at once.
@@ -101,6 +101,8 @@ pub(crate) fn prepare(
     match outcome {
         Outcome::Prepared => {}
         Outcome::Refused(error) => {
+            // The plugin chose these words, and they are printed and logged:
+            // cut as a log line is.
             return Err(LoadError::Refused {
                 plugin: identity.name.clone(),
                 file: error
@@ -108,8 +110,8 @@ pub(crate) fn prepare(
                     .as_ref()
                     .and_then(|key| settings.config_sources.get(key))
                     .cloned(),
-                key: error.key,
-                message: error.message,
+                key: error.key.map(|key| cut(&key, MAX_LOG_LINE).into_owned()),
+                message: cut(&error.message, MAX_LOG_LINE).into_owned(),
             });
         }
         Outcome::WrongType(reason) => {
