@@ -129,9 +129,10 @@ fn settings() -> &'static Settings {
 }
 
 impl Validator for SlivkaForm {
-    fn prepare() {
+    fn prepare() -> Result<(), switchyard_plugin::ConfigError> {
         let settings = settings();
         log::debug(format_args!("{} form(s) read", settings.forms.len()));
+        Ok(())
     }
 
     fn validate(job: &Job) -> Result<(), Vec<FieldError>> {
