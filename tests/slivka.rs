@@ -97,9 +97,25 @@ const DIFFERENCES: &[Difference] = &[
         id: "D1",
         what: "an input the service does not declare: slivka raises (HTTP 500), switchyard answers invalid on that input",
         explains: |case, slivka, ours| {
-            matches!(slivka, Slivka::Raised { raised, .. } if raised == "unknown-parameter")
-                && matches!(ours, Ours::Verdict(errors)
-                    if case.field.as_ref().is_some_and(|f| errors.contains_key(f)))
+            let Ours::Verdict(ours) = ours else {
+                return false;
+            };
+            let Some(field) = case.field.as_deref().filter(|f| ours.contains_key(*f)) else {
+                return false;
+            };
+            match slivka {
+                Slivka::Raised { raised, .. } => raised == "unknown-parameter",
+                // A null for an undeclared name sends slivka nothing (no
+                // error); switchyard still names the input it does not know.
+                Slivka::Verdict(theirs) => {
+                    case.kind == "unknown-parameter"
+                        && ours
+                            .iter()
+                            .all(|(f, c)| f == field || theirs.get(f) == Some(c))
+                        && theirs.iter().all(|(f, c)| ours.get(f) == Some(c))
+                }
+                Slivka::Runner(_) => false,
+            }
         },
     },
     Difference {
