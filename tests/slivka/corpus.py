@@ -134,6 +134,24 @@ def fasta_lengths(lengths, rng):
     return "".join(out)
 
 
+def odd_fasta(rng):
+    """Records near the local tiers with what FASTA readers disagree on:
+    header-only records, spaces and tabs inside sequences, blank lines,
+    CRLF, lower case, digits and gaps."""
+    newline = rng.choice(["\n", "\r\n"])
+    out = []
+    for i in range(rng.randint(1, 35)):
+        out.append(">r%d %s%s" % (i, rng.choice(["", "desc", "x y"]), newline))
+        length = rng.choice([0, rng.randint(1, 40), rng.randint(400, 620)])
+        seq = "".join(rng.choice("ACGTacgt-.*0123 \t") for _ in range(length))
+        width = rng.choice([60, 80, 1000])
+        for j in range(0, len(seq), width):
+            out.append(seq[j:j + width] + newline)
+        if rng.random() < 0.2:
+            out.append(newline)
+    return "".join(out)
+
+
 def load_services(dirs):
     services = []
     for directory in dirs:
@@ -439,6 +457,8 @@ def runner_cases(tiers, rng):
             count = rng.randint(1, 60)
             lengths = [rng.randint(0, 1200) for _ in range(count)]
             add(service, "random", fasta_lengths(lengths, rng))
+        for _ in range(30):
+            add(service, "random-odd", odd_fasta(rng))
     add("jpred", "no-tiers", fasta(5, 100, rng))
     add("jpred", "no-tiers-large", fasta(3000, 10, rng))
     return cases
