@@ -2,12 +2,12 @@
 judge (tests/slivka.rs runs this, then oracle.py and the plugins on its output).
 
 Writes one JSON object per line to standard output:
-    {"id", "service", "inputs", "class", "type", "field", "media_type"}
+    {"id", "service", "inputs", "class", "type", "field", "media_type", "bounded"}
 `inputs` is a switchyard payload's inputs (NAME: string | [string|null] | null),
 `type` is what the agreement table groups by (the declared type of the
 parameter under test, "condition", "unknown-parameter", "slivka-test" or
 "runner"), `field` the parameter under test (if one), `media_type` its
-media type (if a file), `class` names the kind of value (a boundary, a spelling, a FASTA
+media type (if a file), `bounded` whether it has a `min` or `max`, `class` names the kind of value (a boundary, a spelling, a FASTA
 oddity, ...). The output depends only on the service files and the seed.
 
 usage: corpus.py --services DIR [--services DIR ...] --tiers tiers.json [--seed N]
@@ -297,7 +297,8 @@ def form_cases(services, rng):
                     inputs[name] = value
                 cases.append(dict(service=service, inputs=inputs, cls=cls,
                                   type=param["type"], field=name,
-                                  media_type=param.get("media-type")))
+                                  media_type=param.get("media-type"),
+                                  bounded=param.get("min") is not None or param.get("max") is not None))
         cases.append(dict(service=service, inputs=dict(base, **{"no-such-parameter": "1"}),
                           cls="unknown-parameter", type="unknown-parameter", field="no-such-parameter"))
         cases.append(dict(service=service, inputs=dict(base, **{"no-such-parameter": None}),
@@ -484,7 +485,7 @@ def main():
     for i, case in enumerate(cases):
         record = {"id": "c%05d" % i, "service": case["service"], "inputs": case["inputs"],
                   "class": case["cls"], "type": case["type"], "field": case["field"],
-                  "media_type": case.get("media_type")}
+                  "media_type": case.get("media_type"), "bounded": case.get("bounded", False)}
         out.write(json.dumps(record, ensure_ascii=True) + "\n")
 
 
