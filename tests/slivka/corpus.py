@@ -2,12 +2,13 @@
 judge (tests/slivka.rs runs this, then oracle.py and the plugins on its output).
 
 Writes one JSON object per line to standard output:
-    {"id", "service", "inputs", "class", "type", "field", "media_type", "bounded"}
+    {"id", "service", "inputs", "class", "type", "field", "media_types", "bounded"}
 `inputs` is a switchyard payload's inputs (NAME: string | [string|null] | null),
 `type` is what the agreement table groups by (the declared type of the
-parameter under test, "condition", "unknown-parameter", "slivka-test" or
-"runner"), `field` the parameter under test (if one), `media_type` its
-media type (if a file), `bounded` whether it has a `min` or `max`, `class` names the kind of value (a boundary, a spelling, a FASTA
+parameter under test, "condition", "combination", "unknown-parameter",
+"slivka-test", "base" or "runner"), `field` the parameter under test (if
+one), `media_types` the service's file parameters and their media types,
+`bounded` its parameters with a `min` or `max`, `class` names the kind of value (a boundary, a spelling, a FASTA
 oddity, ...). The output depends only on the service files and the seed.
 
 usage: corpus.py --services DIR [--services DIR ...] --tiers tiers.json [--seed N]
@@ -101,6 +102,8 @@ FASTA_CLASSES = [
     ("json-file", "NaN"),
     ("json-file", "\ufeff{}"),
     ("json-file", '{"\u00e9": 1}'),
+    ("yaml-file", "a: [1, 2\n"),
+    ("yaml-file", "key: value\n"),
     ("plain-text", "hello world\n"),
     ("plain-text", "caf\u00e9\n"),
     ("plain-text", "bell\u0007tab\tesc\u001b\n"),
@@ -296,14 +299,31 @@ def form_cases(services, rng):
                 else:
                     inputs[name] = value
                 cases.append(dict(service=service, inputs=inputs, cls=cls,
-                                  type=param["type"], field=name,
-                                  media_type=param.get("media-type"),
-                                  bounded=param.get("min") is not None or param.get("max") is not None))
+                                  type=param["type"], field=name))
         cases.append(dict(service=service, inputs=dict(base, **{"no-such-parameter": "1"}),
                           cls="unknown-parameter", type="unknown-parameter", field="no-such-parameter"))
         cases.append(dict(service=service, inputs=dict(base, **{"no-such-parameter": None}),
                           cls="unknown-parameter-null", type="unknown-parameter", field="no-such-parameter"))
         cases.append(dict(service=service, inputs={}, cls="nothing", type="base", field=None))
+    return cases
+
+
+def combination_cases(services, rng, per_service=60):
+    """Several parameters set at once, each to one of its variants, so that
+    errors on many fields (and their interplay) are compared too."""
+    cases = []
+    for service, conf in services:
+        params = conf.get("parameters") or {}
+        pools = {name: [v for _, v in variants(p, rng) if v is not MISSING]
+                 for name, p in params.items()}
+        base = {name: valid_value(p, rng) for name, p in params.items() if needs_value(p)}
+        for _ in range(per_service):
+            inputs = dict(base)
+            for name, pool in pools.items():
+                if rng.random() < 0.4:
+                    inputs[name] = rng.choice(pool)
+            cases.append(dict(service=service, inputs=inputs, cls="combination",
+                              type="combination", field=None))
     return cases
 
 
@@ -476,16 +496,24 @@ def main():
     with open(args.tiers) as f:
         tiers = json.load(f)
     cases = form_cases(services, rng)
+    cases += combination_cases([(s, c) for s, c in services if s != "conditions"], rng)
     if any(s == "conditions" for s, _ in services):
         cases += condition_cases(rng)
     if any(s == "slivka-tests" for s, _ in services):
         cases += slivka_test_cases()
     cases += runner_cases(tiers, rng)
+    bounded = {service: [name for name, p in (conf.get("parameters") or {}).items()
+                         if p.get("min") is not None or p.get("max") is not None]
+               for service, conf in services}
+    media_types = {service: {name: p["media-type"] for name, p in (conf.get("parameters") or {}).items()
+                             if p.get("media-type") is not None}
+                   for service, conf in services}
     out = sys.stdout
     for i, case in enumerate(cases):
         record = {"id": "c%05d" % i, "service": case["service"], "inputs": case["inputs"],
                   "class": case["cls"], "type": case["type"], "field": case["field"],
-                  "media_type": case.get("media_type"), "bounded": case.get("bounded", False)}
+                  "media_types": media_types.get(case["service"], {}),
+                  "bounded": bounded.get(case["service"], [])}
         out.write(json.dumps(record, ensure_ascii=True) + "\n")
 
 
