@@ -1,10 +1,12 @@
 # switchyard's build entry points: the plugins (wasm32-wasip2 components),
 # the daemon, the checks CI runs, a demo and the plugin cost benchmark.
 #
-#   make setup     install what is missing (wasm32-wasip2 target, redis-server)
+#   make setup     install what is missing (wasm32-wasip2 target, redis-server,
+#                  python3-venv: the tests make their Python venv in target/venv)
 #   make plugins   build every plugin and fixture into target/plugins/NAME.wasm
 #   make build     the daemon, dev profile (make release: release profile)
-#   make test      plugins, then fmt, clippy and every test
+#   make test      plugins, then fmt, clippy and every test (the differential
+#                  test against slivka among them: tests/slivka.rs)
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs, then `switchyard-bench` (router vs Redis limit)
@@ -75,9 +77,13 @@ setup:
 		$$sudo apt-get update; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
 	fi
-	if ! python3 -c 'import redis' 2>/dev/null; then \
-		python3 -m pip install --quiet -r examples/clients/python/requirements.txt; \
-	fi
+	probe=$$(mktemp -d); \
+	if ! python3 -m venv "$$probe/venv" >/dev/null 2>&1; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
+	fi; \
+	rm -rf "$$probe"
 
 # The benchmarks live in their own crate, bench/: switchyard-bench starts
 # daemons from the target/release/switchyard built beside it.

@@ -4,8 +4,8 @@
 //! with the slivka example's forms and plugins, and the client prints the
 //! status records it read. This keeps that client and its README honest.
 //!
-//! Needs `python3` with the `redis` package
-//! (`pip install -r examples/clients/python/requirements.txt`).
+//! Runs the client with the tests' venv (`target/venv`, made by the
+//! harness from `tests/slivka/requirements.txt`, which pins redis-py).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,30 +25,16 @@ fn client_script() -> PathBuf {
     harness::repo_root().join("examples/clients/python/switchyard_client.py")
 }
 
-/// Panics, saying what to install, unless `python3` can import `redis`.
-fn require_python() {
-    let output = Command::new("python3")
-        .args(["-c", "import redis"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3"));
-    assert!(
-        output.status.success(),
-        "python3 has no `redis` package; install it with \
-         `pip install -r examples/clients/python/requirements.txt`:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Runs the client with `args` and returns its exit code and the JSON it
 /// printed.
 fn run_client(url: &str, args: &[&str]) -> (i32, Value) {
-    let output = Command::new("python3")
+    let output = Command::new(harness::venv::python())
         .arg(client_script())
         .args(["--redis-url", url])
         .args(args)
         .env_remove("REDIS_URL")
         .output()
-        .expect("cannot run python3");
+        .expect("cannot run the venv's python");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
@@ -101,7 +87,6 @@ fn five_sequences() -> String {
 
 #[test]
 fn python_client_reads_accepted_and_rejected_statuses() {
-    require_python();
     let server = RedisServer::start();
     let dir = TempDir::new().unwrap();
     let config = daemon::slivka_config(dir.path(), &server.url(), "block-ms = 200", "");

@@ -490,14 +490,14 @@ fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
     // The front end's side: the Python client names the record from the
     // job id and the stream it pushed to.
     let (i, kind, _) = sent.iter().find(|(_, _, side)| *side == 1).unwrap();
-    let output = Command::new("python3")
+    let output = Command::new(harness::venv::python())
         .arg(harness::repo_root().join("examples/clients/python/switchyard_client.py"))
         .args(["--redis-url", &servers.url(), "--cluster", "status"])
         .arg(job_id(*i))
         .args(["--stream", &b.source()])
         .env_remove("REDIS_URL")
         .output()
-        .expect("cannot run python3 (tests/clients.rs says what to install)");
+        .expect("cannot run the venv's python");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let record: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(

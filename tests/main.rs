@@ -19,6 +19,8 @@
 //! - `operations`: metrics, readiness, status and dead-letter replay.
 //! - `acl`: the daemon as the deployment's Redis ACL user.
 //! - `clients`: the Python client against the real daemon.
+//! - `slivka`: the shipped plugins against slivka 0.8.5b7 itself, on a
+//!   generated corpus (the differential test; Python in `target/venv`).
 //! - `chaos`: kill -9 of daemons and Redis while jobs flow (`make chaos`).
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
@@ -42,3 +44,4 @@ mod reload;
 mod retention;
 mod sandbox;
 mod services;
+mod slivka;

@@ -8,6 +8,7 @@
 //! and nothing listens on a TCP port.
 
 pub mod daemon;
+pub mod venv;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
