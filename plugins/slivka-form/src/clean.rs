@@ -1,0 +1,220 @@
+//! One job's inputs through slivka's `BaseForm.full_clean`.
+//!
+//! 1. Every field, in the file's order: fetch its value, validate it; a
+//!    refusal is that field's one error. Any error ends the clean here.
+//! 2. Conditions, first pass: every field whose value (given, else default)
+//!    is not None is tested; a given value that fails is a `condition`
+//!    error, a default that fails disables the default.
+//! 3. Second pass, with disabled defaults as None: every field whose value is
+//!    not None and fails its condition is a `condition` error.
+//!
+//! A condition sees `self` (its own field's value) and every field by id.
+//! Inputs the form does not know are `invalid` ("unknown parameter"), where
+//! slivka fails the request.
+
+use switchyard_plugin::{ErrorCode, FieldError};
+
+use crate::field::{Field, Problem, quote};
+use crate::payload::{Inputs, Raw};
+use crate::service::Form;
+use crate::value::Value;
+
+/// Unknown inputs reported one by one; the rest are counted in one error.
+const MAX_UNKNOWN_REPORTED: usize = 20;
+
+/// Cleans `inputs` against `form`: every error, empty when valid.
+pub fn full_clean(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
+    let mut errors = clean_fields(form, inputs);
+    errors.extend(unknown_inputs(form, inputs));
+    errors
+}
+
+/// The three passes over the form's fields.
+fn clean_fields(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+
+    // Pass 1: fetch and validate.
+    let mut provided: Vec<Option<Value>> = Vec::with_capacity(form.fields.len());
+    let mut refused = false;
+    for field in &form.fields {
+        let raw = inputs.get(&field.id).unwrap_or(&Raw::Missing);
+        let given: Vec<&str> = match raw {
+            Raw::Missing => Vec::new(),
+            Raw::Values(values) => values.iter().map(|v| v.as_ref()).collect(),
+            Raw::Unreadable(what) => {
+                errors.push(FieldError::new(
+                    field.id.as_str(),
+                    ErrorCode::Invalid,
+                    format!("must be a string, a list of strings or null, got {what}"),
+                ));
+                refused = true;
+                provided.push(None);
+                continue;
+            }
+        };
+        match field.validate(&given) {
+            Ok(Value::None) => provided.push(None),
+            Ok(value) => provided.push(Some(value)),
+            Err(problem) => {
+                errors.push(field_error(field, problem));
+                refused = true;
+                provided.push(None);
+            }
+        }
+    }
+    if refused {
+        return errors;
+    }
+
+    // Pass 2: conditions, with defaults where nothing was given.
+    let mut defaults: Vec<Value> = form.fields.iter().map(Field::default_value).collect();
+    let mut disabled = Vec::new();
+    for (index, field) in form.fields.iter().enumerate() {
+        match test(form, &provided, &defaults, index) {
+            Ok(true) => {}
+            Ok(false) if provided[index].is_some() => {
+                errors.push(condition_error(form, &provided, &defaults, index));
+            }
+            Ok(false) => disabled.push(index),
+            Err(raised) => {
+                errors.push(raised_error(field, &raised));
+                return errors;
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return errors;
+    }
+
+    // Pass 3: again, with the disabled defaults gone.
+    for index in disabled {
+        defaults[index] = Value::None;
+    }
+    for (index, field) in form.fields.iter().enumerate() {
+        match test(form, &provided, &defaults, index) {
+            Ok(true) => {}
+            Ok(false) => errors.push(condition_error(form, &provided, &defaults, index)),
+            Err(raised) => {
+                errors.push(raised_error(field, &raised));
+                return errors;
+            }
+        }
+    }
+    errors
+}
+
+/// The value field `index` has for conditions: given, else its default.
+fn value_of<'a>(provided: &'a [Option<Value>], defaults: &'a [Value], index: usize) -> &'a Value {
+    provided[index].as_ref().unwrap_or(&defaults[index])
+}
+
+/// `values[id] is not None and not test_condition(values)` turned round:
+/// `Ok(true)` when the field passes (no value, no condition, or a truthy
+/// condition).
+fn test(
+    form: &Form,
+    provided: &[Option<Value>],
+    defaults: &[Value],
+    index: usize,
+) -> Result<bool, String> {
+    let own = value_of(provided, defaults, index);
+    let Some(condition) = &form.fields[index].condition else {
+        return Ok(true);
+    };
+    if matches!(own, Value::None) {
+        return Ok(true);
+    }
+    let lookup = |name: &str| -> Option<Value> {
+        // {'self': own, **values}: a field called `self` wins.
+        match form.fields.iter().position(|f| f.id == name) {
+            Some(other) => Some(value_of(provided, defaults, other).clone()),
+            None if name == "self" => Some(own.clone()),
+            None => None,
+        }
+    };
+    condition.evaluate(&lookup).map(|result| result.truthy())
+}
+
+/// A `condition` error for field `index`, showing the values it read.
+fn condition_error(
+    form: &Form,
+    provided: &[Option<Value>],
+    defaults: &[Value],
+    index: usize,
+) -> FieldError {
+    let field = &form.fields[index];
+    let condition = field.condition.as_ref().expect("only conditions fail");
+    let shown: Vec<String> = condition
+        .identifiers()
+        .into_iter()
+        .map(|name| {
+            let value = match form.fields.iter().position(|f| f.id == name) {
+                Some(other) => value_of(provided, defaults, other),
+                None => value_of(provided, defaults, index),
+            };
+            format!("{name} = {}", quote(value))
+        })
+        .collect();
+    FieldError::new(
+        field.id.as_str(),
+        ErrorCode::Condition,
+        format!(
+            "is only allowed when `{}` ({})",
+            condition.source(),
+            shown.join(", ")
+        ),
+    )
+}
+
+/// The error for a condition whose evaluation raised (slivka: HTTP 500).
+fn raised_error(field: &Field, raised: &str) -> FieldError {
+    let source = field.condition.as_ref().map_or("", |c| c.source());
+    FieldError::new(
+        field.id.as_str(),
+        ErrorCode::Condition,
+        format!("its condition `{source}` cannot be evaluated: {raised}"),
+    )
+}
+
+/// The error for a refused value.
+fn field_error(field: &Field, problem: Problem) -> FieldError {
+    match problem {
+        Problem::Refused(code, message) => FieldError::new(field.id.as_str(), code, message),
+        Problem::Raised(message) => FieldError::new(field.id.as_str(), ErrorCode::Invalid, message),
+    }
+}
+
+/// `invalid` for each input the form does not know (at most
+/// [`MAX_UNKNOWN_REPORTED`], then one error counting the rest).
+fn unknown_inputs(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
+    let unknown: Vec<&str> = inputs
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| form.field(name).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<&str> = form.fields.iter().map(|f| f.id.as_str()).collect();
+    let message = if ids.is_empty() {
+        "unknown parameter (the service declares none)".to_string()
+    } else {
+        format!("unknown parameter (the service declares {})", ids.join(", "))
+    };
+    let mut errors: Vec<FieldError> = unknown
+        .iter()
+        .take(MAX_UNKNOWN_REPORTED)
+        .map(|name| FieldError::new(*name, ErrorCode::Invalid, message.clone()))
+        .collect();
+    if let Some(first_unreported) = unknown.get(MAX_UNKNOWN_REPORTED) {
+        errors.push(FieldError::new(
+            *first_unreported,
+            ErrorCode::Invalid,
+            format!(
+                "and {} more unknown parameters",
+                unknown.len() - MAX_UNKNOWN_REPORTED
+            ),
+        ));
+    }
+    errors
+}
