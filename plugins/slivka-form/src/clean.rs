@@ -199,7 +199,10 @@ fn unknown_inputs(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
     let message = if ids.is_empty() {
         "unknown parameter (the service declares none)".to_string()
     } else {
-        format!("unknown parameter (the service declares {})", ids.join(", "))
+        format!(
+            "unknown parameter (the service declares {})",
+            ids.join(", ")
+        )
     };
     let mut errors: Vec<FieldError> = unknown
         .iter()

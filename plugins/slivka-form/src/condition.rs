@@ -64,7 +64,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
         } else if c == ')' {
             i += 1;
             Token::Op(")")
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
@@ -86,7 +88,9 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
             let text: String = chars[start + 1..i - 1].iter().collect();
             Token::Literal(Value::Str(text.replace("\\\"", "\"")))
         } else if c.is_alphabetic() || c == '_' {
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -117,7 +121,11 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
                 },
             };
             i += op.len();
-            Token::Op(if op == "-" && expect_expression { "neg" } else { op })
+            Token::Op(if op == "-" && expect_expression {
+                "neg"
+            } else {
+                op
+            })
         };
         expect_expression = matches!(token, Token::Open | Token::Op(_));
         tokens.push(token);
@@ -206,7 +214,9 @@ impl Expression {
         for token in &self.rpn {
             match token {
                 Token::Literal(value) => stack.push(value.clone()),
-                Token::Name(name) => stack.push(lookup(name).ok_or_else(|| format!("KeyError: '{name}'"))?),
+                Token::Name(name) => {
+                    stack.push(lookup(name).ok_or_else(|| format!("KeyError: '{name}'"))?)
+                }
                 Token::Op(op) if unary(op) => {
                     let a = stack.pop().ok_or("stack")?;
                     stack.push(match *op {
@@ -236,7 +246,9 @@ impl Expression {
                         "<=" => Value::Bool(a.compare(CmpOp::Le, &b)?),
                         ">" => Value::Bool(a.compare(CmpOp::Gt, &b)?),
                         ">=" => Value::Bool(a.compare(CmpOp::Ge, &b)?),
-                        other => return Err(format!("unsupported operator {other} in the stand-in")),
+                        other => {
+                            return Err(format!("unsupported operator {other} in the stand-in"));
+                        }
                     });
                 }
                 Token::Open => return Err("parenthesis".into()),

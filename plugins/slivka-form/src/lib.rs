@@ -121,9 +121,9 @@ pub mod service;
 pub mod value;
 pub mod yaml;
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::cell::OnceCell;
 
 use switchyard_plugin::{ErrorCode, FieldError, Job, Validator, config, log};
 

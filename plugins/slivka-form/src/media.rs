@@ -17,11 +17,13 @@ const OTHER_BIOPYTHON: &[&str] = &["clustal", "genbank", "embl", "stockholm", "p
 /// Whether `media_type` is one of slivka's Biopython-checked types that
 /// this plugin accepts unchecked.
 pub fn is_unchecked_biopython(media_type: &str) -> bool {
-    ["application/", "application/x-", "text/"].iter().any(|prefix| {
-        media_type
-            .strip_prefix(prefix)
-            .is_some_and(|format| OTHER_BIOPYTHON.contains(&format))
-    })
+    ["application/", "application/x-", "text/"]
+        .iter()
+        .any(|prefix| {
+            media_type
+                .strip_prefix(prefix)
+                .is_some_and(|format| OTHER_BIOPYTHON.contains(&format))
+        })
 }
 
 /// Checks `content` against `media_type`; `Err` says why it is not of that
@@ -57,9 +59,9 @@ fn check_fasta(content: &str) -> Result<(), String> {
 /// Every byte is a text byte: BEL, BS, TAB, LF, FF, CR, ESC, or 0x20..0xFF
 /// but DEL. (UTF-8 beyond ASCII is all bytes >= 0x80, so it passes.)
 fn check_plain_text(content: &str) -> Result<(), String> {
-    let bad = content.bytes().position(|b| {
-        !(matches!(b, 0x07..=0x0a | 0x0c | 0x0d | 0x1b) || (b >= 0x20 && b != 0x7f))
-    });
+    let bad = content
+        .bytes()
+        .position(|b| !(matches!(b, 0x07..=0x0a | 0x0c | 0x0d | 0x1b) || (b >= 0x20 && b != 0x7f)));
     match bad {
         None => Ok(()),
         Some(at) => Err(format!(
@@ -220,7 +222,9 @@ impl Json<'_> {
                 Some(b'\\') => {
                     self.at += 1;
                     match self.peek() {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.at += 1
+                        }
                         Some(b'u') => {
                             let hex = self.bytes.get(self.at + 1..self.at + 5);
                             if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
@@ -311,8 +315,19 @@ mod tests {
             assert_eq!(check("application/json", good), Ok(()), "{good}");
         }
         for bad in [
-            "", "[1,]", "{'a': 1}", "01", "1.", "-", "[1] x", "\"a\nb\"", "nan", "+1", ".5",
-            "{\"a\" 1}", "\"\\x\"",
+            "",
+            "[1,]",
+            "{'a': 1}",
+            "01",
+            "1.",
+            "-",
+            "[1] x",
+            "\"a\nb\"",
+            "nan",
+            "+1",
+            ".5",
+            "{\"a\" 1}",
+            "\"\\x\"",
         ] {
             assert!(check("application/json", bad).is_err(), "{bad:?}");
         }
@@ -320,7 +335,12 @@ mod tests {
 
     #[test]
     fn yaml_and_unknown_types_pass_anything() {
-        for media_type in ["application/yaml", "application/x-yaml", "image/png", "application/fasta; x=1"] {
+        for media_type in [
+            "application/yaml",
+            "application/x-yaml",
+            "image/png",
+            "application/fasta; x=1",
+        ] {
             assert_eq!(check(media_type, "\0 not anything"), Ok(()));
         }
     }

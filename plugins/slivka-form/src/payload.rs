@@ -469,7 +469,10 @@ mod tests {
             read_inputs(br#"{"inputs": {"b": "1", "a": "x", "b": "2", "b": ["3", "4"]}}"#).unwrap();
         assert_eq!(inputs.len(), 2);
         assert_eq!(input(&inputs, "a"), one("x"));
-        assert_eq!(input(&inputs, "b"), Raw::Values(vec!["3".into(), "4".into()]));
+        assert_eq!(
+            input(&inputs, "b"),
+            Raw::Values(vec!["3".into(), "4".into()])
+        );
 
         let inputs = read_inputs(br#"{"inputs": 5, "inputs": {"a": "y"}}"#).unwrap();
         assert_eq!(input(&inputs, "a"), one("y"));

@@ -50,7 +50,11 @@ impl fmt::Display for LoadError {
         if self.key.is_empty() {
             write!(f, "line {}: {}", self.line, self.message)
         } else {
-            write!(f, "line {}, key `{}`: {}", self.line, self.key, self.message)
+            write!(
+                f,
+                "line {}, key `{}`: {}",
+                self.line, self.key, self.message
+            )
         }
     }
 }
@@ -73,7 +77,10 @@ pub fn load(text: &str) -> Result<Form, LoadError> {
         message: format!("not YAML slivka can read: {}", e.message),
     })?;
     check_schema(&root)?;
-    let parameters = root.value.get("parameters").expect("the schema requires it");
+    let parameters = root
+        .value
+        .get("parameters")
+        .expect("the schema requires it");
     let Yaml::Map(pairs) = &parameters.value else {
         unreachable!("the schema requires a mapping")
     };
@@ -214,8 +221,7 @@ fn word(c: char) -> bool {
 /// `^[A-Za-z0-9\-_]+$`: parameter, argument and test-parameter ids.
 fn is_parameter_id(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -340,7 +346,11 @@ fn check_schema(root: &Node) -> Result<(), LoadError> {
     }
     if let Some(classifiers) = get("classifiers") {
         let Yaml::Seq(items) = &classifiers.value else {
-            return Err(fail(classifiers, "classifiers", "must be a list of strings"));
+            return Err(fail(
+                classifiers,
+                "classifiers",
+                "must be a list of strings",
+            ));
         };
         for item in items {
             string(item, "classifiers")?;
@@ -639,7 +649,10 @@ fn build_field(id: &str, spec: &Node) -> Result<Field, LoadError> {
         }
     };
     for (python, name, _) in &kwargs {
-        if python != "type" && !BASE_KWARGS.contains(&python.as_str()) && !extra.contains(&python.as_str()) {
+        if python != "type"
+            && !BASE_KWARGS.contains(&python.as_str())
+            && !extra.contains(&python.as_str())
+        {
             let Yaml::Str(text) = &name.value else {
                 unreachable!("checked above")
             };
@@ -735,7 +748,8 @@ fn build_field(id: &str, spec: &Node) -> Result<Field, LoadError> {
     };
     // `required and default is None`: any truthy `required` counts, so the
     // string "no" keeps the parameter required, as in slivka.
-    let required = kwarg("required").is_none_or(|node| yaml_truthy(&node.value)) && default.is_none();
+    let required =
+        kwarg("required").is_none_or(|node| yaml_truthy(&node.value)) && default.is_none();
     let field = Field {
         id: id.to_string(),
         kind,
@@ -838,7 +852,11 @@ fn choice_keys(node: &Node, key: &str) -> Result<Vec<Value>, LoadError> {
     let scalar = |node: &Node| -> Result<Value, LoadError> {
         match &node.value {
             Yaml::Seq(_) | Yaml::Map(_) => Err(fail(node, key, "a choice must be a single value")),
-            Yaml::Timestamp(_) => Err(fail(node, key, "a date as a choice is not supported; quote it")),
+            Yaml::Timestamp(_) => Err(fail(
+                node,
+                key,
+                "a date as a choice is not supported; quote it",
+            )),
             other => Ok(limit_value(other)),
         }
     };

@@ -166,7 +166,10 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{item}")?;
+                    match item {
+                        Value::Str(s) => write!(f, "'{s}'")?,
+                        other => write!(f, "{other}")?,
+                    }
                 }
                 f.write_str("]")
             }

@@ -164,7 +164,7 @@ impl Reader<'_> {
 
     /// A value that must not be a bare `<<`.
     fn value(&mut self, event: Event, mark: Marker, depth: usize) -> Result<Node, YamlError> {
-        match self.item(event, mark, depth)? {
+        match self.item(event, mark, depth, false)? {
             Item::Node(node) => Ok(node),
             Item::Merge(mark) => Err(error(
                 mark,
@@ -173,10 +173,20 @@ impl Reader<'_> {
         }
     }
 
-    /// The value (or merge key) that starts with `event`.
-    fn item(&mut self, event: Event, mark: Marker, depth: usize) -> Result<Item, YamlError> {
+    /// The value (or merge key) that starts with `event`; `key` when it is
+    /// a mapping key (where a plain `=` is the string "=").
+    fn item(
+        &mut self,
+        event: Event,
+        mark: Marker,
+        depth: usize,
+        key: bool,
+    ) -> Result<Item, YamlError> {
         if depth > MAX_DEPTH {
-            return Err(error(mark, format!("nested deeper than {MAX_DEPTH} levels")));
+            return Err(error(
+                mark,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
         }
         self.count(1, mark)?;
         let line = mark.line().max(1);
@@ -194,6 +204,10 @@ impl Reader<'_> {
             Event::Scalar(text, style, anchor, tag) => {
                 if style == TScalarStyle::Plain && tag.is_none() && text == "<<" {
                     return Ok(Item::Merge(mark));
+                }
+                if key && style == TScalarStyle::Plain && tag.is_none() && text == "=" {
+                    let value = Yaml::Str(text);
+                    return Ok(Item::Node(Node { value, line }));
                 }
                 let value = scalar(text, style, tag.as_ref()).map_err(|m| error(mark, m))?;
                 (Node { value, line }, anchor)
@@ -234,7 +248,7 @@ impl Reader<'_> {
             if event == Event::MappingEnd {
                 break;
             }
-            let key = self.item(event, mark, depth + 1)?;
+            let key = self.item(event, mark, depth + 1, true)?;
             let (event, vmark) = self.next()?;
             let value = self.value(event, vmark, depth + 1)?;
             match key {
@@ -264,7 +278,7 @@ impl Reader<'_> {
 }
 
 /// The pairs a `<<` key's value merges in: a mapping, or a list of
-/// mappings of which the earlier win.
+/// mappings, in order (so a later mapping's key wins, as in PyYAML 6).
 fn merge_sources(value: Node, mark: Marker) -> Result<Vec<(Node, Node)>, YamlError> {
     let not_mapping = || {
         error(
@@ -282,7 +296,7 @@ fn merge_sources(value: Node, mark: Marker) -> Result<Vec<(Node, Node)>, YamlErr
                     _ => return Err(not_mapping()),
                 }
             }
-            Ok(sources.into_iter().rev().flatten().collect())
+            Ok(sources.into_iter().flatten().collect())
         }
         _ => Err(not_mapping()),
     }
@@ -355,7 +369,9 @@ fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Yaml, 
         });
     };
     if tag.handle.is_empty() && tag.suffix == "!" {
-        return Ok(Yaml::Str(text));
+        // PyYAML resolves a scalar with the non-specific tag `!` as if it
+        // were plain, whatever its style: `! '5'` is the int 5.
+        return resolve_plain(text);
     }
     if tag.handle != CORE {
         return Err(unsupported_tag(tag));
@@ -367,7 +383,9 @@ fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Yaml, 
         "bool" => bool_value(&text.to_lowercase())
             .map(Yaml::Bool)
             .ok_or_else(|| cannot("bool")),
-        "int" => construct_int(&text).ok_or_else(|| cannot("int")).map(Yaml::Int),
+        "int" => construct_int(&text)
+            .ok_or_else(|| cannot("int"))
+            .map(Yaml::Int),
         "float" => construct_float(&text)
             .ok_or_else(|| cannot("float"))
             .map(Yaml::Float),
