@@ -184,13 +184,15 @@ fn field_error(field: &Field, problem: Problem) -> FieldError {
     }
 }
 
-/// `invalid` for each input the form does not know (at most
+/// `invalid` for each input with a value the form does not know (at most
 /// [`MAX_UNKNOWN_REPORTED`], then one error counting the rest).
 fn unknown_inputs(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
+    // An unknown name given no value (null, or only nulls) never reaches
+    // slivka's form, so it is no error.
     let unknown: Vec<&str> = inputs
         .iter()
+        .filter(|(name, raw)| form.field(name).is_none() && **raw != Raw::Missing)
         .map(|(name, _)| name)
-        .filter(|name| form.field(name).is_none())
         .collect();
     if unknown.is_empty() {
         return Vec::new();

@@ -66,37 +66,41 @@
 //!
 //! # Differences from slivka
 //!
-//! - **D1** `!include` is refused at load: a plugin reads no files.
-//! - **D2** Custom field types (a dotted Python class path) are refused at
-//!   load: slivka imports the class, a plugin cannot.
-//! - **D3** An input the form does not know is `invalid` ("unknown
-//!   parameter"); slivka fails the request (HTTP 500, a KeyError).
-//! - **D4** A condition whose evaluation raises (an unknown name, `<`
-//!   between a number and None, ...) is a `condition` error saying why;
+//! Each is on purpose; the ids are the README's.
+//!
+//! - **D1** An input the form does not know, given a value, is `invalid`
+//!   ("unknown parameter"); slivka fails the request (HTTP 500, a KeyError
+//!   in its view). Given only null, it is ignored, as slivka never sees it.
+//! - **D2** A condition whose evaluation raises (a name that is no field,
+//!   `<` between a number and None, ...) is a `condition` error saying why;
 //!   slivka fails the request (HTTP 500).
-//! - **D5** NaN for a decimal field with a bound is `invalid`; slivka
-//!   passes it (every comparison with NaN is false), which is plainly wrong.
+//! - **D3** NaN for a decimal field with a `min` or `max` is `invalid`;
+//!   slivka passes it (every comparison with NaN is false), plainly wrong.
+//!   A NaN default still loads, as in slivka.
+//! - **D4** A custom field type (a dotted Python class path) or `!include`
+//!   refuses the service file at load: a plugin cannot import Python
+//!   classes, and gets one file's text per service.
+//! - **D5** Files of the Biopython media types other than FASTA (clustal,
+//!   genbank, embl, stockholm, pfam under `application/`, `application/x-`
+//!   and `text/`) are accepted unchecked; slivka parses them with Biopython.
 //! - **D6** A limit that cannot be compared with the value (a quoted
 //!   `max: "10"` on an int field) makes the value `invalid`; slivka fails
 //!   the request (HTTP 500, a TypeError).
-//! - **D7** Files of the Biopython media types other than FASTA (clustal,
-//!   genbank, embl, stockholm, pfam under `application/`, `application/x-`
-//!   and `text/`) are accepted unchecked; slivka runs Biopython's parser.
-//! - **D8** YAML syntax is read by a YAML 1.2 parser (yaml-rust2) with
+//! - **D7** YAML syntax is read by a YAML 1.2 parser (yaml-rust2) with
 //!   PyYAML's YAML 1.1 scalar rules; syntax the two parsers read
 //!   differently (rare) may load differently. Tags other than the core
 //!   ones (`!!binary`, `!!set`, `!!omap`, `!!python/...`) and recursive
 //!   aliases are refused; PyYAML's `SafeLoader` takes some of them.
-//! - **D9** Refused at load though slivka loads them, because no request
-//!   could use them or they need Python objects: a parameter id YAML reads
-//!   as a non-string (`1:`, `yes:`), a default YAML reads as a date or a
+//! - **D8** Refused at load though slivka loads them, as no request could
+//!   use them or they need Python objects: a parameter id YAML reads as a
+//!   non-string (`1:`, `yes:`), a default YAML reads as a date or a
 //!   mapping, a date as a choice, a `choices` list of other than pairs.
-//! - **D10** Payload values other than strings, lists of strings and null
+//! - **D9** Payload values other than strings, lists of strings and null
 //!   (objects, nested lists) are `invalid`; numbers and booleans are read as
 //!   their JSON text. (A form post only carries strings.)
-//! - **D11** Runner types and `execution.selector` are not imported: a file
+//! - **D10** Runner types and `execution.selector` are not imported: a file
 //!   naming a runner class or selector slivka cannot import loads here.
-//! - **D12** `application/json` content nested deeper than 900 levels is
+//! - **D11** `application/json` content nested deeper than 900 levels is
 //!   `media_type`; slivka fails the request (HTTP 500, a RecursionError).
 //!
 //! # Layout
