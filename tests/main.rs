@@ -13,7 +13,9 @@
 //! - `plugins`: the shipped plugins against the example forms and jobs.
 //! - `pipeline`: the daemon's main job, end to end, across crashes.
 //! - `faults`: hostile plugins inside the running daemon.
-//! - `reload`: hot reload of plugins and config under load.
+//! - `reload`: hot reload of plugins and config under load; a plugin that
+//!   refuses its config.
+//! - `services`: `[slivka]`, a directory of slivka service files as routes.
 //! - `operations`: metrics, readiness, status and dead-letter replay.
 //! - `acl`: the daemon as the deployment's Redis ACL user.
 //! - `clients`: the Python client against the real daemon.
@@ -39,3 +41,4 @@ mod plugins;
 mod reload;
 mod retention;
 mod sandbox;
+mod services;

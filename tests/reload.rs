@@ -1,6 +1,8 @@
 //! Hot reload against the real binary: the router is swapped under load
 //! between two builds, bad files and bad configs leave routing on the last
-//! good snapshot, and config edits take effect without a restart.
+//! good snapshot, and config edits take effect without a restart. A plugin
+//! that refuses its config stops the start, and on a reload leaves the
+//! running plugin in place; either way the error names the file.
 //!
 //! Swap latencies are printed (run with `--nocapture`), not asserted: timing
 //! claims live in figures, not in timed asserts.
@@ -434,4 +436,98 @@ dead-letters = "jobs:dead"
     let record = job(&mut conn, "jpred", 5);
     assert_eq!(record["error"], "bad-output", "{record:?}");
     assert!(record["reason"].contains("queue:local"), "{record:?}");
+}
+
+/// A config whose route `x` goes through the `services` fixture, which
+/// reads `service.x` from `dir/x.service.yaml`.
+fn refusable_config(dir: &Path, redis_url: &str) -> PathBuf {
+    let routes = r#"
+[plugin.fixture-services.config]
+target-pattern = "queue:{service}:{runner}"
+[plugin.fixture-services.config-files]
+"service.x" = "x.service.yaml"
+[[routes]]
+name = "x"
+source = "jobs"
+match = { service = "x" }
+validators = ["fixture-services"]
+router = "fixture-services"
+targets = ["queue:x:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+    let config = swap_config(dir, redis_url, routes);
+    let plugins = crate::harness::repo_root().join("target/plugins");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "dir = \"plugins\"",
+        &format!("dir = \"{}\"", plugins.display()),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Sends job `n` of service `x` and returns where it went once settled.
+fn route_x(conn: &mut redis::Connection, daemon: &Daemon, n: u64) -> HashMap<String, String> {
+    let fields: Fields = [("service", "x"), ("job-id", &job_id(n)), ("payload", "{}")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect();
+    push(conn, SOURCE, &[fields]);
+    let settled = wait_until(RELOAD_TIMEOUT, || {
+        let record = status(conn, &job_id(n));
+        record.contains_key("targets") || record.contains_key("error")
+    });
+    assert!(settled, "job {n} not settled; log:\n{}", daemon.log());
+    status(conn, &job_id(n))
+}
+
+#[test]
+fn a_config_refused_at_start_fails_it_naming_the_plugin_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let config = refusable_config(dir.path(), &redis.url());
+    let file = dir.path().join("x.service.yaml");
+    std::fs::write(&file, "name: x\nrefuse: not a number\n").unwrap();
+    let mut daemon = Daemon::start(&config, "refused");
+    let expected = format!(
+        "plugin fixture-services: config service.x ({}): line 2: not a number",
+        file.display()
+    );
+    let said = wait_until(RELOAD_TIMEOUT, || daemon.log().contains(&expected));
+    let log = daemon.log();
+    let status = daemon.terminate();
+    assert!(said, "the start must fail with `{expected}`; log:\n{log}");
+    assert!(!status.success(), "and the daemon must exit non-zero");
+}
+
+#[test]
+fn a_config_refused_on_reload_keeps_the_running_plugin_routing() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let config = refusable_config(dir.path(), &redis.url());
+    let file = dir.path().join("x.service.yaml");
+    std::fs::write(&file, "name: x\n").unwrap();
+    let daemon = Daemon::start(&config, "kept");
+    let mut conn = redis.connection();
+    assert_eq!(route_x(&mut conn, &daemon, 1)["targets"], "queue:x:local");
+
+    let failures = count(&daemon.log(), "reload failed");
+    std::fs::write(&file, "name: x\n\nrefuse: changed my mind\n").unwrap();
+    let expected = format!(
+        "plugin fixture-services: config service.x ({}): line 3: changed my mind",
+        file.display()
+    );
+    let refused = wait_until(RELOAD_TIMEOUT, || {
+        count(&daemon.log(), "reload failed") > failures
+    });
+    let log = daemon.log();
+    assert!(refused, "the refusal must fail the reload; log:\n{log}");
+    let line = log.lines().rfind(|l| l.contains("reload failed")).unwrap();
+    assert!(line.contains(&expected), "`{expected}` in:\n{line}");
+
+    for n in 2..5 {
+        let record = route_x(&mut conn, &daemon, n);
+        assert_eq!(record["targets"], "queue:x:local", "{record:?}");
+    }
+    assert_eq!(xlen(&mut conn, "queue:x:local"), 4);
 }

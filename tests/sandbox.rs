@@ -381,7 +381,7 @@ fn jobs_start_from_what_prepare_left_and_nothing_else() {
 }
 
 #[test]
-fn a_prepare_that_fails_or_leaves_stdout_open_is_refused_at_load() {
+fn a_prepare_that_fails_refuses_its_config_or_leaves_stdout_open_is_refused_at_load() {
     let runtime = Runtime::new().unwrap();
     let path = plugin_path("fixture-counter");
     let refusal = |mode: &str| {
@@ -410,6 +410,13 @@ fn a_prepare_that_fails_or_leaves_stdout_open_is_refused_at_load() {
     assert!(
         message.contains("its prepare failed") && message.contains("counter refuses to prepare"),
         "{message}"
+    );
+
+    let refused = refusal("refuse");
+    assert_eq!(refused.kind(), "config", "{refused:?}");
+    assert_eq!(
+        refused.to_string(),
+        "plugin fixture-counter: config prepare: refused as asked"
     );
 }
 
@@ -560,6 +567,40 @@ fn check_names_the_worlds() {
             "{name}: {stdout}"
         );
     }
+}
+
+#[test]
+fn check_shows_a_refused_config_naming_the_key_and_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.service.yaml");
+    std::fs::write(&file, "name: x\nrefuse: not a number\n").unwrap();
+    let path = plugin_path("fixture-services");
+    let config = format!("service.x=@{}", file.display());
+    let output = run_switchyard(&["check", path.to_str().unwrap(), "--config", &config], "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: plugin fixture-services: config service.x ({}): line 2: not a number",
+            file.display()
+        )
+    );
+    // The same value given inline names no file.
+    let output = run_switchyard(
+        &[
+            "check",
+            path.to_str().unwrap(),
+            "--config",
+            "service.x=refuse: no",
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: plugin fixture-services: config service.x: line 1: no"
+    );
 }
 
 #[test]

@@ -29,6 +29,10 @@ enum Command {
     Check {
         /// The plugin's `.wasm` file.
         plugin: PathBuf,
+        /// A config value its `prepare` reads, `KEY=VALUE` or `KEY=@FILE`;
+        /// repeatable. A config it refuses fails the check.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
     },
     /// Run a plugin on one job without Redis and print its answer as JSON.
     Try {
@@ -152,7 +156,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     switchyard::logging::init(&cli.log_format);
     match cli.command {
-        Command::Check { plugin } => trial::check_plugin(&plugin),
+        Command::Check { plugin, config } => trial::check_plugin(&plugin, &config),
         Command::Try {
             plugin,
             config,

@@ -1,8 +1,10 @@
 //! `switchyard check` and `switchyard try`: a plugin author's loop without
 //! Redis.
 //!
-//! `check` loads a component exactly as the daemon would and says which
-//! worlds it satisfies. `try` runs it on one job file and prints the answer
+//! `check` loads a component exactly as the daemon would (its `prepare`
+//! run on the `--config` given) and says which worlds it satisfies, or why
+//! it does not load: a refused config names the key and, for `KEY=@FILE`,
+//! the file. `try` runs it on one job file and prints the answer
 //! as JSON, so an author sees what the daemon would do with that job.
 //!
 //! Exit codes: `check` exits 1 when the plugin does not load; `try` exits 1
@@ -20,15 +22,28 @@ use serde_json::{Value, json};
 
 use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json};
 use crate::pipeline::validate::errors_json;
-use crate::plugin::{Decision, Fault, LimitOverrides, LoadError, Plugin, PluginSettings, Runtime};
+use crate::plugin::{Decision, Fault, LimitOverrides, Plugin, PluginSettings, Runtime};
 
-/// `switchyard check`: loads `plugin` and says which worlds it satisfies.
-pub fn check_plugin(plugin: &Path) -> ExitCode {
+/// `switchyard check`: loads `plugin` with `config` values (`KEY=VALUE`)
+/// and says which worlds it satisfies.
+pub fn check_plugin(plugin: &Path, config: &[String]) -> ExitCode {
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    match check(&runtime, plugin) {
+    let loaded =
+        parse_config(config)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|(config, sources)| {
+                let settings = PluginSettings {
+                    config,
+                    config_sources: sources,
+                    ..Default::default()
+                };
+                Plugin::load(&runtime, &plugin_name(plugin), plugin, settings)
+                    .map_err(|e| e.to_string())
+            });
+    match loaded {
         Ok(loaded) => {
             println!(
                 "{}: {} satisfies {}",
@@ -72,11 +87,13 @@ pub fn try_plugin(
             memory_mib,
             ..Default::default()
         };
+        let (config, config_sources) = parse_config(config)?;
         let settings = PluginSettings {
             limits: overrides
                 .apply(Default::default())
                 .map_err(anyhow::Error::msg)?,
-            config: parse_config(config)?,
+            config,
+            config_sources,
             ..Default::default()
         };
         let plugin = Plugin::load(&runtime, &plugin_name(path), path, settings)?;
@@ -124,27 +141,33 @@ pub fn plugin_name(path: &Path) -> String {
         .unwrap_or_else(|| "plugin".into())
 }
 
-/// Loads a component exactly as the daemon would, with default settings.
-pub fn check(runtime: &Runtime, path: &Path) -> Result<Plugin, LoadError> {
-    Plugin::load(runtime, &plugin_name(path), path, PluginSettings::default())
-}
+/// Config values by key, and the file each `KEY=@FILE` value was read from.
+pub type ConfigArgs = (BTreeMap<String, String>, BTreeMap<String, PathBuf>);
 
 /// Parses `KEY=VALUE` config arguments; `KEY=@FILE` reads the value from a
-/// file (as curl does), so a slivka form can be passed as a file.
-pub fn parse_config(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+/// file (as curl does), so a slivka service file can be passed as a file,
+/// and a refusal of that key names the file.
+pub fn parse_config(pairs: &[String]) -> anyhow::Result<ConfigArgs> {
     let mut config = BTreeMap::new();
+    let mut sources = BTreeMap::new();
     for pair in pairs {
         let (key, value) = pair
             .split_once('=')
             .ok_or_else(|| anyhow!("--config `{pair}`: expected KEY=VALUE or KEY=@FILE"))?;
         let value = match value.strip_prefix('@') {
-            Some(file) => std::fs::read_to_string(file)
-                .with_context(|| format!("--config {key}: cannot read {file}"))?,
-            None => value.to_owned(),
+            Some(file) => {
+                sources.insert(key.to_owned(), PathBuf::from(file));
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("--config {key}: cannot read {file}"))?
+            }
+            None => {
+                sources.remove(key);
+                value.to_owned()
+            }
         };
         config.insert(key.to_owned(), value);
     }
-    Ok(config)
+    Ok((config, sources))
 }
 
 /// Reads a job file (a JSON object of entry fields), or stdin for `-`.

@@ -87,3 +87,12 @@ pub fn consumer_name() -> String {
         .unwrap_or_else(|_| UNKNOWN_HOST.into());
     format!("{host}-{}", std::process::id())
 }
+
+/// `[slivka] validators`: slivka's form checks.
+pub const DEFAULT_SLIVKA_VALIDATORS: [&str; 1] = ["slivka-form"];
+
+/// `[slivka] router`: slivka-bio's size tiers.
+pub const DEFAULT_SLIVKA_ROUTER: &str = "fasta-size";
+
+/// `[slivka] target-pattern`: a service's runner's stream.
+pub const DEFAULT_TARGET_PATTERN: &str = "{service}:{runner}";

@@ -34,6 +34,8 @@ pub(super) struct File {
     /// `[[routes]]`, in the order they are tried.
     #[serde(default)]
     pub routes: Vec<RouteSection>,
+    /// `[slivka]`: one route per slivka service file, after `[[routes]]`.
+    pub slivka: Option<SlivkaSection>,
     /// `[status]`: the status records.
     #[serde(default)]
     pub status: StatusSection,
@@ -186,6 +188,27 @@ pub(super) struct RouteSection {
     pub router: String,
     /// `targets`: streams the router may choose.
     pub targets: Vec<String>,
+    /// `rejected`: where invalid and refused jobs go.
+    pub rejected: String,
+    /// `dead-letters`: where jobs that could not be handled go.
+    pub dead_letters: String,
+}
+
+/// `[slivka]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct SlivkaSection {
+    /// `services`: the directory of `ID.service.yaml` files.
+    pub services: PathBuf,
+    /// `source`: the stream every service's route reads.
+    pub source: String,
+    /// `validators`: validator plugins, in order.
+    pub validators: Option<Vec<String>>,
+    /// `router`: the router plugin.
+    pub router: Option<String>,
+    /// `target-pattern`: a runner's stream, `{service}` and `{runner}`
+    /// substituted.
+    pub target_pattern: Option<String>,
     /// `rejected`: where invalid and refused jobs go.
     pub rejected: String,
     /// `dead-letters`: where jobs that could not be handled go.

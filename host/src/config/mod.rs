@@ -15,6 +15,8 @@
 //! - `parse.rs`: [`Settings::load`] and [`Settings::parse`], one function
 //!   per table; `plugins.rs` and `retention.rs` do the `[plugin.NAME]` and
 //!   `[retention]` tables.
+//! - [`slivka`]: `[slivka]`, a directory of slivka service files made into
+//!   routes and plugin config.
 //! - [`routes`]: a route as configured ([`RouteSettings`]) and what each
 //!   stream is to switchyard ([`Role`]), from the routes.
 //!
@@ -27,6 +29,7 @@ mod plugins;
 mod retention;
 pub mod routes;
 pub mod settings;
+pub mod slivka;
 
 pub use routes::{Role, RouteSettings, sources_of, streams_of};
 pub use settings::{

@@ -1,7 +1,8 @@
 //! From the file as written to [`Settings`]: [`Settings::load`] reads it,
 //! [`Settings::parse`] checks it table by table, one function per table, in
-//! the order the daemon needs them: Redis, consumer, routes, the plugins the
-//! routes name (`plugins.rs`), metrics, status, retention (`retention.rs`).
+//! the order the daemon needs them: Redis, consumer, routes (`[[routes]]`,
+//! then `[slivka]`'s, in `slivka.rs`), the plugins the routes name
+//! (`plugins.rs`), metrics, status, retention (`retention.rs`).
 //!
 //! Every error starts with the file's name; a TOML syntax error also gives
 //! the line and column. The section functions return the message without
@@ -27,6 +28,7 @@ use super::plugins::plugin_configs;
 use super::retention::retention_settings;
 use super::routes::{RouteSettings, check_loops};
 use super::settings::{ConsumerSettings, RedisTarget, Settings, StatusSettings};
+use super::slivka::Slivka;
 use crate::plugin::Limits;
 use crate::store::redact;
 
@@ -63,10 +65,22 @@ impl Settings {
             .limits
             .apply(Limits::default())
             .map_err(|e| bad(format!("[plugins] {e}")))?;
-        let routes = route_settings(raw.routes).map_err(bad)?;
+        let slivka = raw
+            .slivka
+            .map(|section| Slivka::read(section, &base))
+            .transpose()
+            .map_err(bad)?;
+        let mut sections = raw.routes;
+        if let Some(slivka) = &slivka {
+            sections.extend(slivka.routes());
+        }
+        let routes = route_settings(sections, slivka.as_ref()).map_err(bad)?;
         check_loops(&routes).map_err(bad)?;
-        let plugins =
+        let mut plugins =
             plugin_configs(&routes, &raw.plugin, &plugin_dir, limits, &base).map_err(bad)?;
+        if let Some(slivka) = &slivka {
+            slivka.configure(&mut plugins);
+        }
         for name in raw.plugin.keys() {
             if !plugins.contains_key(name) {
                 tracing::warn!("{}: [plugin.{name}] is used by no route", file.display());
@@ -98,6 +112,7 @@ impl Settings {
             plugin_dir,
             plugins,
             routes,
+            slivka_services: slivka.map(|s| s.dir),
             status,
         })
     }
@@ -171,10 +186,20 @@ fn consumer_settings(
     })
 }
 
-/// `[[routes]]`, in order; there must be at least one.
-fn route_settings(sections: Vec<RouteSection>) -> Result<Vec<RouteSettings>, String> {
+/// `[[routes]]` and `[slivka]`'s, in order; there must be at least one.
+fn route_settings(
+    sections: Vec<RouteSection>,
+    slivka: Option<&Slivka>,
+) -> Result<Vec<RouteSettings>, String> {
     if sections.is_empty() {
-        return Err("no [[routes]]: every job would be dead-lettered".into());
+        return Err(match slivka {
+            None => "no [[routes]]: every job would be dead-lettered".into(),
+            Some(slivka) => format!(
+                "no [[routes]] and no service file in [slivka] services {}: every job would \
+                 be dead-lettered",
+                slivka.dir.display()
+            ),
+        });
     }
     sections
         .into_iter()

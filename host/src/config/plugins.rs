@@ -73,6 +73,7 @@ fn plugin_settings(
         .apply(defaults)
         .map_err(|e| anyhow!("[plugin.{name}] {e}"))?;
     let mut config = BTreeMap::new();
+    let mut config_sources = BTreeMap::new();
     for (key, value) in &section.config {
         let text = match value {
             toml::Value::String(s) => s.clone(),
@@ -91,6 +92,7 @@ fn plugin_settings(
             )
         })?;
         config.insert(key.clone(), text);
+        config_sources.insert(key.clone(), path);
     }
     let mut grants = Grants::default();
     for (guest, host) in &section.grants.read_dirs {
@@ -114,5 +116,6 @@ fn plugin_settings(
         limits,
         grants,
         config,
+        config_sources,
     })
 }

@@ -128,8 +128,8 @@ pub struct PluginConfig {
     pub file: PathBuf,
     /// Limits, grants and its config table.
     pub settings: PluginSettings,
-    /// The files its config values were read from (`config-files`), watched
-    /// for hot reload.
+    /// The files its config values were read from (`config-files`, the
+    /// `[slivka]` service files), watched for hot reload.
     pub config_files: Vec<PathBuf>,
 }
 
@@ -146,8 +146,12 @@ pub struct Settings {
     pub plugin_dir: PathBuf,
     /// Each plugin the routes use, by name.
     pub plugins: BTreeMap<String, PluginConfig>,
-    /// The routes, in the order they are tried.
+    /// The routes, in the order they are tried: `[[routes]]`, then one per
+    /// `[slivka]` service.
     pub routes: Vec<RouteSettings>,
+    /// The `[slivka] services` directory, if the file has that section:
+    /// watched for service files added, changed or removed.
+    pub slivka_services: Option<PathBuf>,
     /// Status records.
     pub status: StatusSettings,
     /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.

@@ -1,6 +1,7 @@
-//! Hot reload: when the config, a plugin or a file the config reads changes
-//! (or on SIGHUP), build a complete new snapshot off the hot path, check it,
-//! and swap it in one step.
+//! Hot reload: when the config, a plugin or a file the config reads changes,
+//! or a `[slivka]` service file is added, changed or removed (or on SIGHUP),
+//! build a complete new snapshot off the hot path, check it, and swap it in
+//! one step.
 //!
 //! Changes are watched with `notify` and its debouncer, so the burst of
 //! events from an editor's save, a `cp` in several writes or a
@@ -23,6 +24,7 @@ use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use crate::config::slivka::is_service_file;
 use crate::config::{ConsumerSettings, Settings, StatusSettings};
 use crate::daemon::shutdown::Shutdown;
 use crate::daemon::snapshot::{Snapshot, SnapshotCell};
@@ -107,7 +109,7 @@ impl Reloader {
         };
         let mut inputs = self.inputs(&self.running);
         let mut watched = BTreeSet::new();
-        watch_dirs(&mut debouncer, &inputs, &mut watched);
+        watch_dirs(&mut debouncer, &inputs.dirs(), &mut watched);
 
         loop {
             let reason = tokio::select! {
@@ -119,7 +121,7 @@ impl Reloader {
                     }
                 } => "SIGHUP".to_owned(),
                 Some(paths) = changes.recv() => {
-                    let relevant: Vec<&PathBuf> = paths.iter().filter(|p| inputs.contains(*p)).collect();
+                    let relevant: Vec<&PathBuf> = paths.iter().filter(|p| inputs.concerns(p)).collect();
                     if relevant.is_empty() {
                         continue;
                     }
@@ -130,7 +132,7 @@ impl Reloader {
             while changes.try_recv().is_ok() {}
             if let Some(settings) = self.reload(&reason).await {
                 inputs = self.inputs(&settings);
-                watch_dirs(&mut debouncer, &inputs, &mut watched);
+                watch_dirs(&mut debouncer, &inputs.dirs(), &mut watched);
             }
         }
     }
@@ -213,15 +215,22 @@ impl Reloader {
     }
 
     /// Every file a snapshot is built from: the config, each plugin, each
-    /// config file a plugin reads.
-    fn inputs(&self, settings: &Settings) -> BTreeSet<PathBuf> {
-        let mut inputs = BTreeSet::new();
-        inputs.insert(absolute(&self.config));
+    /// config file a plugin reads; and the `[slivka]` services directory.
+    fn inputs(&self, settings: &Settings) -> Inputs {
+        let mut files = BTreeSet::new();
+        files.insert(absolute(&self.config));
         for plugin in settings.plugins.values() {
-            inputs.insert(absolute(&plugin.file));
-            inputs.extend(plugin.config_files.iter().map(|f| absolute(f)));
+            files.insert(absolute(&plugin.file));
+            files.extend(plugin.config_files.iter().map(|f| absolute(f)));
         }
-        inputs
+        Inputs {
+            files,
+            service_dirs: settings
+                .slivka_services
+                .iter()
+                .map(|d| absolute(d))
+                .collect(),
+        }
     }
 
     fn warn_restart_only(&self, new: &Settings) {
@@ -258,18 +267,50 @@ impl Reloader {
     }
 }
 
-/// Watches the directory of every input (directories, not files: editors
-/// and deploy tools replace files by renaming, which a file watch misses).
+/// What a snapshot is built from, as absolute paths: a change to any of it
+/// reloads.
+struct Inputs {
+    /// The config, the plugins and the files their config values come from.
+    files: BTreeSet<PathBuf>,
+    /// `[slivka] services` directories: a service file in one appearing,
+    /// changing or going away is a change, whether the snapshot read it or
+    /// not.
+    service_dirs: BTreeSet<PathBuf>,
+}
+
+impl Inputs {
+    /// Whether a change to `path` can change the snapshot.
+    fn concerns(&self, path: &Path) -> bool {
+        self.files.contains(path)
+            || self
+                .service_dirs
+                .iter()
+                .any(|dir| is_service_file(dir, path))
+    }
+
+    /// The directories to watch: each file's and each services directory
+    /// (directories, not files: editors and deploy tools replace files by
+    /// renaming, which a file watch misses).
+    fn dirs(&self) -> BTreeSet<PathBuf> {
+        let parents = self.files.iter().filter_map(|f| f.parent());
+        parents
+            .map(Path::to_owned)
+            .chain(self.service_dirs.iter().cloned())
+            .collect()
+    }
+}
+
+/// Watches each of `dirs` not yet `watched`.
 fn watch_dirs(
     debouncer: &mut notify_debouncer_full::Debouncer<
         notify::RecommendedWatcher,
         notify_debouncer_full::RecommendedCache,
     >,
-    inputs: &BTreeSet<PathBuf>,
+    dirs: &BTreeSet<PathBuf>,
     watched: &mut BTreeSet<PathBuf>,
 ) {
-    for input in inputs {
-        let Some(dir) = input.parent() else { continue };
+    for dir in dirs {
+        let dir = dir.as_path();
         if watched.contains(dir) {
             continue;
         }

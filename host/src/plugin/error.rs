@@ -8,7 +8,7 @@
 //! plugin (and the file, when the error is about one) so an operator knows
 //! where to look.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A `.wasm` file could not become a plugin, or not the one it is used as.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,31 @@ pub enum LoadError {
         /// What is missing or extra, in words.
         reason: String,
     },
+
+    /// The plugin's `prepare` refused its config (returned a
+    /// `config-error`): `plugin NAME: config KEY (FILE): MESSAGE`, the file
+    /// shown when the key's value was read from one.
+    #[error("plugin {plugin}: {}", refusal(key.as_deref(), file.as_deref(), message))]
+    Refused {
+        /// The plugin's name, as the config calls it.
+        plugin: String,
+        /// The key whose value it refuses; `None`: the config as a whole.
+        key: Option<String>,
+        /// The file the key's value was read from (`config-files`, a
+        /// `[slivka]` service file, `--config KEY=@FILE`), if it was.
+        file: Option<PathBuf>,
+        /// The plugin's own words.
+        message: String,
+    },
+}
+
+/// `config KEY (FILE): MESSAGE`, without what is not known.
+fn refusal(key: Option<&str>, file: Option<&Path>, message: &str) -> String {
+    match (key, file) {
+        (Some(key), Some(file)) => format!("config {key} ({}): {message}", file.display()),
+        (Some(key), None) => format!("config {key}: {message}"),
+        (None, _) => format!("config: {message}"),
+    }
 }
 
 impl LoadError {
@@ -42,6 +67,7 @@ impl LoadError {
         match self {
             LoadError::Load { .. } => "load",
             LoadError::WrongWorld { .. } => "wrong-world",
+            LoadError::Refused { .. } => "config",
         }
     }
 }
@@ -121,5 +147,38 @@ impl Fault {
             Fault::BadOutput { .. } => "bad-output",
             Fault::NotExported { .. } => "wrong-world",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_plugin_the_key_and_the_file_it_was_read_from() {
+        let refused = |key: Option<&str>, file: Option<&str>| LoadError::Refused {
+            plugin: "slivka-form".into(),
+            key: key.map(Into::into),
+            file: file.map(Into::into),
+            message: "line 12, key parameters.iterations.max: not a number".into(),
+        };
+        assert_eq!(
+            refused(
+                Some("service.clustalo"),
+                Some("services/clustalo.service.yaml")
+            )
+            .to_string(),
+            "plugin slivka-form: config service.clustalo (services/clustalo.service.yaml): \
+             line 12, key parameters.iterations.max: not a number"
+        );
+        assert_eq!(
+            refused(Some("tiers"), None).to_string(),
+            "plugin slivka-form: config tiers: line 12, key parameters.iterations.max: not a number"
+        );
+        assert_eq!(
+            refused(None, None).to_string(),
+            "plugin slivka-form: config: line 12, key parameters.iterations.max: not a number"
+        );
+        assert_eq!(refused(None, None).kind(), "config");
     }
 }

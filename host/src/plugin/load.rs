@@ -33,6 +33,10 @@ pub struct PluginSettings {
     pub grants: Grants,
     /// What `config-get` returns, key by key.
     pub config: std::collections::BTreeMap<String, String>,
+    /// The file each value of `config` was read from, for the keys read from
+    /// one (`config-files`, a `[slivka]` service file, `--config KEY=@FILE`):
+    /// a refusal of that key names the file.
+    pub config_sources: std::collections::BTreeMap<String, PathBuf>,
 }
 
 /// Which of the contract's interfaces a component exports.

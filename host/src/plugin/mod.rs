@@ -9,7 +9,8 @@
 //!   checked against the worlds, linked (`InstancePre`), its exports found
 //!   and type-checked (the bindings' `GuestIndices`); or a [`LoadError`].
 //! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
-//!   it leaves (wizer), so every job's instance starts prepared.
+//!   it leaves (wizer), so every job's instance starts prepared; or takes
+//!   its refusal of its config ([`LoadError::Refused`]).
 //! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
 //!   turns every failure into a typed [`Fault`].
 //! - [`output`]: an answer as switchyard writes it, which is what the output
@@ -58,7 +59,7 @@ pub mod bindings {
     });
 
     pub use self::switchyard::plugin::types::{
-        Decision, ErrorCode, FieldError, Job, Level, Target,
+        ConfigError, Decision, ErrorCode, FieldError, Job, Level, Target,
     };
 
     impl ErrorCode {

@@ -11,6 +11,10 @@
 //! What cannot be snapshotted is refused: a plugin that returns from
 //! `prepare` with a WASI resource open (stdout after a `println!`, a file)
 //! would hand its jobs a handle that no longer exists.
+//!
+//! `prepare` may refuse its config (`err(config-error)`): the load fails
+//! with [`LoadError::Refused`], naming the key and the file its value was
+//! read from (`PluginSettings::config_sources`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use wasmtime::component::{Component, Instance, InstancePre, Lift, WasmList};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
 use super::PREPARE_EXPORT;
+use super::bindings::ConfigError;
 use super::bindings::exports::switchyard::plugin as contract;
 use super::error::LoadError;
 // load runs prepare, and prepare runs it in a `Plugin` of its own, to share
@@ -27,7 +32,7 @@ use super::error::LoadError;
 // import each other by design.
 use super::load::{Plugin, PluginSettings, Worlds};
 use super::runtime::{Runtime, deadline_ticks};
-use super::sandbox::{PluginIdentity, Sandbox};
+use super::sandbox::{MAX_LOG_LINE, PluginIdentity, Sandbox, cut};
 
 /// How much longer than one job's deadline `prepare` may run: it does once
 /// what jobs would otherwise each do, for every service at once.
@@ -86,13 +91,36 @@ pub(crate) fn prepare(
     let mut store = preparing.store("(prepare)");
     let ran = preparing.watched(&mut store, |store| {
         let instance = preparing.pre.instantiate(&mut *store)?;
-        call_prepare(store, &preparing.pre, &instance).map(|()| instance)
+        call_prepare(store, &preparing.pre, &instance).map(|outcome| (instance, outcome))
     });
     preparing.forward_stdio(&store);
-    let instance = ran.map_err(|e| {
+    let (instance, outcome) = ran.map_err(|e| {
         let fault = preparing.fault(e, &store);
         refused(format!("its prepare failed: {fault}"))
     })?;
+    match outcome {
+        Outcome::Prepared => {}
+        Outcome::Refused(error) => {
+            // The plugin chose these words, and they are printed and logged:
+            // cut as a log line is.
+            return Err(LoadError::Refused {
+                plugin: identity.name.clone(),
+                file: error
+                    .key
+                    .as_ref()
+                    .and_then(|key| settings.config_sources.get(key))
+                    .cloned(),
+                key: error.key.map(|key| cut(&key, MAX_LOG_LINE).into_owned()),
+                message: cut(&error.message, MAX_LOG_LINE).into_owned(),
+            });
+        }
+        Outcome::WrongType(reason) => {
+            return Err(LoadError::WrongWorld {
+                file: file.to_owned(),
+                reason,
+            });
+        }
+    }
     if !store.data().table.is_empty() {
         return Err(refused(
             "its prepare left a WASI resource open (stdout or stderr after a print, a file, \
@@ -127,21 +155,48 @@ pub(crate) fn prepare(
     Ok(prepared)
 }
 
+/// How a `prepare` that ran to its end ended.
+enum Outcome {
+    /// It returned `ok`: its memory is the jobs' starting point.
+    Prepared,
+    /// It returned `err`: it refuses its config.
+    Refused(ConfigError),
+    /// It is not the contract's function (`func() -> result<_,
+    /// config-error>`), so it was not called; why, in words.
+    WrongType(String),
+}
+
 /// Calls the component's `prepare`, found and type-checked by the bindings.
 fn call_prepare(
     store: &mut Store<Sandbox>,
     pre: &InstancePre<Sandbox>,
     instance: &Instance,
-) -> wasmtime::Result<()> {
-    let indices = contract::prepare::GuestIndices::new(pre).map_err(|_| {
-        match pre.component().get_export_index(None, PREPARE_EXPORT) {
-            None => wasmtime::format_err!("no export `{PREPARE_EXPORT}`"),
-            Some(_) => wasmtime::format_err!("`{PREPARE_EXPORT}` exports no `prepare`"),
+) -> wasmtime::Result<Outcome> {
+    let indices = match contract::prepare::GuestIndices::new(pre) {
+        Ok(indices) => indices,
+        Err(_) => {
+            let reason = match pre.component().get_export_index(None, PREPARE_EXPORT) {
+                None => format!("cannot find export `{PREPARE_EXPORT}`"),
+                Some(_) => format!("exports `{PREPARE_EXPORT}` without its function `prepare`"),
+            };
+            return Ok(Outcome::WrongType(reason));
         }
-    })?;
-    indices
-        .load(&mut *store, instance)?
-        .call_prepare(&mut *store)
+    };
+    let guest = match indices.load(&mut *store, instance) {
+        Ok(guest) => guest,
+        // An older contract's `prepare: func()`, most likely.
+        Err(e) => {
+            return Ok(Outcome::WrongType(format!(
+                "its `prepare` function does not have the contract's type \
+                 (`func() -> result<_, config-error>`; rebuild it against this \
+                 switchyard-plugin): {e:#}"
+            )));
+        }
+    };
+    Ok(match guest.call_prepare(&mut *store)? {
+        Ok(()) => Outcome::Prepared,
+        Err(error) => Outcome::Refused(error),
+    })
 }
 
 /// Wizer's view of the prepared instance: its accessor functions, called

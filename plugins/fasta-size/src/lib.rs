@@ -65,8 +65,10 @@ fn settings() -> &'static Settings {
 }
 
 impl Router for FastaSize {
-    fn prepare() {
-        settings();
+    fn prepare() -> Result<(), config::ConfigError> {
+        read_settings().map(|read| {
+            SETTINGS.get_or_init(|| read);
+        })
     }
 
     fn route(job: &Job) -> Decision {

@@ -17,9 +17,9 @@
 //! | `service-field` | `service` | the entry field naming the service |
 //!
 //! Every service file is read once, in `prepare`. A file slivka would refuse
-//! to load is refused here too, and the plugin with it: the message names
-//! the file's config key, the line and the key at fault
-//! (`service.clustalo: line 12, key `parameters.x.max`: ...`). Other keys
+//! to load is refused here too: `prepare` returns a `ConfigError` whose key
+//! is the file's config key and whose message names the line and the key
+//! inside the file (`line 12, key `parameters.x.max`: ...`). Other keys
 //! (such as `target-pattern`) are ignored; the old `form.<id>` keys are
 //! refused, so a config written for the old JSON forms is noticed.
 //!
@@ -127,30 +127,11 @@ pub mod yaml;
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::fmt;
 
+use switchyard_plugin::config::ConfigError;
 use switchyard_plugin::{ErrorCode, FieldError, Job, Validator, config, log};
 
 use crate::service::Form;
-
-/// A config the plugin cannot run with.
-// TODO(sdk): the SDK's own ConfigError once `prepare` returns a Result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The config key at fault (`service.clustalo`), if one is.
-    pub key: Option<String>,
-    /// What is wrong: for a service file, `line N, key `a.b`: ...`.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.key {
-            Some(key) => write!(f, "{key}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
 
 /// What the config holds, read once.
 #[derive(Debug)]
@@ -172,16 +153,14 @@ pub fn settings_from(
         if key == "service-field" {
             service_field = value;
         } else if let Some(id) = key.strip_prefix("service.") {
-            let form = service::load(&value).map_err(|error| ConfigError {
-                key: Some(key.clone()),
-                message: error.to_string(),
-            })?;
+            let form = service::load(&value)
+                .map_err(|error| ConfigError::for_key(&key, error.to_string()))?;
             services.insert(id.to_string(), form);
         } else if key.starts_with("form.") {
-            return Err(ConfigError {
-                key: Some(key),
-                message: "JSON forms are no longer read: give the slivka service file's text as `service.<id>`".to_string(),
-            });
+            return Err(ConfigError::for_key(
+                &key,
+                "JSON forms are no longer read: give the slivka service file's text as `service.<id>`",
+            ));
         }
     }
     Ok(Settings {
@@ -204,16 +183,13 @@ struct SlivkaForm;
 
 thread_local! {
     /// The settings, read by `prepare` at load; every job's instance starts
-    /// with them in place. Without `prepare` (an older host) the first job
-    /// of each instance reads them. Thread-local because Python's values
-    /// (files) are not `Sync`; a component has one thread, where this is a
-    /// plain static.
+    /// with them in place. Thread-local because Python's values (files) are
+    /// not `Sync`; a component has one thread, where this is a plain static.
     static SETTINGS: OnceCell<&'static Settings> = const { OnceCell::new() };
 }
 
-/// The settings, read now if `prepare` did not. A config the plugin cannot
-/// run with is logged and traps, so the host refuses the plugin.
-// TODO(sdk): return the ConfigError from `prepare` instead of trapping.
+/// The settings: those `prepare` read, or (on a host that does not call
+/// `prepare`) read now. A config refused here can only trap.
 fn settings() -> &'static Settings {
     SETTINGS.with(|cell| {
         *cell.get_or_init(|| match load() {
@@ -221,19 +197,26 @@ fn settings() -> &'static Settings {
             Ok(settings) => Box::leak(Box::new(settings)),
             Err(error) => {
                 log::error(format_args!("{error}"));
-                panic!("slivka-form config refused: {error}");
+                panic!("slivka-form: {error}");
             }
         })
     })
 }
 
 impl Validator for SlivkaForm {
-    fn prepare() {
-        let settings = settings();
+    /// Reads every service file; a file slivka would refuse refuses the
+    /// config, naming its key, line and the key inside the file.
+    fn prepare() -> Result<(), ConfigError> {
+        let settings: &'static Settings = Box::leak(Box::new(load()?));
         log::debug(format_args!(
             "{} service file(s) read",
             settings.services.len()
         ));
+        SETTINGS.with(|cell| {
+            // `prepare` runs once, before any job.
+            let _ = cell.set(settings);
+        });
+        Ok(())
     }
 
     fn validate(job: &Job) -> Result<(), Vec<FieldError>> {

@@ -63,11 +63,7 @@ where
         None => Ok(default),
         Some(value) => match value.trim().parse() {
             Ok(parsed) => Ok(parsed),
-            Err(error) => Err(ConfigError {
-                key: key.to_string(),
-                value,
-                reason: error.to_string(),
-            }),
+            Err(error) => Err(ConfigError::unreadable(key, &value, error)),
         },
     }
 }
@@ -81,44 +77,85 @@ fn parse_json<T: DeserializeOwned>(
         None => Ok(None),
         Some(value) => match serde_json::from_str(&value) {
             Ok(parsed) => Ok(Some(parsed)),
-            Err(error) => Err(ConfigError {
-                key: key.to_string(),
-                value,
-                reason: error.to_string(),
-            }),
+            Err(error) => Err(ConfigError::unreadable(key, &value, error)),
         },
     }
 }
 
-/// A config value that is set but cannot be read as the plugin expects.
+/// Why a plugin refuses its config: what [`Validator::prepare`] and
+/// [`Router::prepare`] return instead of preparing, and what [`get_parsed`]
+/// and [`get_json`] return for a value they cannot read.
+///
+/// switchyard then refuses to load the plugin (at start the daemon exits,
+/// on a reload it keeps the plugin it had) with an error naming the
+/// plugin, [`key`](ConfigError::key), the file the key's value was read
+/// from when it was, and [`message`](ConfigError::message):
+///
+/// ```text
+/// plugin slivka-form: config service.clustalo (services/clustalo.service.yaml): line 12, key parameters.iterations.max: not a number
+/// ```
+///
+/// [`Validator::prepare`]: crate::Validator::prepare
+/// [`Router::prepare`]: crate::Router::prepare
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The key in the plugin's config table.
-    pub key: String,
-    /// The value as the host gave it.
-    pub value: String,
-    /// Why it could not be read (the parser's message).
-    pub reason: String,
+    /// The key whose value is refused (`service.clustalo`); `None` when the
+    /// error is about the config as a whole (a required key is missing, two
+    /// keys disagree).
+    pub key: Option<String>,
+    /// What is wrong, saying where in the value when it can (`line 12, key
+    /// parameters.iterations.max: not a number`). The host names the plugin,
+    /// the key and the file, so the message need not.
+    pub message: String,
 }
 
-/// `config `key` = `value`: reason`; the value is cut to 80 characters.
+impl ConfigError {
+    /// The value of `key` is refused because of `message`.
+    pub fn for_key(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The config as a whole is refused because of `message`.
+    pub fn whole(message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    /// `value` of `key` could not be read: `` `value`: reason ``, the value
+    /// cut to 80 characters.
+    fn unreadable(key: &str, value: &str, reason: impl fmt::Display) -> ConfigError {
+        let shown: String = value.chars().take(80).collect();
+        let ellipsis = if shown.len() < value.len() { "..." } else { "" };
+        ConfigError::for_key(key, format!("`{shown}{ellipsis}`: {reason}"))
+    }
+}
+
+/// `config `key`: message`, or `config: message` without a key.
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: String = self.value.chars().take(80).collect();
-        let ellipsis = if shown.len() < self.value.len() {
-            "..."
-        } else {
-            ""
-        };
-        write!(
-            f,
-            "config `{}` = `{shown}{ellipsis}`: {}",
-            self.key, self.reason
-        )
+        match &self.key {
+            Some(key) => write!(f, "config `{key}`: {}", self.message),
+            None => write!(f, "config: {}", self.message),
+        }
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+/// What crosses the boundary: the contract's `config-error` record.
+impl From<ConfigError> for crate::bindings::validates::switchyard::plugin::types::ConfigError {
+    fn from(error: ConfigError) -> Self {
+        Self {
+            key: error.key,
+            message: error.message,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -133,11 +170,12 @@ mod tests {
     #[test]
     fn parse_reports_bad_values() {
         let error = parse("local-max-sequences", Some("lots".into()), 30u32).unwrap_err();
-        assert_eq!(error.key, "local-max-sequences");
+        assert_eq!(error.key.as_deref(), Some("local-max-sequences"));
+        assert!(error.message.starts_with("`lots`: "), "{error}");
         assert!(
             error
                 .to_string()
-                .starts_with("config `local-max-sequences` = `lots`: ")
+                .starts_with("config `local-max-sequences`: `lots`: ")
         );
     }
 
@@ -148,5 +186,28 @@ mod tests {
         assert_eq!(value.unwrap()["a"], 1);
         assert_eq!(parse_json::<serde_json::Value>("form", None), Ok(None));
         assert!(parse_json::<serde_json::Value>("form", Some("{".into())).is_err());
+    }
+
+    #[test]
+    fn a_long_value_is_cut_in_the_message() {
+        let long = "x".repeat(200);
+        let error = parse("n", Some(long), 1u32).unwrap_err();
+        assert!(
+            error
+                .message
+                .starts_with(&format!("`{}...`: ", "x".repeat(80)))
+        );
+    }
+
+    #[test]
+    fn an_error_about_the_whole_config_shows_no_key() {
+        assert_eq!(
+            ConfigError::whole("no service.* key").to_string(),
+            "config: no service.* key"
+        );
+        assert_eq!(
+            ConfigError::for_key("tiers", "not JSON").to_string(),
+            "config `tiers`: not JSON"
+        );
     }
 }

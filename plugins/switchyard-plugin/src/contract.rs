@@ -6,11 +6,16 @@
 //! between jobs. State every job needs (a parsed config) is built once, in
 //! `prepare`, and kept in a static (`std::sync::OnceLock`): the host keeps the
 //! memory `prepare` leaves as every instance's starting point.
+//!
+//! `prepare` is also where a plugin refuses a config it cannot work with:
+//! returning [`ConfigError`] fails the plugin's load, with an error that
+//! names the key and the file its value came from.
 
 use std::marker::PhantomData;
 
+use crate::bindings::validates::switchyard::plugin::types::ConfigError as WitConfigError;
 use crate::bindings::{prepares, routes, validates};
-use crate::{Decision, FieldError, Job};
+use crate::{ConfigError, Decision, FieldError, Job};
 
 /// Checks a job's inputs (the `validate` export).
 ///
@@ -24,7 +29,33 @@ pub trait Validator {
     /// Work done once, at load, whose result every job starts with (see the
     /// module doc). It may read the config and log; it must not print or
     /// open files (the plugin is refused). Does nothing unless overridden.
-    fn prepare() {}
+    ///
+    /// `Err` refuses the config: switchyard does not load the plugin and
+    /// shows the error with the plugin's name and the file the key's value
+    /// came from. Return it rather than panic, which says only that
+    /// `prepare` failed.
+    ///
+    /// ```
+    /// # use switchyard_plugin::{config, ConfigError, FieldError, Job, Validator};
+    /// struct Limited;
+    ///
+    /// impl Validator for Limited {
+    ///     fn prepare() -> Result<(), ConfigError> {
+    ///         let max: u32 = config::get_parsed("max-length", 100)?;
+    ///         if max == 0 {
+    ///             return Err(ConfigError::for_key("max-length", "must be at least 1"));
+    ///         }
+    ///         Ok(())
+    ///     }
+    ///
+    ///     fn validate(_job: &Job) -> Result<(), Vec<FieldError>> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    fn prepare() -> Result<(), ConfigError> {
+        Ok(())
+    }
 }
 
 /// Decides where a valid job goes (the `route` export).
@@ -37,8 +68,10 @@ pub trait Router {
     fn route(job: &Job) -> Decision;
 
     /// As [`Validator::prepare`]. A plugin that is both runs the validator's
-    /// `prepare`, then the router's.
-    fn prepare() {}
+    /// `prepare`, then the router's (unless the validator's refused).
+    fn prepare() -> Result<(), ConfigError> {
+        Ok(())
+    }
 }
 
 /// Implements the generated `validate` and `route` `Guest` traits for any
@@ -68,8 +101,8 @@ impl<T: Router> routes::exports::switchyard::plugin::route::Guest for Export<T> 
 pub struct PrepareValidator<T>(PhantomData<T>);
 
 impl<T: Validator> prepares::exports::switchyard::plugin::prepare::Guest for PrepareValidator<T> {
-    fn prepare() {
-        <T as Validator>::prepare()
+    fn prepare() -> Result<(), WitConfigError> {
+        <T as Validator>::prepare().map_err(Into::into)
     }
 }
 
@@ -78,8 +111,8 @@ impl<T: Validator> prepares::exports::switchyard::plugin::prepare::Guest for Pre
 pub struct PrepareRouter<T>(PhantomData<T>);
 
 impl<T: Router> prepares::exports::switchyard::plugin::prepare::Guest for PrepareRouter<T> {
-    fn prepare() {
-        <T as Router>::prepare()
+    fn prepare() -> Result<(), WitConfigError> {
+        <T as Router>::prepare().map_err(Into::into)
     }
 }
 
@@ -91,9 +124,10 @@ pub struct PreparePlugin<T>(PhantomData<T>);
 impl<T: Validator + Router> prepares::exports::switchyard::plugin::prepare::Guest
     for PreparePlugin<T>
 {
-    fn prepare() {
-        <T as Validator>::prepare();
-        <T as Router>::prepare();
+    fn prepare() -> Result<(), WitConfigError> {
+        <T as Validator>::prepare()?;
+        <T as Router>::prepare()?;
+        Ok(())
     }
 }
 

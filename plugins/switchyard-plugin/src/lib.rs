@@ -60,12 +60,14 @@
 //! - [`field_error`]: building a [`FieldError`]; slivka's names for each
 //!   [`ErrorCode`].
 //! - [`decision`]: building a [`Decision`] and its [`Target`]s.
-//! - [`config`]: the plugin's table in the routing config, raw, parsed or JSON.
+//! - [`config`]: the plugin's table in the routing config, raw, parsed or
+//!   JSON, and the [`ConfigError`] with which `prepare` refuses it.
 //! - [`log`]: lines in switchyard's log, tagged with the plugin and the job.
 //!
 //! A plugin sees one job per call in a fresh instance: statics do not survive
 //! from one job to the next, except what [`Validator::prepare`] (or
-//! [`Router::prepare`]) left in them once, at load. Host functions ([`config`], [`log`]) only work
+//! [`Router::prepare`]) left in them once, at load; `prepare` returns a
+//! [`ConfigError`] to refuse a config it cannot work with. Host functions ([`config`], [`log`]) only work
 //! inside the component; natively (in unit tests) they panic, so keep a
 //! plugin's logic in functions that take plain values.
 
@@ -81,6 +83,7 @@ pub mod job;
 pub mod json;
 pub mod log;
 
+pub use config::ConfigError;
 pub use contract::{Router, Validator};
 /// JSON, re-exported so plugins parse payloads and config with the same
 /// version the SDK uses.
