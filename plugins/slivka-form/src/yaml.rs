@@ -734,3 +734,208 @@ impl fmt::Display for Yaml {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of `k` in `k: <scalar>`.
+    fn scalar_of(text: &str) -> Yaml {
+        let root = load(&format!("k: {text}")).unwrap();
+        root.value.get("k").unwrap().value.clone()
+    }
+
+    fn shown(text: &str) -> String {
+        match scalar_of(text) {
+            Yaml::Str(s) => format!("str {s}"),
+            Yaml::Timestamp(s) => format!("date {s}"),
+            Yaml::Float(f) if f.is_nan() => "float nan".to_string(),
+            other => format!("{} {other}", other.type_name()),
+        }
+    }
+
+    #[test]
+    fn booleans_are_pyyaml_case_variants_of_yes_no_true_false_on_off() {
+        for t in ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"] {
+            assert_eq!(shown(t), "a boolean True", "{t}");
+        }
+        for t in ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"] {
+            assert_eq!(shown(t), "a boolean False", "{t}");
+        }
+        for t in ["yEs", "tRUE", "oN", "y", "n", "Y"] {
+            assert_eq!(shown(t), format!("str {t}"), "{t}");
+        }
+    }
+
+    #[test]
+    fn null_is_tilde_null_in_three_cases_or_nothing() {
+        for t in ["~", "null", "Null", "NULL", ""] {
+            assert!(matches!(scalar_of(t), Yaml::Null), "{t}");
+        }
+        assert_eq!(shown("nULL"), "str nULL");
+        assert_eq!(shown("'null'"), "str null");
+    }
+
+    #[test]
+    fn integers_follow_yaml_1_1() {
+        for (text, value) in [
+            ("0", "0"),
+            ("-0", "0"),
+            ("+5", "5"),
+            ("1_000", "1000"),
+            ("1__0", "10"),
+            ("0b101", "5"),
+            ("-0b11", "-3"),
+            ("0x1F", "31"),
+            ("-0x1f", "-31"),
+            ("017", "15"),
+            ("0_", "0"),
+            ("1:30", "90"),
+            ("-1:30", "-90"),
+            ("12:30:45", "45045"),
+            ("99999999999999999999999", "99999999999999999999999"),
+        ] {
+            assert_eq!(shown(text), format!("an integer {value}"), "{text}");
+        }
+        for text in ["08", "0o17", "_1", "0b", "0x", "1:60", "0:30", "1,000", "1 000"] {
+            assert_eq!(shown(text), format!("str {text}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_integer_pyyaml_matches_but_cannot_convert_refuses_the_file() {
+        for text in ["0b_", "0x_"] {
+            assert!(load(&format!("k: {text}")).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn floats_need_a_dot_and_a_signed_exponent() {
+        for (text, value) in [
+            ("1.5", "1.5"),
+            ("1.", "1.0"),
+            (".5", "0.5"),
+            ("1.0e+5", "100000.0"),
+            ("1.5E-2", "0.015"),
+            ("1_0.5_", "10.5"),
+            ("1:30.5", "90.5"),
+            (".inf", "inf"),
+            ("-.Inf", "-inf"),
+            ("+.INF", "inf"),
+        ] {
+            assert_eq!(shown(text), format!("a float {value}"), "{text}");
+        }
+        assert_eq!(shown(".NaN"), "float nan");
+        for text in ["1e5", "1.0e5", "1e+5", "-.5", "+.5", "-.nan", ".infinity", "0.1.2"] {
+            assert_eq!(shown(text), format!("str {text}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn dates_and_datetimes_are_timestamps() {
+        for text in [
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10 -5",
+            "2001-1-1 1:00:00",
+            "2001-12-14T21:59:43Z",
+        ] {
+            assert_eq!(shown(text), format!("date {text}"), "{text}");
+        }
+        assert_eq!(shown("2001-1-1"), "str 2001-1-1");
+    }
+
+    #[test]
+    fn quoted_and_block_scalars_stay_strings() {
+        assert_eq!(shown("'5'"), "str 5");
+        assert_eq!(shown("\"yes\""), "str yes");
+        assert_eq!(shown("|\n  5"), "str 5\n");
+        assert_eq!(shown(">-\n  5"), "str 5");
+    }
+
+    #[test]
+    fn core_tags_convert_and_the_non_specific_tag_resolves_as_plain() {
+        assert_eq!(shown("!!str 5"), "str 5");
+        assert_eq!(shown("!!int '7'"), "an integer 7");
+        assert_eq!(shown("!!float 5"), "a float 5.0");
+        assert_eq!(shown("!!bool yes"), "a boolean True");
+        assert!(matches!(scalar_of("!!null ''"), Yaml::Null));
+        assert_eq!(shown("! 5"), "an integer 5");
+        assert_eq!(shown("! '5'"), "an integer 5");
+    }
+
+    #[test]
+    fn include_and_unknown_tags_are_refused_with_their_line() {
+        let error = load("a: 1\nb: !include other.yaml\n").unwrap_err();
+        assert_eq!(error.line, 2);
+        assert!(error.message.contains("`!include` is not supported"), "{error}");
+        for text in ["k: !!binary aGk=", "k: !!set {a: null}", "k: !custom x", "k: !!python/none ''"] {
+            assert!(load(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_plain_equals_sign_is_refused_as_a_value_but_is_a_string_as_a_key() {
+        assert!(load("k: =").is_err());
+        let root = load("=: 1").unwrap();
+        assert!(root.value.get("=").is_some());
+    }
+
+    #[test]
+    fn aliases_copy_their_anchor_and_merge_keys_merge_in_order() {
+        let root = load("a: &x {n: 1, m: 2}\nb: *x\nc:\n  <<: [*x, {n: 3}]\n  o: 4\n  m: 5\n").unwrap();
+        let c = root.value.get("c").unwrap();
+        assert_eq!(c.value.to_string(), "{'n': 3, 'm': 5, 'o': 4}");
+        assert_eq!(root.value.get("b").unwrap().value.to_string(), "{'n': 1, 'm': 2}");
+        assert!(load("a: {<<: 5}").is_err());
+        assert!(load("a: <<").is_err());
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_its_last_value() {
+        let root = load("a: 1\nb: 2\na: 3\n1: x\n1.0: y\ntrue: z\n").unwrap();
+        assert_eq!(root.value.to_string(), "{'a': 3, 'b': 2, 1: 'z'}");
+    }
+
+    #[test]
+    fn a_list_or_mapping_as_a_key_is_refused() {
+        assert!(load("? [a]\n: 1\n").is_err());
+        assert!(load("{[a]: 1}").is_err());
+    }
+
+    #[test]
+    fn nodes_know_their_line() {
+        let root = load("# comment\na: 1\nb:\n  c: [x,\n    y]\n").unwrap();
+        assert_eq!(root.value.get("a").unwrap().line, 2);
+        let Yaml::Seq(items) = &root.value.get("b").unwrap().value.get("c").unwrap().value else {
+            panic!("a list")
+        };
+        assert_eq!(items[1].line, 5);
+    }
+
+    #[test]
+    fn one_document_only_and_an_empty_stream_is_null() {
+        assert!(matches!(load("").unwrap().value, Yaml::Null));
+        assert!(matches!(load("# only a comment\n").unwrap().value, Yaml::Null));
+        let error = load("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(error.message.contains("single document"), "{error}");
+        assert!(load("a: [1,\n").is_err());
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_not_expanded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        let error = load(&text).unwrap_err();
+        assert!(error.message.contains("more than"), "{error}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let text = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(load(&text).is_err());
+    }
+}
