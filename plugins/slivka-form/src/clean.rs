@@ -223,3 +223,178 @@ fn unknown_inputs(form: &Form, inputs: &Inputs<'_>) -> Vec<FieldError> {
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::read_inputs;
+    use crate::service;
+
+    /// A form with `parameters` (YAML, indented two spaces).
+    fn form(parameters: &str) -> Form {
+        service::load(&format!(
+            "slivka-version: 0.8.5b7\nname: T\ncommand: run\nargs: {{}}\noutputs: {{}}\n\
+             execution: {{runners: {{local: {{type: X}}}}}}\nparameters:\n{parameters}"
+        ))
+        .unwrap()
+    }
+
+    /// (field, code) of each error for `inputs` (a JSON object).
+    fn verdict(form: &Form, inputs: &str) -> Vec<(String, &'static str)> {
+        let payload = format!(r#"{{"inputs": {inputs}}}"#);
+        let inputs = read_inputs(payload.as_bytes()).unwrap();
+        full_clean(form, &inputs)
+            .into_iter()
+            .map(|e| (e.field, e.code.slivka_code()))
+            .collect()
+    }
+
+    fn errors(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        list.iter().map(|(f, c)| (f.to_string(), *c)).collect()
+    }
+
+    const GAPS: &str = "  verbose:\n    name: V\n    type: flag\n    required: false\n\
+        \x20 open:\n    name: O\n    type: float\n    required: false\n    condition: verbose\n\
+        \x20 extend:\n    name: E\n    type: float\n    default: 0.5\n    condition: open != null\n";
+
+    #[test]
+    fn every_field_gets_at_most_one_error_in_file_order() {
+        let f = form(
+            "  b:\n    name: B\n    type: int\n    max: 1\n  a:\n    name: A\n    type: text\n",
+        );
+        assert_eq!(
+            verdict(&f, r#"{"a": "", "b": "5"}"#),
+            errors(&[("b", "max_value"), ("a", "required")])
+        );
+    }
+
+    #[test]
+    fn a_given_value_that_fails_its_condition_is_a_condition_error() {
+        let f = form(GAPS);
+        assert_eq!(
+            verdict(&f, r#"{"open": "1.0", "verbose": "true"}"#),
+            errors(&[])
+        );
+        assert_eq!(
+            verdict(&f, r#"{"open": "1.0"}"#),
+            errors(&[("open", "condition")])
+        );
+        assert_eq!(
+            verdict(&f, r#"{"open": "1.0", "verbose": "false"}"#),
+            errors(&[("open", "condition")])
+        );
+    }
+
+    #[test]
+    fn a_default_that_fails_its_condition_is_disabled_not_an_error() {
+        let f = form(GAPS);
+        // `extend` has a default but no `open`: its default is disabled.
+        assert_eq!(verdict(&f, "{}"), errors(&[]));
+        // Given, it fails as any given value.
+        assert_eq!(
+            verdict(&f, r#"{"extend": "0.1"}"#),
+            errors(&[("extend", "condition")])
+        );
+    }
+
+    #[test]
+    fn the_second_pass_sees_disabled_defaults_as_none() {
+        // `b`'s default is disabled (a is not given); `c` reads `b` and is
+        // then refused in the second pass though its value is a default.
+        let f = form(
+            "  a:\n    name: A\n    type: int\n    required: false\n\
+             \x20 b:\n    name: B\n    type: int\n    default: 1\n    condition: a != null\n\
+             \x20 c:\n    name: C\n    type: int\n    default: 2\n    condition: b != null\n",
+        );
+        assert_eq!(verdict(&f, "{}"), errors(&[("c", "condition")]));
+        assert_eq!(verdict(&f, r#"{"a": "1"}"#), errors(&[]));
+    }
+
+    #[test]
+    fn any_refused_value_stops_the_conditions() {
+        let f = form(&format!(
+            "{GAPS}  n:\n    name: N\n    type: int\n    required: false\n"
+        ));
+        assert_eq!(
+            verdict(&f, r#"{"open": "1.0", "n": "x"}"#),
+            errors(&[("n", "invalid")])
+        );
+    }
+
+    #[test]
+    fn a_condition_sees_self_and_every_field_and_a_field_called_self_wins() {
+        let f = form(
+            "  count:\n    name: C\n    type: int\n    default: 10\n\
+             \x20 iterations:\n    name: I\n    type: int\n    required: false\n    condition: self <= count\n",
+        );
+        assert_eq!(verdict(&f, r#"{"iterations": "10"}"#), errors(&[]));
+        assert_eq!(
+            verdict(&f, r#"{"iterations": "11"}"#),
+            errors(&[("iterations", "condition")])
+        );
+        assert_eq!(
+            verdict(&f, r#"{"iterations": "11", "count": "20"}"#),
+            errors(&[])
+        );
+        let f = form(
+            "  self:\n    name: S\n    type: int\n    default: 0\n\
+             \x20 x:\n    name: X\n    type: int\n    required: false\n    condition: self > 0\n",
+        );
+        assert_eq!(verdict(&f, r#"{"x": "5"}"#), errors(&[("x", "condition")]));
+    }
+
+    #[test]
+    fn a_condition_that_raises_is_a_condition_error_saying_why() {
+        let f = form(
+            "  x:\n    name: X\n    type: int\n    required: false\n    condition: self > nothing\n",
+        );
+        let payload = br#"{"inputs": {"x": "1"}}"#;
+        let found = full_clean(&f, &read_inputs(payload).unwrap());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, ErrorCode::Condition);
+        assert!(
+            found[0]
+                .message
+                .starts_with("its condition `self > nothing` cannot be evaluated: "),
+            "{}",
+            found[0].message
+        );
+        // Not given, the condition is never evaluated.
+        assert_eq!(verdict(&f, "{}"), errors(&[]));
+    }
+
+    #[test]
+    fn the_condition_message_shows_the_values_read() {
+        let f = form(GAPS);
+        let found = full_clean(&f, &read_inputs(br#"{"inputs": {"open": "1.0"}}"#).unwrap());
+        assert_eq!(
+            found[0].message,
+            "is only allowed when `verbose` (verbose = `None`)"
+        );
+    }
+
+    #[test]
+    fn unknown_inputs_with_a_value_are_invalid_and_with_only_null_ignored() {
+        let f = form("  x:\n    name: X\n    type: int\n    required: false\n");
+        assert_eq!(verdict(&f, r#"{"y": "1"}"#), errors(&[("y", "invalid")]));
+        assert_eq!(verdict(&f, r#"{"y": ""}"#), errors(&[("y", "invalid")]));
+        assert_eq!(verdict(&f, r#"{"y": null, "z": [null]}"#), errors(&[]));
+    }
+
+    #[test]
+    fn a_flood_of_unknown_inputs_gets_a_bounded_answer() {
+        let f = form("  x:\n    name: X\n    type: int\n    required: false\n");
+        let flood: Vec<String> = (0..500).map(|i| format!(r#""p{i:03}": "x""#)).collect();
+        let found = verdict(&f, &format!("{{{}}}", flood.join(",")));
+        assert_eq!(found.len(), MAX_UNKNOWN_REPORTED + 1);
+    }
+
+    #[test]
+    fn an_object_where_a_value_belongs_is_invalid() {
+        let f = form("  x:\n    name: X\n    type: int\n    required: false\n");
+        assert_eq!(
+            verdict(&f, r#"{"x": {"a": 1}}"#),
+            errors(&[("x", "invalid")])
+        );
+    }
+}

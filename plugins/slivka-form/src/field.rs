@@ -362,3 +362,262 @@ impl Field {
         self.default.clone().unwrap_or(Value::None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(i: i64) -> Value {
+        Value::Int(BigInt::from(i))
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+
+    fn field(kind: Kind, array: bool, required: bool) -> Field {
+        Field {
+            id: "x".into(),
+            kind,
+            array,
+            required,
+            default: None,
+            condition: None,
+        }
+    }
+
+    /// The code of a refused job value, or "ok".
+    fn code(field: &Field, given: &[&str]) -> String {
+        match field.validate(given) {
+            Ok(_) => "ok".into(),
+            Err(Problem::Refused(code, _)) => code.slivka_code().into(),
+            Err(Problem::Raised(_)) => "raised".into(),
+        }
+    }
+
+    fn message(field: &Field, given: &[&str]) -> String {
+        field.validate(given).unwrap_err().to_string()
+    }
+
+    fn bounded_int() -> Field {
+        let kind = Kind::Integer {
+            min: Some(int(1)),
+            max: Some(int(100)),
+        };
+        field(kind, false, true)
+    }
+
+    #[test]
+    fn empty_and_missing_values_are_none_and_a_required_field_says_so() {
+        let f = bounded_int();
+        assert_eq!(code(&f, &[]), "required");
+        assert_eq!(code(&f, &[""]), "required");
+        assert_eq!(message(&f, &[]), "is required");
+        let optional = field(
+            Kind::Text {
+                min_length: None,
+                max_length: None,
+            },
+            false,
+            false,
+        );
+        assert!(matches!(optional.validate(&[""]), Ok(Value::None)));
+    }
+
+    #[test]
+    fn a_single_field_takes_the_first_value_given() {
+        let f = bounded_int();
+        assert_eq!(code(&f, &["5", "500"]), "ok");
+        assert_eq!(code(&f, &["500", "5"]), "max_value");
+        assert_eq!(code(&f, &["", "5"]), "required");
+    }
+
+    #[test]
+    fn integers_are_python_int_of_the_text_with_inclusive_bounds() {
+        let f = bounded_int();
+        assert!(matches!(f.validate(&[" 7 "]), Ok(Value::Int(i)) if i == BigInt::from(7)));
+        for ok in ["1", "100", "+5", "1_0"] {
+            assert_eq!(code(&f, &[ok]), "ok", "{ok}");
+        }
+        for invalid in ["5.0", "abc", "1e2", "0x10", "1__0"] {
+            assert_eq!(code(&f, &[invalid]), "invalid", "{invalid}");
+        }
+        assert_eq!(message(&f, &["0"]), "must be at least 1, got 0");
+        assert_eq!(message(&f, &["101"]), "must be at most 100, got 101");
+        assert_eq!(message(&f, &["abc"]), "must be an integer, got `abc`");
+    }
+
+    #[test]
+    fn the_maximum_is_checked_before_the_minimum() {
+        let kind = Kind::Integer {
+            min: Some(int(10)),
+            max: Some(int(0)),
+        };
+        assert_eq!(code(&field(kind, false, true), &["5"]), "max_value");
+    }
+
+    #[test]
+    fn decimals_have_exclusive_bounds_on_request() {
+        let kind = Kind::Decimal {
+            min: Some(int(0)),
+            max: Some(Value::Float(1.5)),
+            min_exclusive: true,
+            max_exclusive: false,
+        };
+        let f = field(kind, false, true);
+        assert_eq!(code(&f, &["1.5"]), "ok");
+        assert_eq!(code(&f, &["1e-9"]), "ok");
+        assert_eq!(message(&f, &["0"]), "must be greater than 0, got 0.0");
+        assert_eq!(message(&f, &["1.6"]), "must be at most 1.5, got 1.6");
+        assert_eq!(code(&f, &["inf"]), "max_value");
+        assert_eq!(code(&f, &["-inf"]), "min_value");
+        assert_eq!(code(&f, &["abc"]), "invalid");
+    }
+
+    #[test]
+    fn nan_is_refused_by_a_bounded_decimal_but_passes_an_unbounded_one() {
+        let bounded = Kind::Decimal {
+            min: Some(int(0)),
+            max: None,
+            min_exclusive: false,
+            max_exclusive: false,
+        };
+        assert_eq!(code(&field(bounded, false, true), &["nan"]), "invalid");
+        let free = Kind::Decimal {
+            min: None,
+            max: None,
+            min_exclusive: false,
+            max_exclusive: false,
+        };
+        assert_eq!(code(&field(free, false, true), &["NaN"]), "ok");
+    }
+
+    #[test]
+    fn a_limit_python_cannot_compare_is_raised_not_refused() {
+        let kind = Kind::Integer {
+            min: None,
+            max: Some(text("10")),
+        };
+        assert_eq!(code(&field(kind, false, true), &["5"]), "raised");
+    }
+
+    #[test]
+    fn text_lengths_count_code_points() {
+        let kind = Kind::Text {
+            min_length: Some(int(2)),
+            max_length: Some(int(3)),
+        };
+        let f = field(kind, false, true);
+        assert_eq!(code(&f, &["αβγ"]), "ok");
+        assert_eq!(code(&f, &["\u{1F600}\u{1F600}"]), "ok");
+        assert_eq!(
+            message(&f, &["a"]),
+            "must be at least 2 characters long, got 1"
+        );
+        assert_eq!(
+            message(&f, &["abcd"]),
+            "must be at most 3 characters long, got 4"
+        );
+    }
+
+    #[test]
+    fn a_flag_is_off_for_slivkas_false_words_in_any_case_and_on_otherwise() {
+        let optional = field(Kind::Flag, false, false);
+        for off in [
+            "false", "FALSE", "no", "N", "f", "None", "null", "off", "0", "",
+        ] {
+            assert!(
+                matches!(optional.validate(&[off]), Ok(Value::None)),
+                "{off}"
+            );
+        }
+        for on in ["true", "yes", "anything", "False ", "2"] {
+            assert!(
+                matches!(optional.validate(&[on]), Ok(Value::Bool(true))),
+                "{on}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_required_flag_given_false_is_missing() {
+        assert_eq!(
+            code(&field(Kind::Flag, false, true), &["false"]),
+            "required"
+        );
+    }
+
+    #[test]
+    fn a_choice_must_be_a_key_compared_as_python_does() {
+        let kind = Kind::Choice {
+            keys: vec![text("clustal"), int(1)],
+        };
+        let f = field(kind, false, true);
+        assert_eq!(code(&f, &["clustal"]), "ok");
+        assert_eq!(code(&f, &["1"]), "invalid");
+        assert_eq!(code(&f, &["Clustal"]), "invalid");
+        assert_eq!(
+            message(&f, &["xml"]),
+            "must be one of clustal, 1, got `xml`"
+        );
+    }
+
+    #[test]
+    fn a_file_is_its_content_checked_against_its_media_type() {
+        let fasta = field(
+            Kind::File {
+                media_type: Some("application/fasta".into()),
+            },
+            false,
+            true,
+        );
+        assert!(matches!(fasta.validate(&[">a\nMKV\n"]), Ok(Value::File(_))));
+        assert_eq!(code(&fasta, &["MKV"]), "media_type");
+        // An empty upload is still a file: its content is checked.
+        assert_eq!(code(&fasta, &[""]), "media_type");
+        let any = field(Kind::File { media_type: None }, false, true);
+        assert_eq!(code(&any, &[""]), "ok");
+        assert!(message(&fasta, &["MKV"]).starts_with("is not a valid application/fasta file: "));
+    }
+
+    #[test]
+    fn arrays_validate_each_element_and_stop_at_the_first_refusal() {
+        let kind = Kind::Integer {
+            min: None,
+            max: Some(int(9)),
+        };
+        let optional = field(kind.clone(), true, false);
+        assert!(matches!(optional.validate(&[]), Ok(Value::None)));
+        assert_eq!(code(&optional, &["1", "9"]), "ok");
+        assert_eq!(
+            message(&optional, &["1", "10", "x"]),
+            "element 1: must be at most 9, got 10"
+        );
+        // An empty element is None in an optional array...
+        assert!(
+            matches!(optional.validate(&["1", ""]), Ok(Value::List(items)) if matches!(items[1], Value::None))
+        );
+        // ...and `required` in a required one.
+        let required = field(kind, true, true);
+        assert_eq!(code(&required, &["1", ""]), "required");
+        assert_eq!(code(&required, &[]), "required");
+    }
+
+    #[test]
+    fn defaults_validate_as_python_values() {
+        let kind = Kind::Integer {
+            min: None,
+            max: None,
+        };
+        assert!(kind.run_validation(&Value::Float(5.0)).is_ok());
+        assert!(kind.run_validation(&Value::Float(2.5)).is_err());
+        assert!(kind.run_validation(&Value::Bool(true)).is_err());
+        assert!(kind.run_validation(&Value::List(vec![int(1)])).is_err());
+        let text_kind = Kind::Text {
+            min_length: None,
+            max_length: Some(int(1)),
+        };
+        assert!(text_kind.run_validation(&int(5)).is_ok());
+        assert!(text_kind.run_validation(&int(10)).is_err());
+    }
+}

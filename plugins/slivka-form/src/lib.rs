@@ -262,3 +262,96 @@ pub fn check_job(
         Err(error) => vec![error],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVICE: &str = "slivka-version: 0.8.5b7\nname: T\ncommand: run\nargs: {}\noutputs: {}\n\
+        execution: {runners: {local: {type: X}}}\nparameters:\n  input:\n    name: Input\n\
+        \x20   type: file\n    media-type: application/fasta\n";
+
+    fn settings(entries: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        settings_from(entries.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<(&str, &str)> {
+        errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.slivka_code()))
+            .collect()
+    }
+
+    #[test]
+    fn each_service_key_holds_a_whole_service_file() {
+        let s = settings(&[
+            ("service.clustalo", SERVICE),
+            ("target-pattern", "{runner}"),
+        ])
+        .unwrap();
+        assert_eq!(s.service_field, "service");
+        assert!(s.services["clustalo"].field("input").is_some());
+        let s = settings(&[("service-field", "svc")]).unwrap();
+        assert_eq!(s.service_field, "svc");
+        assert!(s.services.is_empty());
+    }
+
+    #[test]
+    fn a_service_file_slivka_refuses_refuses_the_config_naming_key_line_and_field() {
+        let broken = SERVICE.replace("media-type", "media-typ");
+        let error = settings(&[("service.clustalo", &broken)]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("service.clustalo"));
+        assert!(
+            error
+                .message
+                .starts_with("line 11, key `parameters.input.media-typ`: "),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn the_old_json_form_keys_are_refused() {
+        let error = settings(&[("form.clustalo", "{}")]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("form.clustalo"));
+    }
+
+    #[test]
+    fn a_job_is_checked_against_its_services_form() {
+        let form = service::load(SERVICE).unwrap();
+        let ok = check_job(
+            "service",
+            Some("t"),
+            Some(&form),
+            br#"{"inputs": {"input": ">a\nMKV"}}"#,
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let bad = check_job(
+            "service",
+            Some("t"),
+            Some(&form),
+            br#"{"inputs": {"input": "MKV"}}"#,
+        );
+        assert_eq!(codes(&bad), [("input", "media_type")]);
+    }
+
+    #[test]
+    fn a_job_without_a_known_service_or_readable_payload_is_one_error() {
+        let form = service::load(SERVICE).unwrap();
+        assert_eq!(
+            codes(&check_job("svc", None, None, b"{}")),
+            [("svc", "required")]
+        );
+        let unknown = check_job("service", Some("blast"), None, b"{}");
+        assert_eq!(codes(&unknown), [("service", "not_found")]);
+        assert_eq!(unknown[0].message, "no service file for service `blast`");
+        assert_eq!(
+            codes(&check_job("service", Some("t"), Some(&form), b"")),
+            [("payload", "invalid")]
+        );
+        assert_eq!(
+            codes(&check_job("service", Some("t"), Some(&form), b"{}")),
+            [("inputs", "invalid")]
+        );
+    }
+}

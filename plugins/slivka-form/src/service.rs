@@ -665,7 +665,7 @@ fn build_field(id: &str, spec: &Node) -> Result<Field, LoadError> {
                 name,
                 &join(&base, text),
                 format!(
-                    "a {type_name} parameter takes no `{text}` (it takes type, {})",
+                    "a parameter of type `{type_name}` takes no `{text}` (it takes type, {})",
                     allowed.join(", ")
                 ),
             ));
@@ -904,4 +904,246 @@ fn choice_keys(node: &Node, key: &str) -> Result<Vec<Value>, LoadError> {
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid service file whose parameters are `parameters` (YAML lines
+    /// indented by two spaces), starting on line 10.
+    fn service(parameters: &str) -> String {
+        format!(
+            "slivka-version: 0.8.5b7\nname: Test\ncommand: run\nargs: {{}}\noutputs: {{}}\n\
+             execution:\n  runners:\n    local:\n      type: SlivkaQueueRunner\nparameters:\n{parameters}"
+        )
+    }
+
+    fn refusal(parameters: &str) -> String {
+        load(&service(parameters)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_minimal_service_loads_with_its_fields_in_file_order() {
+        let form = load(&service(
+            "  b:\n    name: B\n    type: int\n  a:\n    name: A\n    type: text[]\n",
+        ))
+        .unwrap();
+        let ids: Vec<&str> = form.fields.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert!(form.fields[1].array);
+        assert!(form.fields[0].required);
+    }
+
+    #[test]
+    fn refusals_name_the_line_and_the_key() {
+        assert_eq!(
+            refusal("  x:\n    name: X\n    type: int\n    maximum: 3\n"),
+            "line 14, key `parameters.x.maximum`: a parameter of type `int` takes no `maximum` (it takes type, name, description, default, required, condition, min, max)"
+        );
+        assert_eq!(
+            refusal("  x:\n    name: X\n    type: int\n    max: 3\n    default: 5\n"),
+            "line 15, key `parameters.x.default`: the default 5 is not valid: must be at most 3, got 5"
+        );
+    }
+
+    #[test]
+    fn the_schema_requires_its_top_level_keys_and_no_others() {
+        let text = service("  x:\n    name: X\n    type: int\n");
+        assert!(
+            load(&text.replace("command: run\n", ""))
+                .unwrap_err()
+                .message
+                .contains("`command`")
+        );
+        let error = load(&format!("{text}colour: red\n")).unwrap_err();
+        assert_eq!(error.key, "colour");
+        assert!(load(&format!("{text}env: {{A_1: x}}\ntests: []\n")).is_ok());
+        assert!(load("- a\n- b\n").is_err());
+        assert!(load("").is_err());
+    }
+
+    #[test]
+    fn the_schema_checks_ids_names_types_required_and_conditions() {
+        assert!(refusal("  a b:\n    name: X\n    type: int\n").contains("does not match"));
+        assert!(refusal("  x:\n    type: int\n").contains("`name` is missing"));
+        assert!(refusal("  x:\n    name: X\n").contains("`type` is missing"));
+        assert!(refusal("  x:\n    name: 5\n    type: int\n").contains("must be a string"));
+        assert!(refusal("  x:\n    name: X\n    type: int[][]\n").contains("not a type name"));
+        assert!(
+            refusal("  x:\n    name: X\n    type: int\n    required: 'maybe'\n")
+                .contains("\"yes\" or \"no\"")
+        );
+        assert!(
+            refusal("  x:\n    name: X\n    type: int\n    required: 1\n")
+                .contains("\"yes\" or \"no\"")
+        );
+        assert!(
+            refusal("  x:\n    name: X\n    type: int\n    condition: 1\n")
+                .contains("must be a string")
+        );
+        assert!(
+            refusal("  x:\n    name: X\n    type: int\n    condition: null\n")
+                .contains("must be a string")
+        );
+    }
+
+    #[test]
+    fn a_runner_needs_a_type_and_execution_takes_only_runners_and_selector() {
+        let text = service("  x:\n    name: X\n    type: int\n");
+        let untyped = text.replace("      type: SlivkaQueueRunner\n", "      parameters: {}\n");
+        assert!(
+            load(&untyped)
+                .unwrap_err()
+                .message
+                .contains("needs a `type`")
+        );
+        let selector = text.replace("execution:\n", "execution:\n  selector: my.module.select\n");
+        assert!(load(&selector).is_ok());
+        let extra = text.replace("execution:\n", "execution:\n  limits: 5\n");
+        assert_eq!(load(&extra).unwrap_err().key, "execution.limits");
+    }
+
+    #[test]
+    fn each_type_takes_its_own_keys_in_either_spelling() {
+        for (type_name, keys) in [
+            ("int", "min: 1\n    max: 5"),
+            (
+                "float",
+                "min: 0\n    max_exclusive: true\n    min-exclusive: false",
+            ),
+            ("text", "min_length: 1\n    max-length: 5"),
+            ("choice", "choices: {a: A}"),
+            (
+                "file",
+                "media-type: text/plain\n    media_type_parameters: {}\n    extensions: [txt]",
+            ),
+            ("flag", "description: d\n    required: no\n    condition: x"),
+        ] {
+            let text = format!("  x:\n    name: X\n    type: {type_name}\n    {keys}\n");
+            assert!(
+                load(&service(&text)).is_ok(),
+                "{type_name}: {:?}",
+                load(&service(&text)).err()
+            );
+        }
+        for (type_name, key) in [
+            ("int", "min-length"),
+            ("text", "min"),
+            ("flag", "choices"),
+            ("choice", "media-type"),
+            ("file", "max"),
+            ("int", "label"),
+            ("int", "id"),
+        ] {
+            let text = format!("  x:\n    name: X\n    type: {type_name}\n    {key}: 1\n");
+            assert!(
+                refusal(&text).contains(&format!("takes no `{key}`")),
+                "{type_name} {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_and_custom_types_are_refused() {
+        assert!(
+            refusal("  x:\n    name: X\n    type: bool\n").contains("invalid field type `bool`")
+        );
+        assert!(refusal("  x:\n    name: X\n    type: my.Field\n").contains("custom field type"));
+        assert!(refusal("  x:\n    name: X\n    type: my.Field[]\n").contains("custom field type"));
+    }
+
+    #[test]
+    fn a_condition_that_does_not_parse_is_refused() {
+        assert!(
+            refusal("  x:\n    name: X\n    type: int\n    condition: x >\n")
+                .contains("does not parse")
+        );
+    }
+
+    #[test]
+    fn defaults_must_pass_their_own_validation() {
+        let field = |extra: &str| service(&format!("  x:\n    name: X\n    {extra}\n"));
+        assert!(load(&field("type: int\n    default: '7'")).is_ok());
+        assert!(load(&field("type: int\n    default: 5.0")).is_ok());
+        assert!(load(&field("type: int\n    default: 2.5")).is_err());
+        assert!(load(&field("type: int\n    default: true")).is_err());
+        assert!(load(&field("type: float\n    default: yes")).is_err());
+        assert!(load(&field("type: text\n    max-length: 2\n    default: 100")).is_err());
+        assert!(load(&field("type: choice\n    choices: {a: A}\n    default: b")).is_err());
+        assert!(load(&field("type: flag\n    default: anything")).is_ok());
+        assert!(load(&field("type: int[]\n    max: 3\n    default: [1, 2]")).is_ok());
+        assert!(load(&field("type: int[]\n    max: 3\n    default: [1, 4]")).is_err());
+        assert!(load(&field("type: int[]\n    default: 1")).is_err());
+        assert!(
+            refusal("  x:\n    name: X\n    type: file\n    default: a\n")
+                .contains("cannot have a default")
+        );
+    }
+
+    #[test]
+    fn an_empty_default_makes_the_field_optional() {
+        let form = load(&service(
+            "  x:\n    name: X\n    type: text\n    default: ''\n",
+        ))
+        .unwrap();
+        assert!(!form.fields[0].required);
+        let form = load(&service(
+            "  x:\n    name: X\n    type: text\n    default: null\n",
+        ))
+        .unwrap();
+        assert!(form.fields[0].required);
+    }
+
+    #[test]
+    fn a_quoted_no_keeps_the_parameter_required_as_in_slivka() {
+        let form = load(&service(
+            "  x:\n    name: X\n    type: int\n    required: 'no'\n",
+        ))
+        .unwrap();
+        assert!(form.fields[0].required);
+        let form = load(&service(
+            "  x:\n    name: X\n    type: int\n    required: no\n",
+        ))
+        .unwrap();
+        assert!(!form.fields[0].required);
+    }
+
+    #[test]
+    fn choices_are_a_mapping_or_a_list_of_pairs() {
+        let keys = |choices: &str| {
+            let text = service(&format!(
+                "  x:\n    name: X\n    type: choice\n    choices: {choices}\n"
+            ));
+            load(&text).map(|form| match &form.fields[0].kind {
+                Kind::Choice { keys } => keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                _ => unreachable!(),
+            })
+        };
+        assert_eq!(keys("{a: A, 1: one}").unwrap(), ["a", "1"]);
+        assert_eq!(keys("[[a, A], [b, B]]").unwrap(), ["a", "b"]);
+        assert_eq!(keys("[ab, cd]").unwrap(), ["a", "c"]);
+        assert!(keys("[a, b]").is_err());
+        assert!(keys("a").is_err());
+        assert!(keys("null").is_err());
+    }
+
+    #[test]
+    fn a_non_string_parameter_id_is_refused() {
+        assert!(refusal("  1:\n    name: X\n    type: int\n").contains("not a string"));
+    }
+
+    #[test]
+    fn a_dash_and_an_underscore_spell_the_same_key_and_the_later_wins() {
+        let text = service("  x:\n    name: X\n    type: int\n    max: 3\n    max: 10\n");
+        assert!(load(&text).is_ok());
+        let text = service(
+            "  x:\n    name: X\n    type: text\n    max-length: 1\n    max_length: 5\n    default: abc\n",
+        );
+        assert!(load(&text).is_ok());
+        let text = service(
+            "  x:\n    name: X\n    type: text\n    max_length: 5\n    max-length: 1\n    default: abc\n",
+        );
+        assert!(load(&text).is_err());
+    }
 }

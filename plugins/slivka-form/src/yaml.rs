@@ -756,10 +756,14 @@ mod tests {
 
     #[test]
     fn booleans_are_pyyaml_case_variants_of_yes_no_true_false_on_off() {
-        for t in ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"] {
+        for t in [
+            "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+        ] {
             assert_eq!(shown(t), "a boolean True", "{t}");
         }
-        for t in ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"] {
+        for t in [
+            "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+        ] {
             assert_eq!(shown(t), "a boolean False", "{t}");
         }
         for t in ["yEs", "tRUE", "oN", "y", "n", "Y"] {
@@ -797,7 +801,9 @@ mod tests {
         ] {
             assert_eq!(shown(text), format!("an integer {value}"), "{text}");
         }
-        for text in ["08", "0o17", "_1", "0b", "0x", "1:60", "0:30", "1,000", "1 000"] {
+        for text in [
+            "08", "0o17", "_1", "0b", "0x", "1:60", "0:30", "1,000", "1 000",
+        ] {
             assert_eq!(shown(text), format!("str {text}"), "{text}");
         }
     }
@@ -826,7 +832,16 @@ mod tests {
             assert_eq!(shown(text), format!("a float {value}"), "{text}");
         }
         assert_eq!(shown(".NaN"), "float nan");
-        for text in ["1e5", "1.0e5", "1e+5", "-.5", "+.5", "-.nan", ".infinity", "0.1.2"] {
+        for text in [
+            "1e5",
+            "1.0e5",
+            "1e+5",
+            "-.5",
+            "+.5",
+            "-.nan",
+            ".infinity",
+            "0.1.2",
+        ] {
             assert_eq!(shown(text), format!("str {text}"), "{text}");
         }
     }
@@ -868,8 +883,16 @@ mod tests {
     fn include_and_unknown_tags_are_refused_with_their_line() {
         let error = load("a: 1\nb: !include other.yaml\n").unwrap_err();
         assert_eq!(error.line, 2);
-        assert!(error.message.contains("`!include` is not supported"), "{error}");
-        for text in ["k: !!binary aGk=", "k: !!set {a: null}", "k: !custom x", "k: !!python/none ''"] {
+        assert!(
+            error.message.contains("`!include` is not supported"),
+            "{error}"
+        );
+        for text in [
+            "k: !!binary aGk=",
+            "k: !!set {a: null}",
+            "k: !custom x",
+            "k: !!python/none ''",
+        ] {
             assert!(load(text).is_err(), "{text}");
         }
     }
@@ -883,10 +906,14 @@ mod tests {
 
     #[test]
     fn aliases_copy_their_anchor_and_merge_keys_merge_in_order() {
-        let root = load("a: &x {n: 1, m: 2}\nb: *x\nc:\n  <<: [*x, {n: 3}]\n  o: 4\n  m: 5\n").unwrap();
+        let root =
+            load("a: &x {n: 1, m: 2}\nb: *x\nc:\n  <<: [*x, {n: 3}]\n  o: 4\n  m: 5\n").unwrap();
         let c = root.value.get("c").unwrap();
         assert_eq!(c.value.to_string(), "{'n': 3, 'm': 5, 'o': 4}");
-        assert_eq!(root.value.get("b").unwrap().value.to_string(), "{'n': 1, 'm': 2}");
+        assert_eq!(
+            root.value.get("b").unwrap().value.to_string(),
+            "{'n': 1, 'm': 2}"
+        );
         assert!(load("a: {<<: 5}").is_err());
         assert!(load("a: <<").is_err());
     }
@@ -916,7 +943,10 @@ mod tests {
     #[test]
     fn one_document_only_and_an_empty_stream_is_null() {
         assert!(matches!(load("").unwrap().value, Yaml::Null));
-        assert!(matches!(load("# only a comment\n").unwrap().value, Yaml::Null));
+        assert!(matches!(
+            load("# only a comment\n").unwrap().value,
+            Yaml::Null
+        ));
         let error = load("a: 1\n---\nb: 2\n").unwrap_err();
         assert!(error.message.contains("single document"), "{error}");
         assert!(load("a: [1,\n").is_err());
