@@ -82,7 +82,7 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
                 i += if chars[i] == '\\' { 2 } else { 1 };
             }
             if i >= chars.len() {
-                return Err(format!("Unexpected character '\"'"));
+                return Err("Unexpected character '\"'".to_string());
             }
             i += 1;
             let text: String = chars[start + 1..i - 1].iter().collect();

@@ -150,13 +150,17 @@ fn non_empty_string<'a>(node: &'a Node, key: &str) -> Result<&'a str, LoadError>
     Ok(s)
 }
 
+/// A rule for the names of a mapping's keys (`propertyNames`): the check
+/// and the pattern it stands for, for messages.
+type NameRule = (fn(&str) -> bool, &'static str);
+
 /// Each key of a mapping with its value, the key as text. A key that is not
 /// a string is refused by `names` when the schema constrains names
 /// (`propertyNames` with a pattern ignores non-strings, so then it passes).
 fn entries<'a>(
     node: &'a Node,
     key: &str,
-    names: Option<(fn(&str) -> bool, &str)>,
+    names: Option<NameRule>,
 ) -> Result<Vec<(String, &'a Node)>, LoadError> {
     let mut out = Vec::new();
     for (name, value) in mapping(node, key)? {
@@ -433,14 +437,12 @@ fn check_parameter(key: &str, spec: &Node) -> Result<(), LoadError> {
             "name" | "description" | "condition" => {
                 string(value, &key)?;
             }
-            "type" => {
-                if !is_type_name(string(value, &key)?, true) {
-                    return Err(fail(
-                        value,
-                        &key,
-                        "is not a type name (int, decimal, text, flag, choice, file, with [] for a list)",
-                    ));
-                }
+            "type" if !is_type_name(string(value, &key)?, true) => {
+                return Err(fail(
+                    value,
+                    &key,
+                    "is not a type name (int, decimal, text, flag, choice, file, with [] for a list)",
+                ));
             }
             "required" => match &value.value {
                 Yaml::Bool(_) => {}
