@@ -1,144 +1,228 @@
-//! `slivka-form`: a validator plugin that checks a job's inputs against its
-//! service's form, as slivka's web workers do.
+//! `slivka-form`: a validator plugin that reads slivka 0.8 service files and
+//! gives each job slivka 0.8.5b7's verdict on its inputs.
 //!
-//! slivka validates each request against the service's *form* (typed fields
-//! with constraints) before it queues a job. This plugin does the same on the
-//! switchyard side, so one plugin serves every slivka service: the forms live
-//! in the routing config, not in the plugin.
-//!
-//! # Per job
-//!
-//! 1. The service is the entry field named by config `service-field`
-//!    (default `service`). No such field: error `service`/`required`.
-//! 2. The form is config `form.<service>` (JSON text, or a JSON object in the
-//!    config, which arrives as its JSON text). Every form is parsed once, in
-//!    `prepare`, when switchyard loads the plugin. None: error
-//!    `service`/`not-found` naming the service. A broken form: one error per
-//!    problem, code `invalid`, each saying the form is broken (the field is
-//!    the form field at fault, or `service`).
-//! 3. The payload must be JSON `{"inputs": {name: string | [string] | null}}`;
-//!    otherwise one error, code `invalid`, field `payload` (empty or not
-//!    JSON) or `inputs` (no `inputs` object).
-//! 4. Every input is checked against the form and *every* error is reported
-//!    (see [`submission`]).
+//! slivka validates each request against the service's form (the
+//! `parameters` of its `<id>.service.yaml`) before it queues a job. This
+//! plugin reads the same service files and runs the same rules on the
+//! switchyard side, so one plugin serves every slivka service and a job
+//! slivka would refuse never reaches a queue. The reference is slivka's own
+//! code: `server/forms/fields.py` and `form.py`, `conf/loaders.py` with
+//! `conf/service-schema.json`, `utils/media_types.py`.
 //!
 //! # Config
 //!
 //! | key | default | meaning |
 //! |---|---|---|
+//! | `service.<id>` | — | the full text of the service file `<id>.service.yaml` |
 //! | `service-field` | `service` | the entry field naming the service |
-//! | `form.<service>` | — | that service's form, as JSON |
 //!
-//! # Form format
+//! Every service file is read once, in `prepare`. A file slivka would refuse
+//! to load is refused here too: `prepare` returns a `ConfigError` whose key
+//! is the file's config key and whose message names the line and the key
+//! inside the file (`line 12, key `parameters.x.max`: ...`). Other keys
+//! (such as `target-pattern`) are ignored; the old `form.<id>` keys are
+//! refused, so a config written for the old JSON forms is noticed.
 //!
-//! A JSON object mapping each input name to a field, in slivka's layout:
+//! # What is read
 //!
-//! ```json
-//! {
-//!   "iterations": {
-//!     "label": "Number of iterations",
-//!     "description": "Combined guide-tree/HMM iterations",
-//!     "value": {"type": "integer", "min": 0, "max": 100, "default": 0}
-//!   },
-//!   "max-hmm-iterations": {
-//!     "label": "Max HMM iterations",
-//!     "value": {"type": "integer", "min": 1, "max": 100, "required": false},
-//!     "condition": "iterations > 0"
-//!   }
-//! }
-//! ```
+//! - The YAML as PyYAML's `SafeLoader` reads it ([`yaml`]): `yes`/`no`
+//!   are booleans, `1e5` is a string, `0x1F` an int, and so on.
+//! - The whole file against slivka's schema: the required top-level keys
+//!   and no others, parameter ids, each parameter's `name` and `type`,
+//!   `required` (a boolean or "yes"/"no"), `condition` (a string),
+//!   `command`, `args`, `env`, `outputs`, `execution.runners` (each with a
+//!   `type`), `tests` ([`service`]).
+//! - Each parameter as slivka's `FormLoader` builds its field ([`field`]):
+//!   the type (`int`, `integer`, `float`, `decimal`, `text`, `string`,
+//!   `boolean`, `flag`, `choice`, `file`, each with `[]` for a list); the
+//!   keys that type takes and no others (every type: `name`, `description`,
+//!   `default`, `required`, `condition`; int: `min`, `max`; float: `min`,
+//!   `max`, `min-exclusive`, `max-exclusive`; text: `min-length`,
+//!   `max-length`; choice: `choices`; file: `media-type`,
+//!   `media-type-parameters`, `extensions` and no default; `-` and `_`
+//!   spell the same key); the condition must parse; the default must pass
+//!   the field's own validation (a list for `[]` types).
 //!
-//! The type and constraints may also sit directly in the field object
-//! (`{"type": "integer", "min": 0}`), beside `label` and `description`.
-//! `label` and `description` are for people and are not checked.
+//! # Per job
 //!
-//! | key | applies to | meaning |
-//! |---|---|---|
-//! | `type` | all | `integer`/`int`, `decimal`/`float`, `text`/`string`, `flag`/`boolean`, `choice`, `file` |
-//! | `required` | all | default `true`; a `default` makes the field optional |
-//! | `default` | all but file | used when the input is missing, `null` or `""`; must pass the constraints |
-//! | `array` (or slivka's `multiple`) | all | the input is a list; constraints apply per element, errors name the element (from 0) |
-//! | `condition` | all | in the field or in `value`: see [`condition`] |
-//! | `min`, `max` | integer | inclusive bounds (`min_value`, `max_value`) |
-//! | `min`, `max`, `min-exclusive`, `max-exclusive` | decimal | bounds, inclusive unless the flag is `true` |
-//! | `min-length`, `max-length` | text | length in characters (`min_length`, `max_length`) |
-//! | `choices` | choice | object key → command-line value (or a list of keys); the input must be a key |
-//! | `media-type` | file | `application/fasta`, `text/x-fasta`, `text/fasta`: the content must be FASTA (`media_type`); other types are accepted |
-//! | `max-size` | file | bytes, or text like `4MB` (powers of 1024); larger content is `max_length` |
-//! | `extensions`, `media-type-parameters` | file | accepted, not checked (upload hints in slivka) |
+//! 1. The service is the entry field named by `service-field`. No such
+//!    field: `required`; a service with no `service.<id>`: `not_found`.
+//! 2. The payload is JSON `{"inputs": {name: string | [string|null] | null}}`
+//!    ([`payload`]); otherwise one `invalid` error (`payload` or `inputs`).
+//! 3. The inputs go through slivka's `BaseForm.full_clean` ([`clean`]):
+//!    every field validated in the file's order, one error per field with
+//!    slivka's code (`required`, `invalid`, `min_value`, `max_value`,
+//!    `min_length`, `max_length`, `media_type`); only if all pass, the
+//!    conditions (`condition`), in slivka's two passes. A file field's
+//!    string is the file's content ([`media`] checks it).
 //!
-//! Any other key makes the form broken, so a typo never silently disables a
-//! check. Flags accept `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0` in any
-//! case. File inputs carry the file's content inline. Unknown input names are
-//! `invalid` ("unknown parameter").
+//! slivka's quirks are kept where they decide a verdict: a flag given
+//! `false`, `no`, `off`, `0`, `n`, `f`, `none` or `null` (any case) counts
+//! as not given, so a required flag must be on and a flag with
+//! `default: true` cannot be switched off; `required: "no"` (quoted) is a
+//! non-empty string, so the parameter stays required; a choice's value must
+//! be a key of `choices` as YAML read it (a key `1` is an int, which no
+//! request string equals); a condition sees a default that is not given.
+//!
+//! # Differences from slivka
+//!
+//! Each is on purpose; the ids are the README's.
+//!
+//! - **D1** An input the form does not know, given a value, is `invalid`
+//!   ("unknown parameter"); slivka fails the request (HTTP 500, a KeyError
+//!   in its view). Given only null, it is ignored, as slivka never sees it.
+//! - **D2** A condition whose evaluation raises (a name that is no field,
+//!   `<` between a number and None, ...) is a `condition` error saying why;
+//!   slivka fails the request (HTTP 500).
+//! - **D3** NaN for a decimal field with a `min` or `max` is `invalid`;
+//!   slivka passes it (every comparison with NaN is false), plainly wrong.
+//!   A NaN default still loads, as in slivka.
+//! - **D4** A custom field type (a dotted Python class path) or `!include`
+//!   refuses the service file at load: a plugin cannot import Python
+//!   classes, and gets one file's text per service.
+//! - **D5** Files of the Biopython media types other than FASTA (clustal,
+//!   genbank, embl, stockholm, pfam under `application/`, `application/x-`
+//!   and `text/`) are accepted unchecked; slivka parses them with Biopython.
+//! - **D6** A limit that cannot be compared with the value (a quoted
+//!   `max: "10"` on an int field) makes the value `invalid`; slivka fails
+//!   the request (HTTP 500, a TypeError).
+//! - **D7** YAML syntax is read by a YAML 1.2 parser (yaml-rust2) with
+//!   PyYAML's YAML 1.1 scalar rules; syntax the two parsers read
+//!   differently (rare) may load differently. Tags other than the core
+//!   ones (`!!binary`, `!!set`, `!!omap`, `!!python/...`) and recursive
+//!   aliases are refused; PyYAML's `SafeLoader` takes some of them.
+//! - **D8** Refused at load though slivka loads them, as no request could
+//!   use them or they need Python objects: a parameter id YAML reads as a
+//!   non-string (`1:`, `yes:`), a default YAML reads as a date or a
+//!   mapping, a date as a choice, a `choices` list of other than pairs.
+//! - **D9** Payload values other than strings, lists of strings and null
+//!   (objects, nested lists) are `invalid`; numbers and booleans are read as
+//!   their JSON text. (A form post only carries strings.)
+//! - **D10** Runner types and `execution.selector` are not imported: a file
+//!   naming a runner class or selector slivka cannot import loads here.
+//! - **D11** `application/json` content nested deeper than 900 levels is
+//!   `media_type`; slivka fails the request (HTTP 500, a RecursionError).
 //!
 //! # Layout
 //!
-//! - [`payload`]: the payload's `inputs`, as raw values.
-//! - [`form`]: the form's JSON, read and checked once.
-//! - [`kind`]: what each type accepts, with slivka's codes.
-//! - [`condition`]: the condition language.
-//! - [`value`]: typed values that conditions compare.
-//! - [`submission`]: a job's inputs against a form, every error.
-//! - this file: config and entry fields, and the export.
+//! - [`yaml`]: the service file's YAML, as PyYAML reads it.
+//! - [`service`]: the schema checks and the form a file declares.
+//! - [`field`]: a field's validation, per type.
+//! - [`media`]: file content checks by media type.
+//! - [`payload`]: a job's `inputs`.
+//! - [`clean`]: a job's inputs through `full_clean`.
+//! - [`value`], [`number`], [`condition`]: Python's values, `int()` and
+//!   `float()`, and slivka's condition expressions.
+//! - this file: config, the entry fields and the export.
 
+pub mod clean;
 pub mod condition;
-pub mod form;
-pub mod kind;
+pub mod field;
+pub mod media;
+pub mod number;
 pub mod payload;
-pub mod submission;
+pub mod service;
 pub mod value;
+pub mod yaml;
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
+use switchyard_plugin::config::ConfigError;
 use switchyard_plugin::{ErrorCode, FieldError, Job, Validator, config, log};
 
-use crate::form::{Form, FormError};
+use crate::service::Form;
+
+/// What the config holds, read once.
+#[derive(Debug)]
+pub struct Settings {
+    /// The entry field naming the service.
+    pub service_field: String,
+    /// Each service's form, by service id.
+    pub services: BTreeMap<String, Form>,
+}
+
+/// Reads the settings from config entries (key, value), as [`load`] does
+/// from the host: `service-field` and every `service.<id>`.
+pub fn settings_from(
+    entries: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
+    let mut service_field = "service".to_string();
+    let mut services = BTreeMap::new();
+    for (key, value) in entries {
+        if key == "service-field" {
+            service_field = value;
+        } else if let Some(id) = key.strip_prefix("service.") {
+            let form = service::load(&value)
+                .map_err(|error| ConfigError::for_key(&key, error.to_string()))?;
+            services.insert(id.to_string(), form);
+        } else if key.starts_with("form.") {
+            return Err(ConfigError::for_key(
+                &key,
+                "JSON forms are no longer read: give the slivka service file's text as `service.<id>`",
+            ));
+        }
+    }
+    Ok(Settings {
+        service_field,
+        services,
+    })
+}
+
+/// Reads the settings from the host's config.
+fn load() -> Result<Settings, ConfigError> {
+    settings_from(
+        config::keys()
+            .into_iter()
+            .filter_map(|key| config::get(&key).map(|value| (key, value))),
+    )
+}
 
 /// The validator exported by this plugin.
 struct SlivkaForm;
 
-/// What the config holds, read once: the service field and every form,
-/// parsed (or the problems that make it broken).
-struct Settings {
-    /// The entry field naming the service.
-    service_field: String,
-    /// `form.<service>` by service.
-    forms: BTreeMap<String, Result<Form, Vec<FormError>>>,
+thread_local! {
+    /// The settings, read by `prepare` at load; every job's instance starts
+    /// with them in place. Thread-local because Python's values (files) are
+    /// not `Sync`; a component has one thread, where this is a plain static.
+    static SETTINGS: OnceCell<&'static Settings> = const { OnceCell::new() };
 }
 
-/// The settings, read by `prepare` at load; every job's instance starts
-/// with them in place. Without `prepare` (an older host) the first job of
-/// each instance reads them.
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
-/// Reads the service field and parses every `form.*` of the config.
+/// The settings: those `prepare` read, or (on a host that does not call
+/// `prepare`) read now. A config refused here can only trap.
 fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| Settings {
-        service_field: config::get("service-field").unwrap_or_else(|| "service".to_string()),
-        forms: config::keys()
-            .into_iter()
-            .filter_map(|key| {
-                let service = key.strip_prefix("form.")?.to_string();
-                let text = config::get(&key)?;
-                Some((service, Form::parse(&text)))
-            })
-            .collect(),
+    SETTINGS.with(|cell| {
+        *cell.get_or_init(|| match load() {
+            // Leaked once: the settings live as long as the instance.
+            Ok(settings) => Box::leak(Box::new(settings)),
+            Err(error) => {
+                log::error(format_args!("{error}"));
+                panic!("slivka-form: {error}");
+            }
+        })
     })
 }
 
 impl Validator for SlivkaForm {
-    fn prepare() -> Result<(), switchyard_plugin::ConfigError> {
-        let settings = settings();
-        log::debug(format_args!("{} form(s) read", settings.forms.len()));
+    /// Reads every service file; a file slivka would refuse refuses the
+    /// config, naming its key, line and the key inside the file.
+    fn prepare() -> Result<(), ConfigError> {
+        let settings: &'static Settings = Box::leak(Box::new(load()?));
+        log::debug(format_args!(
+            "{} service file(s) read",
+            settings.services.len()
+        ));
+        SETTINGS.with(|cell| {
+            // `prepare` runs once, before any job.
+            let _ = cell.set(settings);
+        });
         Ok(())
     }
 
     fn validate(job: &Job) -> Result<(), Vec<FieldError>> {
         let settings = settings();
         let service = job.field(&settings.service_field);
-        let form = service.and_then(|service| settings.forms.get(service));
+        let form = service.and_then(|service| settings.services.get(service));
         let errors = check_job(&settings.service_field, service, form, &job.payload);
         if errors.is_empty() {
             Ok(())
@@ -150,13 +234,13 @@ impl Validator for SlivkaForm {
 
 switchyard_plugin::export_validator!(SlivkaForm);
 
-/// Checks one job, given what the config provides: the name of the service
-/// field, the service (if the entry names one), its parsed form (if the
-/// config has one) and the payload. Returns every error; empty means valid.
+/// Checks one job, given the name of the service field, the service (if
+/// the entry names one), its form (if the config has one) and the payload.
+/// Returns every error; empty means valid.
 pub fn check_job(
     service_field: &str,
     service: Option<&str>,
-    form: Option<&Result<Form, Vec<FormError>>>,
+    form: Option<&Form>,
     payload: &[u8],
 ) -> Vec<FieldError> {
     let Some(service) = service else {
@@ -170,29 +254,11 @@ pub fn check_job(
         return vec![FieldError::new(
             service_field,
             ErrorCode::NotFound,
-            format!("no form for service `{service}`"),
+            format!("no service file for service `{service}`"),
         )];
     };
-    let form = match form {
-        Ok(form) => form,
-        Err(problems) => {
-            return problems
-                .iter()
-                .map(|problem| {
-                    FieldError::new(
-                        problem.field.as_deref().unwrap_or(service_field),
-                        ErrorCode::Invalid,
-                        format!(
-                            "the form for service `{service}` is broken: {}",
-                            problem.message
-                        ),
-                    )
-                })
-                .collect();
-        }
-    };
     match payload::read_inputs(payload) {
-        Ok(inputs) => submission::check(form, &inputs),
+        Ok(inputs) => clean::full_clean(form, &inputs),
         Err(error) => vec![error],
     }
 }
@@ -201,73 +267,91 @@ pub fn check_job(
 mod tests {
     use super::*;
 
-    const FORM: &str = r#"{"input": {"label": "Input", "value": {"type": "file", "media-type": "application/fasta"}}}"#;
+    const SERVICE: &str = "slivka-version: 0.8.5b7\nname: T\ncommand: run\nargs: {}\noutputs: {}\n\
+        execution: {runners: {local: {type: X}}}\nparameters:\n  input:\n    name: Input\n\
+        \x20   type: file\n    media-type: application/fasta\n";
 
-    fn fields(errors: &[FieldError]) -> Vec<(&str, ErrorCode)> {
-        errors.iter().map(|e| (e.field.as_str(), e.code)).collect()
+    fn settings(entries: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        settings_from(entries.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<(&str, &str)> {
+        errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.slivka_code()))
+            .collect()
     }
 
     #[test]
-    fn valid_job() {
-        let payload = br#"{"inputs": {"input": ">a\nMKV"}}"#;
+    fn each_service_key_holds_a_whole_service_file() {
+        let s = settings(&[
+            ("service.clustalo", SERVICE),
+            ("target-pattern", "{runner}"),
+        ])
+        .unwrap();
+        assert_eq!(s.service_field, "service");
+        assert!(s.services["clustalo"].field("input").is_some());
+        let s = settings(&[("service-field", "svc")]).unwrap();
+        assert_eq!(s.service_field, "svc");
+        assert!(s.services.is_empty());
+    }
+
+    #[test]
+    fn a_service_file_slivka_refuses_refuses_the_config_naming_key_line_and_field() {
+        let broken = SERVICE.replace("media-type", "media-typ");
+        let error = settings(&[("service.clustalo", &broken)]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("service.clustalo"));
         assert!(
-            check_job(
-                "service",
-                Some("clustalo"),
-                Some(&Form::parse(FORM)),
-                payload
-            )
-            .is_empty()
+            error
+                .message
+                .starts_with("line 11, key `parameters.input.media-typ`: "),
+            "{}",
+            error.message
         );
     }
 
     #[test]
-    fn job_without_service() {
-        let errors = check_job("service", None, None, b"{}");
-        assert_eq!(fields(&errors), [("service", ErrorCode::Required)]);
+    fn the_old_json_form_keys_are_refused() {
+        let error = settings(&[("form.clustalo", "{}")]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("form.clustalo"));
     }
 
     #[test]
-    fn unknown_service() {
-        let errors = check_job("svc", Some("blast"), None, b"{}");
-        assert_eq!(fields(&errors), [("svc", ErrorCode::NotFound)]);
-        assert_eq!(errors[0].message, "no form for service `blast`");
-    }
-
-    #[test]
-    fn broken_form_is_reported_not_trapped() {
-        let errors = check_job(
+    fn a_job_is_checked_against_its_services_form() {
+        let form = service::load(SERVICE).unwrap();
+        let ok = check_job(
             "service",
-            Some("clustalo"),
-            Some(&Form::parse(
-                r#"{"a": {"type": "flag", "condition": "a =="}, "b": {"type": "nope"}}"#,
-            )),
-            b"{}",
+            Some("t"),
+            Some(&form),
+            br#"{"inputs": {"input": ">a\nMKV"}}"#,
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let bad = check_job(
+            "service",
+            Some("t"),
+            Some(&form),
+            br#"{"inputs": {"input": "MKV"}}"#,
+        );
+        assert_eq!(codes(&bad), [("input", "media_type")]);
+    }
+
+    #[test]
+    fn a_job_without_a_known_service_or_readable_payload_is_one_error() {
+        let form = service::load(SERVICE).unwrap();
+        assert_eq!(
+            codes(&check_job("svc", None, None, b"{}")),
+            [("svc", "required")]
+        );
+        let unknown = check_job("service", Some("blast"), None, b"{}");
+        assert_eq!(codes(&unknown), [("service", "not_found")]);
+        assert_eq!(unknown[0].message, "no service file for service `blast`");
+        assert_eq!(
+            codes(&check_job("service", Some("t"), Some(&form), b"")),
+            [("payload", "invalid")]
         );
         assert_eq!(
-            fields(&errors),
-            [("b", ErrorCode::Invalid), ("a", ErrorCode::Invalid)]
+            codes(&check_job("service", Some("t"), Some(&form), b"{}")),
+            [("inputs", "invalid")]
         );
-        assert!(errors.iter().all(|e| {
-            e.message
-                .starts_with("the form for service `clustalo` is broken: ")
-        }));
-        let not_json = check_job("service", Some("clustalo"), Some(&Form::parse("{")), b"{}");
-        assert_eq!(fields(&not_json), [("service", ErrorCode::Invalid)]);
-    }
-
-    #[test]
-    fn bad_payloads() {
-        let empty = check_job("service", Some("clustalo"), Some(&Form::parse(FORM)), b"");
-        assert_eq!(fields(&empty), [("payload", ErrorCode::Invalid)]);
-        let not_json = check_job(
-            "service",
-            Some("clustalo"),
-            Some(&Form::parse(FORM)),
-            b"{inputs:",
-        );
-        assert_eq!(fields(&not_json), [("payload", ErrorCode::Invalid)]);
-        let no_inputs = check_job("service", Some("clustalo"), Some(&Form::parse(FORM)), b"{}");
-        assert_eq!(fields(&no_inputs), [("inputs", ErrorCode::Invalid)]);
     }
 }

@@ -1,8 +1,11 @@
 //! Reading a job's `inputs` from its payload.
 //!
 //! The payload is JSON `{"inputs": {name: value}}` where each value is a
-//! string, a list of strings or null (slivka's request parameters). A
-//! payload that is not like that is one field error, never a trap.
+//! string, a list of strings and nulls, or null: slivka's request
+//! parameters. A string is one value (`""` too, as in a form post); a list
+//! gives its non-null elements in order; null gives none. Numbers and
+//! booleans, which a form post cannot carry, are taken as their JSON text.
+//! A payload that is not like that is one field error, never a trap.
 //!
 //! This runs for every job, so the payload is read straight into [`Inputs`]
 //! by serde visitors rather than into a `serde_json::Value` first: names and
@@ -22,13 +25,12 @@ use switchyard_plugin::{ErrorCode, FieldError};
 /// the payload where they can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Raw<'a> {
-    /// Absent in effect: `null`, `""`, or a list with no non-empty element.
+    /// No value: `null`, or a list with only nulls (or nothing).
     Missing,
-    /// A single value. Numbers and booleans are taken as their JSON text, so
-    /// `5` reads like `"5"`.
-    One(Cow<'a, str>),
-    /// A list of at least one value; `null` and `""` elements are dropped.
-    Many(Vec<Cow<'a, str>>),
+    /// The values given, in order (at least one): a string is one value,
+    /// a list its non-null elements. `""` is a value. Numbers and booleans
+    /// are taken as their JSON text, so `5` reads like `"5"`.
+    Values(Vec<Cow<'a, str>>),
     /// A value that is none of the above (an object, a nested list); the
     /// text says what it was.
     Unreadable(&'static str),
@@ -208,7 +210,7 @@ impl<'de> Visitor<'de> for RawSeed {
         Ok(match unreadable {
             Some(what) => Raw::Unreadable(what),
             None if values.is_empty() => Raw::Missing,
-            None => Raw::Many(values),
+            None => Raw::Values(values),
         })
     }
 
@@ -250,14 +252,13 @@ impl<'de> Visitor<'de> for RawSeed {
 /// A single value's scalar as [`Raw`].
 fn one(scalar: Scalar<'_>) -> Raw<'_> {
     match scalar {
-        Ok(Some(text)) => Raw::One(text),
+        Ok(Some(text)) => Raw::Values(vec![text]),
         Ok(None) => Raw::Missing,
         Err(what) => Raw::Unreadable(what),
     }
 }
 
-/// A scalar as text; `None` for `null` and `""`; what it was if it is not a
-/// scalar.
+/// A scalar as text; `None` for `null`; what it was if it is not a scalar.
 type Scalar<'a> = Result<Option<Cow<'a, str>>, &'static str>;
 
 /// A value that should be a scalar: a single input or a list element.
@@ -312,13 +313,11 @@ impl<'de> Visitor<'de> for ScalarSeed {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(Ok((!value.is_empty()).then_some(Cow::Borrowed(value))))
+        Ok(Ok(Some(Cow::Borrowed(value))))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(Ok(
-            (!value.is_empty()).then(|| Cow::Owned(value.to_string()))
-        ))
+        Ok(Ok(Some(Cow::Owned(value.to_string()))))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -371,7 +370,7 @@ mod tests {
     }
 
     fn one(text: &str) -> Raw<'_> {
-        Raw::One(text.into())
+        Raw::Values(vec![text.into()])
     }
 
     #[test]
@@ -383,9 +382,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(input(&inputs, "a"), one("x"));
-        assert_eq!(input(&inputs, "b"), Raw::Many(vec!["1".into(), "2".into()]));
+        assert_eq!(
+            input(&inputs, "b"),
+            Raw::Values(vec!["1".into(), "".into(), "2".into()])
+        );
         assert_eq!(input(&inputs, "c"), Raw::Missing);
-        assert_eq!(input(&inputs, "d"), Raw::Missing);
+        assert_eq!(input(&inputs, "d"), one(""));
         assert_eq!(input(&inputs, "e"), Raw::Missing);
         assert_eq!(input(&inputs, "f"), Raw::Missing);
         assert_eq!(input(&inputs, "g"), Raw::Unreadable("an object"));
@@ -415,12 +417,12 @@ mod tests {
         assert_eq!(input(&inputs, "no"), one("false"));
         assert_eq!(
             input(&inputs, "list"),
-            Raw::Many(vec!["3".into(), "2.5".into(), "false".into(), "-1".into()])
+            Raw::Values(vec!["3".into(), "2.5".into(), "false".into(), "-1".into()])
         );
     }
 
     #[test]
-    fn lists_drop_nulls_and_empty_strings_and_refuse_nesting() {
+    fn lists_drop_nulls_keep_empty_strings_and_refuse_nesting() {
         let inputs = read_inputs(
             br#"{"inputs": {"gaps": [null, "a", "", null, "b"], "none": [null, ""],
                  "object-in-list": ["a", {"k": [1]}, [2]], "list-in-list": [[], {}],
@@ -429,9 +431,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             input(&inputs, "gaps"),
-            Raw::Many(vec!["a".into(), "b".into()])
+            Raw::Values(vec!["a".into(), "".into(), "b".into()])
         );
-        assert_eq!(input(&inputs, "none"), Raw::Missing);
+        assert_eq!(input(&inputs, "none"), one(""));
         // The first element that is not a scalar names what the list holds.
         assert_eq!(
             input(&inputs, "object-in-list"),
@@ -457,7 +459,7 @@ mod tests {
         assert_eq!(input(&inputs, "name"), one("x"));
         assert!(matches!(
             inputs.get("plain"),
-            Some(Raw::One(Cow::Borrowed("MKV")))
+            Some(Raw::Values(v)) if matches!(v[..], [Cow::Borrowed("MKV")])
         ));
     }
 
@@ -467,7 +469,10 @@ mod tests {
             read_inputs(br#"{"inputs": {"b": "1", "a": "x", "b": "2", "b": ["3", "4"]}}"#).unwrap();
         assert_eq!(inputs.len(), 2);
         assert_eq!(input(&inputs, "a"), one("x"));
-        assert_eq!(input(&inputs, "b"), Raw::Many(vec!["3".into(), "4".into()]));
+        assert_eq!(
+            input(&inputs, "b"),
+            Raw::Values(vec!["3".into(), "4".into()])
+        );
 
         let inputs = read_inputs(br#"{"inputs": 5, "inputs": {"a": "y"}}"#).unwrap();
         assert_eq!(input(&inputs, "a"), one("y"));
@@ -534,7 +539,6 @@ mod tests {
         fn scalar(value: &Json) -> Result<Option<Cow<'static, str>>, &'static str> {
             match value {
                 Json::Null => Ok(None),
-                Json::String(s) if s.is_empty() => Ok(None),
                 Json::String(s) => Ok(Some(s.clone().into())),
                 Json::Number(n) => Ok(Some(n.to_string().into())),
                 Json::Bool(b) => Ok(Some(b.to_string().into())),
@@ -557,11 +561,11 @@ mod tests {
                     if values.is_empty() {
                         Raw::Missing
                     } else {
-                        Raw::Many(values)
+                        Raw::Values(values)
                     }
                 }
                 other => match scalar(other) {
-                    Ok(Some(text)) => Raw::One(text),
+                    Ok(Some(text)) => Raw::Values(vec![text]),
                     Ok(None) => Raw::Missing,
                     Err(what) => Raw::Unreadable(what),
                 },
