@@ -492,7 +492,7 @@ fn check_outcome(what: &Sent, outcome: &Outcome, versions: &[String; 2]) -> Resu
                 if plugins.contains(&versions[1]) {
                     // The swapped-in build sends everything valid to the
                     // cluster queue.
-                    "queue:cluster"
+                    "queue:default"
                 } else if plugins.contains(&versions[0]) || outcome.stream == REJECTED {
                     kind.stream()
                 } else {

@@ -207,7 +207,7 @@ impl Layout {
         format!("{{{}}}:queue:local", self.tag)
     }
     fn cluster(&self) -> String {
-        format!("{{{}}}:queue:cluster", self.tag)
+        format!("{{{}}}:queue:default", self.tag)
     }
     fn rejected(&self) -> String {
         format!("{{{}}}:rejected", self.tag)
@@ -516,7 +516,7 @@ fn a_layout_that_cannot_settle_atomically_is_refused_at_start() {
 name = "slivka"
 source = "{jobs}"
 router = "fasta-size"
-targets = ["{jobs}:local", "queue:cluster"]
+targets = ["{jobs}:local", "queue:default"]
 rejected = "{jobs}:rejected"
 dead-letters = "jobs:dead"
 "#;
@@ -535,7 +535,7 @@ dead-letters = "jobs:dead"
         "cannot be settled atomically".to_owned(),
         "route `slivka`".to_owned(),
         format!("source `{{jobs}}` is in slot {}", slot("jobs")),
-        format!("target `queue:cluster` → slot {}", slot("queue:cluster")),
+        format!("target `queue:default` → slot {}", slot("queue:default")),
         format!("dead-letters `jobs:dead` → slot {}", slot("jobs:dead")),
     ] {
         assert!(stderr.contains(&expected), "no `{expected}` in:\n{stderr}");

@@ -36,7 +36,7 @@ source = "jobs"
 match = {{ service = "{service}" }}
 validators = {validators}
 router = "{router}"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#
@@ -137,7 +137,7 @@ fn plugin_faults_dead_letter_their_jobs_and_routing_goes_on() {
     push(&mut conn, SOURCE, &[job_of(Kind::Cluster, 9999)]);
     assert!(wait_until(Duration::from_secs(30), || xlen(
         &mut conn,
-        "queue:cluster"
+        "queue:default"
     ) == 1));
     assert!(daemon.terminate().success());
 }
@@ -182,7 +182,7 @@ fn a_router_with_thousands_of_extra_fields_on_its_second_target_writes_nowhere_t
         .collect();
     let answer = serde_json::json!({"dispatch": [
         ["queue:local", null, []],
-        ["queue:cluster", null, extra],
+        ["queue:default", null, extra],
     ]});
     let fields: Fields = vec![
         ("service".into(), b"puppet".to_vec()),
@@ -197,7 +197,7 @@ fn a_router_with_thousands_of_extra_fields_on_its_second_target_writes_nowhere_t
         0,
         "half a dispatch was written"
     );
-    assert_eq!(xlen(&mut conn, "queue:cluster"), 0);
+    assert_eq!(xlen(&mut conn, "queue:default"), 0);
     let record = status(&mut conn, "forked");
     assert_eq!(record["status"], "ERROR", "{record:?}");
     assert_eq!(record["error"], "bad-output", "{record:?}");
@@ -326,7 +326,7 @@ source = "jobs"
 match = {{ service = "uploads" }}
 validators = ["fixture-open-file"]
 router = "fasta-size"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#,

@@ -26,7 +26,7 @@ use crate::harness::daemon::*;
 use crate::harness::plugin_path;
 
 /// The streams a job of the fuzzed config may end in.
-const ALLOWED: [&str; 2] = ["queue:local", "queue:cluster"];
+const ALLOWED: [&str; 2] = ["queue:local", "queue:default"];
 
 /// Runs `check` on inputs from `strategy`: `cases` of them, or for
 /// `FUZZ_SECONDS` when set, in rounds of fresh random seeds. Failing inputs
@@ -116,7 +116,7 @@ fn slivka_payload() -> impl Strategy<Value = Vec<u8>> {
 fn puppet_script() -> impl Strategy<Value = Value> {
     let name = prop_oneof![
         Just("queue:local".to_owned()),
-        Just("queue:cluster".to_owned()),
+        Just("queue:default".to_owned()),
         Just("jobs".to_owned()),
         Just("jobs:dead".to_owned()),
         Just("payload".to_owned()),

@@ -116,7 +116,7 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
         k(Kind::Local)
     );
     assert_eq!(
-        settled_total("slivka", "dispatched", "queue:cluster"),
+        settled_total("slivka", "dispatched", "queue:default"),
         k(Kind::Cluster)
     );
     assert_eq!(

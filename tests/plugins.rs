@@ -565,7 +565,7 @@ fn fasta_size_routes_by_sequence_count() {
     assert_eq!(
         routed(&router, 100, 60),
         Ok((
-            "queue:cluster".into(),
+            "queue:default".into(),
             json!({ "runner": "cluster", "sequences": "100" })
         ))
     );
@@ -579,10 +579,10 @@ fn fasta_size_routes_by_sequence_count() {
 fn fasta_size_sends_long_sequences_to_the_cluster() {
     let runtime = Runtime::new().unwrap();
     let router = fasta_size(&runtime, &[]);
-    assert_eq!(routed(&router, 40, 400).unwrap().0, "queue:cluster");
+    assert_eq!(routed(&router, 40, 400).unwrap().0, "queue:default");
     // Few sequences, but long on average: only the length rule applies.
     assert_eq!(routed(&router, 10, 150).unwrap().0, "queue:local");
-    assert_eq!(routed(&router, 10, 151).unwrap().0, "queue:cluster");
+    assert_eq!(routed(&router, 10, 151).unwrap().0, "queue:default");
 }
 
 #[test]
@@ -670,7 +670,7 @@ fn errors_match(got: &[(String, String, String)], want: &Value) -> bool {
 fn sample_jobs_end_as_expected_through_the_components() {
     let form = SlivkaForm::load();
     let router = fasta_size(&form.runtime, &[]);
-    let allowed = ["queue:local".to_string(), "queue:cluster".to_string()];
+    let allowed = ["queue:local".to_string(), "queue:default".to_string()];
     for (name, job_json, want) in sample_jobs() {
         let fields = switchyard::pipeline::job::fields_from_json(&job_json).unwrap();
         let fields: Vec<(&str, &str)> = fields
@@ -732,13 +732,13 @@ fn try_runs_the_sample_jobs_like_the_daemon() {
         "--allow",
         "queue:local",
         "--allow",
-        "queue:cluster",
+        "queue:default",
         router.to_str().unwrap(),
         job.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
-        out["route"]["dispatch"][0]["stream"], "queue:cluster",
+        out["route"]["dispatch"][0]["stream"], "queue:default",
         "{out}"
     );
     assert_eq!(

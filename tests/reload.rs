@@ -47,7 +47,7 @@ const SWAP_ROUTE: &str = r#"
 name = "all"
 source = "jobs"
 router = "swap"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
@@ -56,7 +56,7 @@ dead-letters = "jobs:dead"
 const LOOP_ROUTE: &str = r#"
 [[routes]]
 name = "back"
-source = "queue:cluster"
+source = "queue:default"
 router = "swap"
 targets = ["jobs"]
 rejected = "jobs:rejected"
@@ -82,7 +82,7 @@ fn a_routing_loop_is_refused_at_start_naming_the_routes() {
     assert!(
         log.contains("switchyard.toml: routes form a loop")
             && log.contains("route `all` reads `jobs`")
-            && log.contains("route `back` reads `queue:cluster`"),
+            && log.contains("route `back` reads `queue:default`"),
         "{log}"
     );
 }
@@ -142,7 +142,7 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
         std::fs::read(plugin_path("fixture-swap-local")).unwrap(),
         std::fs::read(plugin_path("fixture-swap-cluster")).unwrap(),
     ];
-    let streams = ["queue:local", "queue:cluster"];
+    let streams = ["queue:local", "queue:default"];
     let swap = plugins.join("swap.wasm");
     std::fs::write(&swap, &builds[0]).unwrap();
     let config = swap_config(dir.path(), &redis.url(), SWAP_ROUTE);
@@ -228,7 +228,7 @@ fn swapping_the_router_under_load_routes_every_job_exactly_once() {
 fn route_one(conn: &mut redis::Connection, n: u64) -> String {
     let before: HashMap<&str, usize> = [
         "queue:local",
-        "queue:cluster",
+        "queue:default",
         "queue:mafft",
         DEAD,
         REJECTED,
@@ -312,7 +312,7 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
     std::fs::write(&swap, &cluster).unwrap();
     assert!(wait_until(RELOAD_TIMEOUT, || {
         n += 1;
-        route_one(&mut conn, n) == "queue:cluster"
+        route_one(&mut conn, n) == "queue:default"
     }));
 
     let config_cases = [
@@ -337,7 +337,7 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
         n += 1;
         assert_eq!(
             route_one(&mut conn, n),
-            "queue:cluster",
+            "queue:default",
             "{what}: routing must stay on the old snapshot"
         );
     }
@@ -356,7 +356,7 @@ fn bad_reloads_keep_the_last_good_snapshot_until_a_good_write() {
         "reloaded:"
     ) > reloads));
     n += 1;
-    assert_eq!(route_one(&mut conn, n), "queue:cluster");
+    assert_eq!(route_one(&mut conn, n), "queue:default");
 }
 
 #[test]
@@ -429,8 +429,8 @@ dead-letters = "jobs:dead"
     // Change the allowed targets: the router's choice is no longer allowed.
     let text = std::fs::read_to_string(&config).unwrap();
     edit(text.replacen(
-        "targets = [\"queue:local\", \"queue:cluster\"]",
-        "targets = [\"queue:cluster\"]",
+        "targets = [\"queue:local\", \"queue:default\"]",
+        "targets = [\"queue:default\"]",
         1,
     ));
     let record = job(&mut conn, "jpred", 5);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use redis::Value;
 
 /// The streams of the slivka example config.
-pub const TARGETS: [&str; 2] = ["queue:local", "queue:cluster"];
+pub const TARGETS: [&str; 2] = ["queue:local", "queue:default"];
 /// Where invalid and refused jobs go.
 pub const REJECTED: &str = "jobs:rejected";
 /// Where faults go.
@@ -47,7 +47,7 @@ source = "jobs"
 match = { service = ["clustalo", "mafft", "jpred"] }
 validators = ["slivka-form"]
 router = "fasta-size"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
@@ -61,16 +61,16 @@ source = "jobs"
 match = { service = "puppet" }
 validators = ["fixture-puppet"]
 router = "fixture-puppet"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#;
 
 /// `dir/switchyard.toml`: the `[redis]` lines, the group and `consumer`
-/// settings, the built plugins with the slivka forms, then `routes`.
+/// settings, the built plugins with the example slivka service files and
+/// slivka-bio's size tiers ([`SLIVKA_PLUGINS`]), then `routes`.
 pub fn write_config(dir: &Path, redis: &str, consumer: &str, routes: &str) -> PathBuf {
     let repo = repo();
-    let forms = repo.join("examples/slivka/forms");
     let text = format!(
         r#"
 [redis]
@@ -83,20 +83,40 @@ group = "{GROUP}"
 [plugins]
 dir = "{plugins}"
 deadline-ms = 1000
-
-[plugin.slivka-form.config-files]
-"form.clustalo" = "{forms}/clustalo.json"
-"form.mafft" = "{forms}/mafft.json"
-"form.jpred" = "{forms}/jpred.json"
+{slivka}
 {routes}
 "#,
         plugins = repo.join("target/plugins").display(),
-        forms = forms.display(),
+        slivka = SLIVKA_PLUGINS.replace("{services}", &repo.join("examples/slivka/services").display().to_string()),
     );
     let path = dir.join("switchyard.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The slivka example's plugin tables: slivka-form reads the example
+/// service files; fasta-size applies slivka-bio's tiers for clustalo and
+/// mafft (jpred has none, so its jobs go to the `default` runner) and sends
+/// runner R to `queue:R`.
+const SLIVKA_PLUGINS: &str = r#"
+[plugin.slivka-form.config-files]
+"service.clustalo" = "{services}/clustalo.service.yaml"
+"service.mafft" = "{services}/mafft.service.yaml"
+"service.jpred" = "{services}/jpred.service.yaml"
+
+[plugin.fasta-size.config]
+target-pattern = "queue:{runner}"
+
+[plugin.fasta-size.config.tiers]
+clustalo = [
+    { runner = "local", max-sequences = 30, max-average-length = 500 },
+    { runner = "default", max-sequences = 2000, max-average-length = 1000 },
+]
+mafft = [
+    { runner = "local", max-sequences = 20, max-average-length = 500 },
+    { runner = "default", max-sequences = 1000, max-average-length = 1000 },
+]
+"#;
 
 /// A running `switchyard run`; killed when dropped.
 pub struct Daemon {
@@ -384,7 +404,7 @@ pub fn fasta(count: usize, length: usize) -> String {
 pub enum Kind {
     /// 5 short sequences: `queue:local`.
     Local,
-    /// 100 sequences: `queue:cluster`.
+    /// 100 sequences: `queue:default`.
     Cluster,
     /// 1500 sequences: rejected by the router.
     TooMany,
@@ -403,7 +423,7 @@ impl Kind {
     pub fn stream(self) -> &'static str {
         match self {
             Kind::Local => "queue:local",
-            Kind::Cluster => "queue:cluster",
+            Kind::Cluster => "queue:default",
             Kind::TooMany | Kind::Invalid | Kind::NotJson => REJECTED,
             Kind::NoPayload | Kind::UnknownService => DEAD,
         }
