@@ -50,10 +50,28 @@ impl Default for Settings {
 
 impl Settings {
     /// The target stream for `runner` of `service`.
+    /// The pattern is read once, left to right, so a service or runner
+    /// whose name holds `{runner}` is not substituted again.
     pub fn target(&self, service: &str, runner: &str) -> String {
-        self.target_pattern
-            .replace("{service}", service)
-            .replace("{runner}", runner)
+        let mut target = String::with_capacity(self.target_pattern.len() + 32);
+        let mut rest = self.target_pattern.as_str();
+        while let Some(open) = rest.find('{') {
+            target.push_str(&rest[..open]);
+            rest = &rest[open..];
+            // `load` checked that every brace opens one of the two.
+            if let Some(after) = rest.strip_prefix("{service}") {
+                target.push_str(service);
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix("{runner}") {
+                target.push_str(runner);
+                rest = after;
+            } else {
+                target.push('{');
+                rest = &rest[1..];
+            }
+        }
+        target.push_str(rest);
+        target
     }
 }
 
@@ -281,6 +299,10 @@ mod tests {
         assert_eq!(settings.input_field, "sequences");
         assert_eq!(settings.service_field, "svc");
         assert_eq!(settings.target("mafft", "local"), "queue:mafft:local");
+        assert_eq!(
+            settings.target("{runner}", "{service}"),
+            "queue:{runner}:{service}"
+        );
     }
 
     #[test]
