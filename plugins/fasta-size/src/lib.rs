@@ -1,50 +1,74 @@
-//! `fasta-size`: a router plugin that picks a runner by the size of a job's
-//! FASTA input, as slivka-bio's limiters do.
+//! `fasta-size`: a router plugin that picks a job's runner by the size of
+//! its FASTA input, as slivka-bio's limiters do.
 //!
-//! slivka-bio sends small alignment jobs to a local queue, larger ones to the
-//! cluster (SLURM) and refuses the rest. This plugin applies that rule to
-//! `payload.inputs.<input-field>` (see [`rule`]):
+//! Each service has ordered tiers, each naming a runner and its limits: the
+//! number of FASTA records and their average length, rounded down. The first
+//! tier whose limits hold (records ≤ `max-sequences` and average ≤
+//! `max-average-length`) runs the job; past the last tier no runner takes
+//! it and the job is rejected with a reason naming the service, the size and
+//! the last tier. A service without tiers runs on `default`, as slivka's
+//! default selector does, and its input is not read. See [`rule`].
 //!
-//! - at most `local-max-sequences` sequences whose average length (rounded
-//!   down) is at most `local-max-average-length` → `local-target`;
-//! - else at most `cluster-max-sequences` sequences → `cluster-target`;
-//! - else rejected, naming the count and the limit.
+//! The FASTA text is `payload.inputs.<input-field>` (a list's first value),
+//! read exactly as slivka reads it (Biopython, see the `fasta` crate). A
+//! job with no service field, no payload, a payload that is not JSON, a
+//! missing input or one that is not FASTA is rejected with a reason.
 //!
-//! Each dispatch carries extra fields `runner` (`local` or `cluster`) and
-//! `sequences` (the count). A payload that is not JSON, a missing input or
-//! one that is not FASTA is rejected with a reason.
+//! A dispatch goes to `target-pattern` with `{service}` and `{runner}`
+//! replaced, with extra fields `runner`, `sequences` and `average-length`
+//! (only `runner` for a service without tiers).
 //!
 //! # Config
 //!
-//! | key | default |
-//! |---|---|
-//! | `input-field` | `input` |
-//! | `local-max-sequences` | `30` |
-//! | `local-max-average-length` | `150` |
-//! | `cluster-max-sequences` | `1000` |
-//! | `local-target` | `queue:local` |
-//! | `cluster-target` | `queue:cluster` |
+//! | key | default | what |
+//! |---|---|---|
+//! | `tiers` | none | `{service: [{runner, max-sequences, max-average-length}, ...]}`, tried in order |
+//! | `input-field` | `input` | the input holding the FASTA text |
+//! | `service-field` | `service` | the entry field naming the service |
+//! | `target-pattern` | `{runner}` | the stream for a runner; `{service}`, `{runner}` replaced |
 //!
-//! The config is read once, in `prepare`, when switchyard loads the plugin.
-//! A limit that is set but is not a non-negative integer is an operator's
-//! mistake, not the user's: `prepare` logs it and traps, so switchyard
+//! `service.<id>` keys (handed to every plugin by switchyard's `[slivka]`
+//! section) are passed over; any other key is an error. In
+//! `switchyard.toml`, with slivka-bio's limits:
+//!
+//! ```toml
+//! [plugin.fasta-size.config]
+//! target-pattern = "queue:{runner}"
+//!
+//! [plugin.fasta-size.config.tiers]
+//! clustalo = [
+//!     { runner = "local", max-sequences = 30, max-average-length = 500 },
+//!     { runner = "default", max-sequences = 2000, max-average-length = 1000 },
+//! ]
+//! mafft = [
+//!     { runner = "local", max-sequences = 20, max-average-length = 500 },
+//!     { runner = "default", max-sequences = 1000, max-average-length = 1000 },
+//! ]
+//! ```
+//!
+//! The config is read once, in `prepare`, when switchyard loads the plugin
+//! ([`settings::load`]). A bad value is an operator's mistake, not the
+//! user's: `prepare` logs it, naming the key, and traps, so switchyard
 //! refuses the plugin (at start, or keeps the running one on a reload) and
 //! no job is judged by a broken rule.
 //!
 //! # Layout
 //!
+//! - [`settings`]: the settings, and reading them from the config.
 //! - [`rule`]: the rule itself, on plain values.
 //! - [`payload`]: reading the FASTA input out of a job's payload.
-//! - this file: reading the config, and the export.
+//! - this file: the export.
 
 pub mod payload;
 pub mod rule;
+pub mod settings;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use switchyard_plugin::{Decision, Job, Router, config, log};
 
-use crate::rule::Settings;
+use crate::settings::Settings;
 
 /// The router exported by this plugin.
 struct FastaSize;
@@ -55,11 +79,17 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
 /// The settings, read from the config the first time.
 fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| match read_settings() {
-        Ok(settings) => settings,
-        Err(error) => {
-            log::error(format_args!("fasta-size is misconfigured: {error}"));
-            panic!("fasta-size is misconfigured: {error}");
+    SETTINGS.get_or_init(|| {
+        let table: BTreeMap<String, String> = config::keys()
+            .into_iter()
+            .filter_map(|key| config::get(&key).map(|value| (key, value)))
+            .collect();
+        match settings::load(&table) {
+            Ok(settings) => settings,
+            Err(error) => {
+                log::error(format_args!("fasta-size is misconfigured: {error}"));
+                panic!("fasta-size is misconfigured: {error}");
+            }
         }
     })
 }
@@ -72,30 +102,8 @@ impl Router for FastaSize {
     }
 
     fn route(job: &Job) -> Decision {
-        rule::route(&job.payload, settings())
+        rule::route(job, settings())
     }
 }
 
 switchyard_plugin::export_router!(FastaSize);
-
-/// Reads the settings from the config, with slivka-bio's defaults.
-fn read_settings() -> Result<Settings, config::ConfigError> {
-    let defaults = Settings::default();
-    Ok(Settings {
-        input_field: config::get("input-field").unwrap_or(defaults.input_field),
-        local_max_sequences: config::get_parsed(
-            "local-max-sequences",
-            defaults.local_max_sequences,
-        )?,
-        local_max_average_length: config::get_parsed(
-            "local-max-average-length",
-            defaults.local_max_average_length,
-        )?,
-        cluster_max_sequences: config::get_parsed(
-            "cluster-max-sequences",
-            defaults.cluster_max_sequences,
-        )?,
-        local_target: config::get("local-target").unwrap_or(defaults.local_target),
-        cluster_target: config::get("cluster-target").unwrap_or(defaults.cluster_target),
-    })
-}

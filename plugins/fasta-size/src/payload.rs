@@ -13,7 +13,8 @@
 //! `deserialize_any` as a `Value` would, so what counts as JSON, the nesting
 //! limit and the error messages are serde_json's, exactly as before. Which
 //! value counts is also as before: a repeated key keeps its last value, as a
-//! JSON object read into a map does.
+//! JSON object read into a map does. A list is read as slivka reads a list
+//! for a single-valued field: its first value (`null` elements are skipped).
 
 use std::fmt;
 
@@ -23,12 +24,13 @@ use switchyard_plugin::json::Skip;
 /// What the payload holds at `inputs.<input-field>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// Nothing to count: no such input (or no `inputs` object), `null` or
-    /// `""`.
+    /// Nothing to count: no such input (or no `inputs` object), `null`,
+    /// `""`, or a list whose first value is one of those.
     Missing,
-    /// A value that is not a string: a number, a flag, a list or an object.
+    /// A value that is not a string: a number, a flag, an object, or a list
+    /// whose first value is one of those or a list.
     NotText,
-    /// A non-empty string, already read as FASTA.
+    /// A non-empty string (or a list's first value), already read as FASTA.
     Read(Result<fasta::Summary, fasta::FastaError>),
 }
 
@@ -146,12 +148,76 @@ impl<'de> Visitor<'de> for InputSeed {
         })
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Input, A::Error> {
-        Skip.visit_seq(seq).map(|()| Input::NotText)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Input, A::Error> {
+        // slivka gives a single-valued field the first value of a list;
+        // `null` elements are no value at all.
+        let mut input = Input::Missing;
+        while let Some(element) = seq.next_element_seed(ElementSeed)? {
+            if let Some(found) = element {
+                input = found;
+                break;
+            }
+        }
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(input)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Input, A::Error> {
         Skip.visit_map(map).map(|()| Input::NotText)
+    }
+}
+
+/// An element of a list input: `None` for `null`, otherwise read as the
+/// input itself would be (a list in a list is not text).
+#[derive(Clone, Copy)]
+struct ElementSeed;
+
+impl<'de> DeserializeSeed<'de> for ElementSeed {
+    type Value = Option<Input>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementSeed {
+    type Value = Option<Input>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(Input::NotText))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Some(Input::NotText))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Some(Input::NotText))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        // A float a `Value` cannot hold as a number would have been `null`.
+        Ok(serde_json::Number::from_f64(value).map(|_| Input::NotText))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        InputSeed.visit_str(text).map(Some)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| Some(Input::NotText))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_map(map).map(|()| Some(Input::NotText))
     }
 }
 
@@ -207,14 +273,13 @@ mod tests {
         // A text with no escapes at all (one line) is read where it lies.
         assert_eq!(
             read(r#"{"inputs": {"input": ">only a header"}}"#),
-            Input::Read(Err(fasta::FastaError::NoSequence {
-                line: 1,
-                header: "only a header".into()
-            }))
+            counted(1, 0)
         );
         assert_eq!(
             read(r#"{"inputs": {"input": "MKV"}}"#),
-            Input::Read(Err(fasta::FastaError::NoHeader { line: 1 }))
+            Input::Read(Err(fasta::FastaError::NoHeader {
+                first_line: "MKV".into()
+            }))
         );
     }
 
@@ -261,13 +326,29 @@ mod tests {
             "-1",
             "2.5",
             "true",
-            "[\">a\", \"M\"]",
-            "[]",
+            "[5, \">a\"]",
+            "[[\">a\"]]",
             "{}",
             "{\"a\": 1}",
         ] {
             let payload = format!(r#"{{"inputs": {{"input": {value}}}}}"#);
             assert_eq!(read(&payload), Input::NotText, "{payload}");
+        }
+    }
+
+    #[test]
+    fn a_list_input_is_its_first_value() {
+        assert_eq!(
+            read(r#"{"inputs": {"input": [">a\nMKV", ">b\nM\n>c\nM"]}}"#),
+            counted(1, 3)
+        );
+        assert_eq!(
+            read(r#"{"inputs": {"input": [null, ">a\nMK", [1, {"x": 2}]]}}"#),
+            counted(1, 2)
+        );
+        for list in ["[]", "[null]", "[null, null]", r#"["", ">a\nM"]"#] {
+            let payload = format!(r#"{{"inputs": {{"input": {list}}}}}"#);
+            assert_eq!(read(&payload), Input::Missing, "{payload}");
         }
     }
 
