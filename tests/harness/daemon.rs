@@ -87,7 +87,10 @@ deadline-ms = 1000
 {routes}
 "#,
         plugins = repo.join("target/plugins").display(),
-        slivka = SLIVKA_PLUGINS.replace("{services}", &repo.join("examples/slivka/services").display().to_string()),
+        slivka = SLIVKA_PLUGINS.replace(
+            "{services}",
+            &repo.join("examples/slivka/services").display().to_string()
+        ),
     );
     let path = dir.join("switchyard.toml");
     std::fs::write(&path, text).unwrap();

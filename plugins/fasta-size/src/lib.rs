@@ -66,7 +66,7 @@ pub mod settings;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use switchyard_plugin::{Decision, Job, Router, config, log};
+use switchyard_plugin::{ConfigError, Decision, Job, Router, config, log};
 
 use crate::settings::Settings;
 
@@ -77,28 +77,33 @@ struct FastaSize;
 /// with them in place.
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
-/// The settings, read from the config the first time.
+/// The config table, read through the host.
+fn config_table() -> BTreeMap<String, String> {
+    config::keys()
+        .into_iter()
+        .filter_map(|key| config::get(&key).map(|value| (key, value)))
+        .collect()
+}
+
+/// The settings, read from the config the first time. `prepare` has read
+/// them at load, and refused a config they cannot be read from, so a job
+/// never reads them; without `prepare` (an older host) a bad config traps
+/// the job, with the reason in the log.
 fn settings() -> &'static Settings {
-    SETTINGS.get_or_init(|| {
-        let table: BTreeMap<String, String> = config::keys()
-            .into_iter()
-            .filter_map(|key| config::get(&key).map(|value| (key, value)))
-            .collect();
-        match settings::load(&table) {
-            Ok(settings) => settings,
-            Err(error) => {
-                log::error(format_args!("fasta-size is misconfigured: {error}"));
-                panic!("fasta-size is misconfigured: {error}");
-            }
+    SETTINGS.get_or_init(|| match settings::load(&config_table()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            log::error(format_args!("fasta-size is misconfigured: {error}"));
+            panic!("fasta-size is misconfigured: {error}");
         }
     })
 }
 
 impl Router for FastaSize {
-    fn prepare() -> Result<(), config::ConfigError> {
-        read_settings().map(|read| {
-            SETTINGS.get_or_init(|| read);
-        })
+    fn prepare() -> Result<(), ConfigError> {
+        let read = settings::load(&config_table())?;
+        SETTINGS.get_or_init(|| read);
+        Ok(())
     }
 
     fn route(job: &Job) -> Decision {

@@ -6,9 +6,11 @@
 //! count, a pattern with a placeholder nobody fills, a key that is not read.
 
 use std::collections::BTreeMap;
+
 use std::fmt;
 
 use serde_json::Value as Json;
+use switchyard_plugin::ConfigError;
 
 /// One tier of a service: the runner for jobs no larger than its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,36 +77,6 @@ impl Settings {
     }
 }
 
-/// A config value the plugin cannot use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The key in the plugin's config table, if one is to blame.
-    pub key: Option<String>,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl ConfigError {
-    fn at(key: &str, message: impl Into<String>) -> Self {
-        ConfigError {
-            key: Some(key.to_string()),
-            message: message.into(),
-        }
-    }
-}
-
-/// `config `key`: message`.
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.key {
-            Some(key) => write!(f, "config `{key}`: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// The keys this plugin reads.
 const KEYS: [&str; 4] = ["tiers", "input-field", "service-field", "target-pattern"];
 
@@ -126,13 +98,13 @@ const OLD_KEYS: [&str; 5] = [
 pub fn load(config: &BTreeMap<String, String>) -> Result<Settings, ConfigError> {
     for key in config.keys() {
         if OLD_KEYS.contains(&key.as_str()) {
-            return Err(ConfigError::at(
+            return Err(ConfigError::for_key(
                 key,
                 "is no longer read: give each service's runners and limits in `tiers`",
             ));
         }
         if !KEYS.contains(&key.as_str()) && !key.starts_with("service.") {
-            return Err(ConfigError::at(
+            return Err(ConfigError::for_key(
                 key,
                 format!(
                     "is not a setting of fasta-size (it reads {})",
@@ -143,7 +115,8 @@ pub fn load(config: &BTreeMap<String, String>) -> Result<Settings, ConfigError> 
     }
     let mut settings = Settings::default();
     if let Some(text) = config.get("tiers") {
-        settings.tiers = read_tiers(text).map_err(|message| ConfigError::at("tiers", message))?;
+        settings.tiers =
+            read_tiers(text).map_err(|message| ConfigError::for_key("tiers", message))?;
     }
     for (key, value) in [
         ("input-field", &mut settings.input_field),
@@ -151,13 +124,14 @@ pub fn load(config: &BTreeMap<String, String>) -> Result<Settings, ConfigError> 
     ] {
         if let Some(text) = config.get(key) {
             if text.is_empty() {
-                return Err(ConfigError::at(key, "must not be empty"));
+                return Err(ConfigError::for_key(key, "must not be empty"));
             }
             *value = text.clone();
         }
     }
     if let Some(pattern) = config.get("target-pattern") {
-        check_pattern(pattern).map_err(|message| ConfigError::at("target-pattern", message))?;
+        check_pattern(pattern)
+            .map_err(|message| ConfigError::for_key("target-pattern", message))?;
         settings.target_pattern = pattern.clone();
     }
     Ok(settings)

@@ -39,21 +39,14 @@ pub fn check(media_type: &str, content: &str) -> Result<(), String> {
     }
 }
 
-/// `fasta::is_fasta`: Biopython reads at least one record.
-// TODO(merge): call `fasta::is_fasta` once the FASTA helper's crate has it.
-fn is_fasta(text: &str) -> bool {
-    fasta::read(text).is_ok_and(|summary| summary.sequences > 0)
-}
-
-/// At least one FASTA record, as Biopython reads them.
+/// At least one FASTA record, as Biopython reads them (`fasta::is_fasta`),
+/// read once: the reason is the reader's when it fails.
 fn check_fasta(content: &str) -> Result<(), String> {
-    if is_fasta(content) {
-        return Ok(());
+    match fasta::read(content) {
+        Ok(summary) if summary.sequences > 0 => Ok(()),
+        Ok(_) => Err("it holds no FASTA record".to_string()),
+        Err(error) => Err(error.to_string()),
     }
-    Err(match fasta::read(content) {
-        Err(error) => error.to_string(),
-        Ok(_) => "it holds no FASTA record".to_string(),
-    })
 }
 
 /// Every byte is a text byte: BEL, BS, TAB, LF, FF, CR, ESC, or 0x20..0xFF
