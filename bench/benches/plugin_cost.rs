@@ -1,7 +1,7 @@
 //! What a plugin call costs the daemon: every job gets a fresh instance, so
 //! the price of a job is instantiate + call, once for the validator and once
 //! for the router. This measures it with the real plugins (slivka-form with
-//! the clustalo form, fasta-size) on a realistic clustalo job, beside a
+//! the example clustalo service file, fasta-size with slivka-bio's tiers) on a realistic clustalo job, beside a
 //! router that does nothing (fixture-echo-target): the floor, what
 //! instantiating a component and crossing the boundary cost by themselves.
 //!
@@ -33,15 +33,20 @@ fn main() {
         .to_path_buf();
 
     let runtime = Runtime::new().expect("cannot create the plugin runtime");
-    let form = std::fs::read_to_string(root.join("examples/slivka/forms/clustalo.json"))
-        .expect("cannot read examples/slivka/forms/clustalo.json");
+    let service = "examples/slivka/services/clustalo.service.yaml";
+    let service = std::fs::read_to_string(root.join(service))
+        .unwrap_or_else(|e| panic!("cannot read {service}: {e}"));
     let mut validator_settings = PluginSettings::default();
     validator_settings
         .config
-        .insert("form.clustalo".into(), form);
+        .insert("service.clustalo".into(), service);
+    let mut router_settings = PluginSettings::default();
+    router_settings
+        .config
+        .insert("tiers".into(), CLUSTALO_TIERS.into());
     let started = Instant::now();
     let validator = load(&runtime, &root, "slivka-form", validator_settings);
-    let router = load(&runtime, &root, "fasta-size", PluginSettings::default());
+    let router = load(&runtime, &root, "fasta-size", router_settings);
     let load_time = started.elapsed();
     let floor = load(
         &runtime,
@@ -116,8 +121,13 @@ fn load(runtime: &Runtime, root: &Path, name: &str, settings: PluginSettings) ->
         .unwrap_or_else(|e| panic!("cannot load {name}: {e}"))
 }
 
+/// slivka-bio's size tiers for clustalo, as fasta-size's `tiers` config.
+const CLUSTALO_TIERS: &str = r#"{"clustalo": [
+    {"runner": "local", "max-sequences": 30, "max-average-length": 500},
+    {"runner": "default", "max-sequences": 2000, "max-average-length": 1000}]}"#;
+
 /// A clustalo job as slivka's web workers send it: 12 protein sequences of
-/// 180 residues, output format and iterations set.
+/// 180 residues, dealign and iterations set.
 fn clustalo_job() -> Job {
     let residues = b"ACDEFGHIKLMNPQRSTVWY";
     let mut input = String::new();
@@ -135,7 +145,7 @@ fn clustalo_job() -> Job {
         }
     }
     let payload = serde_json::json!({
-        "inputs": { "input": input, "outfmt": "clustal", "iterations": "2" }
+        "inputs": { "input": input, "dealign": "yes", "iterations": "2" }
     })
     .to_string();
     let fields = [

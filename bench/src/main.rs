@@ -32,7 +32,7 @@ use clap::Parser;
 use switchyard::store::Embedded;
 
 /// The streams of the bench config.
-const OUTPUTS: [&str; 4] = ["queue:local", "queue:cluster", "jobs:rejected", "jobs:dead"];
+const OUTPUTS: [&str; 4] = ["queue:local", "queue:default", "jobs:rejected", "jobs:dead"];
 
 /// Measure the router against the limit Redis sets (starts its own
 /// redis-server, and daemons from the `switchyard` built beside this binary).
@@ -124,7 +124,7 @@ source = "jobs"
 match = {{ service = "{service}" }}
 validators = {validators}
 router = "{router}"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 "#
@@ -460,19 +460,19 @@ fn write_config(
     plugins: &Path,
     extra: &str,
 ) -> anyhow::Result<PathBuf> {
-    let forms = dir.join("forms");
-    std::fs::create_dir_all(&forms)?;
+    let services = dir.join("services");
+    std::fs::create_dir_all(&services)?;
     for (name, text) in [
         (
             "clustalo",
-            include_str!("../../examples/slivka/forms/clustalo.json"),
+            include_str!("../../examples/slivka/services/clustalo.service.yaml"),
         ),
         (
             "mafft",
-            include_str!("../../examples/slivka/forms/mafft.json"),
+            include_str!("../../examples/slivka/services/mafft.service.yaml"),
         ),
     ] {
-        std::fs::write(forms.join(format!("{name}.json")), text)?;
+        std::fs::write(services.join(format!("{name}.service.yaml")), text)?;
     }
     let config = dir.join(name);
     std::fs::write(
@@ -490,15 +490,26 @@ claim-idle-ms = 60000
 dir = "{plugins}"
 deadline-ms = 1000
 [plugin.slivka-form.config-files]
-"form.clustalo" = "forms/clustalo.json"
-"form.mafft" = "forms/mafft.json"
+"service.clustalo" = "services/clustalo.service.yaml"
+"service.mafft" = "services/mafft.service.yaml"
+[plugin.fasta-size.config]
+target-pattern = "queue:{{runner}}"
+[plugin.fasta-size.config.tiers]
+clustalo = [
+    {{ runner = "local", max-sequences = 30, max-average-length = 500 }},
+    {{ runner = "default", max-sequences = 2000, max-average-length = 1000 }},
+]
+mafft = [
+    {{ runner = "local", max-sequences = 20, max-average-length = 500 }},
+    {{ runner = "default", max-sequences = 1000, max-average-length = 1000 }},
+]
 [[routes]]
 name = "slivka"
 source = "jobs"
 match = {{ service = ["clustalo", "mafft"] }}
 validators = ["slivka-form"]
 router = "fasta-size"
-targets = ["queue:local", "queue:cluster"]
+targets = ["queue:local", "queue:default"]
 rejected = "jobs:rejected"
 dead-letters = "jobs:dead"
 {extra}"#,
@@ -532,7 +543,7 @@ pub fn generate(n: usize, seed: u64) -> Vec<Fields> {
                 text
             };
             let (service, payload) = match roll {
-                0..=79 => ("clustalo", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120), "outfmt": "clustal", "iterations": "1"}}).to_string())),
+                0..=79 => ("clustalo", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120), "dealign": "yes", "iterations": "1"}}).to_string())),
                 80..=87 => ("mafft", Some(json!({"inputs": {"input": fasta(&mut rng, 40, 15)}}).to_string())),
                 88..=94 => ("clustalo", Some(json!({"inputs": {"input": fasta(&mut rng, 6, 120), "iterations": "500"}}).to_string())),
                 95..=96 => ("clustalo", Some(format!("{{\"inputs\": {}", "x".repeat(900)))),
