@@ -242,8 +242,12 @@ impl Layout {
 [plugin.fasta-size-{name}]
 file = "{router}"
 [plugin.fasta-size-{name}.config]
-local-target = "{local}"
-cluster-target = "{cluster}"
+target-pattern = "{{{tag}}}:queue:{{runner}}"
+[plugin.fasta-size-{name}.config.tiers]
+clustalo = [
+    {{ runner = "local", max-sequences = 30, max-average-length = 500 }},
+    {{ runner = "default", max-sequences = 2000, max-average-length = 1000 }},
+]
 
 [[routes]]
 name = "{name}"
@@ -256,6 +260,7 @@ rejected = "{rejected}"
 dead-letters = "{dead}"
 "#,
             router = plugins.join("fasta-size.wasm").display(),
+            tag = self.tag,
             local = self.local(),
             cluster = self.cluster(),
             source = self.source(),

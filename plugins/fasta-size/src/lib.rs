@@ -25,7 +25,7 @@
 //! | `tiers` | none | `{service: [{runner, max-sequences, max-average-length}, ...]}`, tried in order |
 //! | `input-field` | `input` | the input holding the FASTA text |
 //! | `service-field` | `service` | the entry field naming the service |
-//! | `target-pattern` | `{runner}` | the stream for a runner; `{service}`, `{runner}` replaced |
+//! | `target-pattern` | `{runner}` | the stream for a runner; `{service}`, `{runner}` replaced, other braces kept (a Redis Cluster hash tag: `{jobs}:queue:{runner}`) |
 //!
 //! `service.<id>` keys (handed to every plugin by switchyard's `[slivka]`
 //! section) are passed over; any other key is an error. In

@@ -3,7 +3,7 @@
 //! The config is read once, when switchyard loads the plugin. Everything an
 //! operator can get wrong is found here, named by its key, so no job is ever
 //! judged by a half-read rule: a tier without a limit, a limit that is not a
-//! count, a pattern with a placeholder nobody fills, a key that is not read.
+//! count, an empty pattern, a key that is not read.
 
 use std::collections::BTreeMap;
 
@@ -60,7 +60,7 @@ impl Settings {
         while let Some(open) = rest.find('{') {
             target.push_str(&rest[..open]);
             rest = &rest[open..];
-            // `load` checked that every brace opens one of the two.
+            // Any other brace is kept: a hash tag.
             if let Some(after) = rest.strip_prefix("{service}") {
                 target.push_str(service);
                 rest = after;
@@ -204,15 +204,10 @@ fn read_tier(tier: &Json) -> Result<Tier, String> {
     })
 }
 
-/// Checks that every `{` in `pattern` opens `{service}` or `{runner}` and
-/// every `}` closes one.
+/// Checks `pattern`. Braces other than `{service}` and `{runner}` are
+/// kept as written: a Redis Cluster hash tag (`{jobs}:queue:{runner}`) is
+/// what puts a target in its source's slot.
 fn check_pattern(pattern: &str) -> Result<(), String> {
-    let rest = pattern.replace("{service}", "").replace("{runner}", "");
-    if rest.contains(['{', '}']) {
-        return Err(format!(
-            "`{pattern}`: only `{{service}}` and `{{runner}}` may be in braces"
-        ));
-    }
     if pattern.is_empty() {
         return Err("must not be empty".to_string());
     }
@@ -332,9 +327,10 @@ mod tests {
 
     #[test]
     fn patterns_and_fields_are_checked() {
+        let hash_tagged = load(&config(&[("target-pattern", "{jobs}:queue:{runner}")])).unwrap();
         assert_eq!(
-            error(&[("target-pattern", "queue:{servce}")]),
-            "config `target-pattern`: `queue:{servce}`: only `{service}` and `{runner}` may be in braces"
+            hash_tagged.target("clustalo", "local"),
+            "{jobs}:queue:local"
         );
         assert_eq!(
             error(&[("target-pattern", "")]),
