@@ -181,6 +181,7 @@ fn chaos_config(dir: &Path, url: &str, deadline_ms: u32) -> String {
         "dir = \"plugins\"",
     )
     .replace("router = \"fasta-size\"", "router = \"router\"")
+    .replace("[plugin.fasta-size.", "[plugin.router.")
     .replace(
         "deadline-ms = 1000",
         &format!("deadline-ms = {deadline_ms}"),

@@ -137,9 +137,19 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// fasta-size answers a small job with `queue:local`: the host still works.
+/// fasta-size, with clustalo's first tier, answers a small job with
+/// `queue:local`: the host still works.
 fn assert_good_plugin_answers(runtime: &Runtime, after: &str) {
-    let router = load(runtime, "fasta-size", PluginSettings::default());
+    let mut settings = PluginSettings::default();
+    settings.config.insert(
+        "tiers".into(),
+        r#"{"clustalo": [{"runner": "local", "max-sequences": 30, "max-average-length": 500}]}"#
+            .into(),
+    );
+    settings
+        .config
+        .insert("target-pattern".into(), "queue:{runner}".into());
+    let router = load(runtime, "fasta-size", settings);
     let job = slivka_job("clustalo", serde_json::json!({ "input": fasta(5, 50) }));
     match answer(&router, &job, None) {
         Ok(Answer::Routed(Decision::Dispatch(targets))) => {
