@@ -409,7 +409,8 @@ pub enum Kind {
     Local,
     /// 100 sequences: `queue:default`.
     Cluster,
-    /// 1500 sequences: rejected by the router.
+    /// 2500 sequences, past clustalo's last tier (2000): rejected by the
+    /// router.
     TooMany,
     /// iterations out of range: rejected by the validator.
     Invalid,
@@ -464,7 +465,7 @@ pub fn job_of(kind: Kind, n: u64) -> Fields {
     let (service, payload) = match kind {
         Kind::Local => ("clustalo", Some(inputs(fasta(5, 60), "1"))),
         Kind::Cluster => ("clustalo", Some(inputs(fasta(100, 50), "2"))),
-        Kind::TooMany => ("clustalo", Some(inputs(fasta(1500, 4), "1"))),
+        Kind::TooMany => ("clustalo", Some(inputs(fasta(2500, 4), "1"))),
         Kind::Invalid => ("clustalo", Some(inputs(fasta(3, 40), "500"))),
         Kind::NotJson => ("clustalo", Some("{not json".to_owned())),
         Kind::NoPayload => ("clustalo", None),
