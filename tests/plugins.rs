@@ -700,9 +700,10 @@ fn fasta_size_rejects_a_job_past_the_last_tier_saying_why() {
 fn fasta_size_runs_a_service_without_tiers_on_default() {
     let runtime = Runtime::new().unwrap();
     let router = slivka_bio_router(&runtime);
-    // slivka's default selector: the input is not even read.
+    // slivka's default selector: a size past every tier of clustalo's runs,
+    // and the input is not even read.
     assert_eq!(
-        routed(&router, "jpred", 5000, 5000),
+        routed(&router, "jpred", 2500, 4),
         Ok(("queue:default".into(), json!({ "runner": "default" })))
     );
     assert_eq!(
@@ -712,7 +713,7 @@ fn fasta_size_runs_a_service_without_tiers_on_default() {
     // With no config at all, every job runs on `default`, the stream of
     // that name.
     let router = fasta_size(&runtime, &[]);
-    assert_eq!(routed(&router, "clustalo", 5000, 10).unwrap().0, "default");
+    assert_eq!(routed(&router, "clustalo", 2500, 4).unwrap().0, "default");
 }
 
 #[test]
