@@ -112,7 +112,11 @@ impl SlivkaForm {
     /// slivka shows it: `Ok(())` or the (field, code) of each error.
     fn check(&self, inputs: Value) -> Result<(), Vec<(String, String)>> {
         let errors = self.errors(self.service, inputs);
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Asserts that each of `inputs` is valid for the inline service.
@@ -217,17 +221,28 @@ fn integers_are_read_as_python_reads_them_and_bounds_are_inclusive() {
         json!({ "n": "\u{ff15}" }),
         json!({ "n": "" }),
     ]);
-    form.refuses("n", "min_value", &[json!({ "n": "0" }), json!({ "n": "-1" })]);
+    form.refuses(
+        "n",
+        "min_value",
+        &[json!({ "n": "0" }), json!({ "n": "-1" })],
+    );
     // Past 64 bits is still a number, and too large.
     form.refuses(
         "n",
         "max_value",
-        &[json!({ "n": "101" }), json!({ "n": "99999999999999999999999" })],
+        &[
+            json!({ "n": "101" }),
+            json!({ "n": "99999999999999999999999" }),
+        ],
     );
     form.refuses(
         "n",
         "invalid",
-        &[json!({ "n": "two" }), json!({ "n": "2.5" }), json!({ "n": "1e2" })],
+        &[
+            json!({ "n": "two" }),
+            json!({ "n": "2.5" }),
+            json!({ "n": "1e2" }),
+        ],
     );
 }
 
@@ -251,7 +266,11 @@ fn decimal_bounds_follow_their_exclusive_flags() {
     form.refuses(
         "x",
         "max_value",
-        &[json!({ "x": "10.01" }), json!({ "x": "inf" }), json!({ "x": "1e400" })],
+        &[
+            json!({ "x": "10.01" }),
+            json!({ "x": "inf" }),
+            json!({ "x": "1e400" }),
+        ],
     );
     form.refuses("x", "invalid", &[json!({ "x": "high" })]);
     // y: -10 <= y < 0.
@@ -411,11 +430,17 @@ fn an_array_takes_a_list_and_a_single_field_its_first_value() {
     // A field that is not an array takes the first of a list.
     let form = SlivkaForm::examples();
     assert_eq!(
-        form.errors("clustalo", json!({ "input": GLOBINS, "iterations": ["3", "250"] })),
+        form.errors(
+            "clustalo",
+            json!({ "input": GLOBINS, "iterations": ["3", "250"] })
+        ),
         []
     );
     assert_eq!(
-        form.errors("clustalo", json!({ "input": GLOBINS, "iterations": ["250", "3"] })),
+        form.errors(
+            "clustalo",
+            json!({ "input": GLOBINS, "iterations": ["250", "3"] })
+        ),
         pairs(&[("iterations", "max_value")])
     );
 }
@@ -472,7 +497,10 @@ fn an_unknown_parameter_is_invalid() {
         json!({ "input": GLOBINS, "outfmt": "clustal" }),
     ));
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!((errors[0].0.as_str(), errors[0].1.as_str()), ("outfmt", "invalid"));
+    assert_eq!(
+        (errors[0].0.as_str(), errors[0].1.as_str()),
+        ("outfmt", "invalid")
+    );
     assert!(errors[0].2.contains("unknown parameter"), "{errors:?}");
     // Given only null, it is not sent, as slivka's front end would not.
     assert_eq!(
@@ -491,7 +519,11 @@ fn a_payload_that_is_not_json_is_invalid() {
         r#"{"inputs": {"input": ">a\nMKV"#,
         "",
     ] {
-        assert_eq!(invalid(payload), pairs(&[("payload", "invalid")]), "{payload}");
+        assert_eq!(
+            invalid(payload),
+            pairs(&[("payload", "invalid")]),
+            "{payload}"
+        );
     }
     assert_eq!(
         invalid(r#"{"input": ">a\nMKV"}"#),
@@ -726,12 +758,18 @@ fn fasta_size_names_the_target_by_its_pattern() {
             ("target-pattern", "jobs:{service}:{runner}"),
         ],
     );
-    assert_eq!(routed(&router, "mafft", 2, 10).unwrap().0, "jobs:mafft:local");
+    assert_eq!(
+        routed(&router, "mafft", 2, 10).unwrap().0,
+        "jobs:mafft:local"
+    );
     assert_eq!(
         routed(&router, "clustalo", 100, 10).unwrap().0,
         "jobs:clustalo:default"
     );
-    assert_eq!(routed(&router, "jpred", 1, 10).unwrap().0, "jobs:jpred:default");
+    assert_eq!(
+        routed(&router, "jpred", 1, 10).unwrap().0,
+        "jobs:jpred:default"
+    );
     // The targets it names pass an allowed list that names them.
     let allowed = ["jobs:mafft:local".to_string()];
     let job = slivka_job("mafft", json!({ "input": fasta(2, 10) }));
