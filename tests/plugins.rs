@@ -37,13 +37,15 @@ fn service_file(parameters: &[&str]) -> String {
 }
 
 /// A runtime with slivka-form loaded, configured with the example service
-/// files and one inline service. The runtime lives as long as the plugin.
+/// files and, for most tests, one inline service. The runtime lives as long
+/// as the plugin.
 struct SlivkaForm {
     /// The plugin, configured.
     plugin: Plugin,
     /// Its runtime; kept so the epoch ticker runs while the plugin is used.
     runtime: Runtime,
-    /// The inline service's id, the service of [`SlivkaForm::check`].
+    /// The inline service's id, the service of [`SlivkaForm::check`]
+    /// (`clustalo` when there is none).
     service: &'static str,
 }
 
@@ -51,12 +53,28 @@ impl SlivkaForm {
     /// slivka-form with the example services and service `id` declaring
     /// `parameters` (see [`service_file`]).
     fn with(id: &'static str, parameters: &[&str]) -> SlivkaForm {
-        let mut config = vec![(format!("service.{id}"), service_file(parameters))];
-        for service in EXAMPLE_SERVICES {
-            config.push((
-                format!("service.{service}"),
-                slivka_example(&format!("services/{service}.service.yaml")),
-            ));
+        SlivkaForm::load(id, Some(service_file(parameters)))
+    }
+
+    /// slivka-form with the example services only.
+    fn examples() -> SlivkaForm {
+        SlivkaForm::load("clustalo", None)
+    }
+
+    /// slivka-form with the example services, and `inline` as service `id`
+    /// if given.
+    fn load(id: &'static str, inline: Option<String>) -> SlivkaForm {
+        let mut config: Vec<(String, String)> = EXAMPLE_SERVICES
+            .iter()
+            .map(|service| {
+                (
+                    format!("service.{service}"),
+                    slivka_example(&format!("services/{service}.service.yaml")),
+                )
+            })
+            .collect();
+        if let Some(text) = inline {
+            config.push((format!("service.{id}"), text));
         }
         let runtime = Runtime::new().unwrap();
         let settings = PluginSettings {
@@ -75,11 +93,6 @@ impl SlivkaForm {
             runtime,
             service: id,
         }
-    }
-
-    /// slivka-form with the example services only.
-    fn examples() -> SlivkaForm {
-        SlivkaForm::with("t-none", &["x: {name: X, type: text}"])
     }
 
     /// The errors for `job` as (field, code, message), in the plugin's
