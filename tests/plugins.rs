@@ -601,6 +601,22 @@ const SLIVKA_BIO_TIERS: &str = r#"{
     ]
 }"#;
 
+/// The tiers of `examples/slivka/switchyard.toml`'s
+/// `[plugin.fasta-size.config.tiers]`, as the host hands them over: the
+/// table's JSON text.
+fn example_tiers() -> String {
+    let file: toml::Table = slivka_example("switchyard.toml").parse().unwrap();
+    let tiers = &file["plugin"]["fasta-size"]["config"]["tiers"];
+    serde_json::to_string(tiers).unwrap()
+}
+
+#[test]
+fn the_example_config_holds_slivka_bios_tiers() {
+    let example: Value = serde_json::from_str(&example_tiers()).unwrap();
+    let slivka_bio: Value = serde_json::from_str(SLIVKA_BIO_TIERS).unwrap();
+    assert_eq!(example, slivka_bio);
+}
+
 /// Loads fasta-size with `config`; `Err` if its `prepare` refuses it.
 fn try_fasta_size(runtime: &Runtime, config: &[(&str, &str)]) -> Result<Plugin, LoadError> {
     let settings = PluginSettings {
@@ -893,7 +909,11 @@ fn errors_match(got: &[(String, String, String)], want: &Value) -> bool {
 #[test]
 fn sample_jobs_end_as_expected_through_the_components() {
     let form = SlivkaForm::examples();
-    let router = slivka_bio_router(&form.runtime);
+    let tiers = example_tiers();
+    let router = fasta_size(
+        &form.runtime,
+        &[("tiers", &tiers), ("target-pattern", "queue:{runner}")],
+    );
     let allowed = ["queue:local".to_string(), "queue:default".to_string()];
     for (name, job_json, want) in sample_jobs() {
         let fields = switchyard::pipeline::job::fields_from_json(&job_json).unwrap();
@@ -939,7 +959,7 @@ fn try_runs_the_sample_jobs_like_the_daemon() {
     let services = repo_root().join("examples/slivka/services");
     let jobs = repo_root().join("examples/slivka/jobs");
     let service = |id: &str| format!("service.{id}=@{}/{id}.service.yaml", services.display());
-    let tiers = format!("tiers={SLIVKA_BIO_TIERS}");
+    let tiers = format!("tiers={}", example_tiers());
     let validator = plugin_path("slivka-form");
     let router = plugin_path("fasta-size");
     let size = |job: &std::path::Path| {
