@@ -1,7 +1,7 @@
 //! The front end's side of the contract, run for real: the Python client of
 //! `examples/clients/python/` (redis-py, as a slivka web worker would use)
 //! submits jobs to a private `redis-server`, the real daemon routes them
-//! with the slivka example's forms and plugins, and the client prints the
+//! with the slivka example's service files and plugins, and the client prints the
 //! status records it read. This keeps that client and its README honest.
 //!
 //! Runs the client with the tests' venv (`target/venv`, made by the
@@ -99,7 +99,7 @@ fn python_client_reads_accepted_and_rejected_statuses() {
         dir.path(),
         "valid",
         &five_sequences(),
-        &["iterations=2", "outfmt=clustal"],
+        &["iterations=2", "dealign=yes"],
     );
     assert_eq!(code, 0, "{valid:#}\ndaemon log:\n{}", daemon.log());
     assert_eq!(valid["status"], "ACCEPTED", "{valid:#}");
@@ -142,7 +142,7 @@ fn python_client_reads_accepted_and_rejected_statuses() {
         dir.path(),
         "invalid",
         &five_sequences(),
-        &["iterations=500", "outfmt=xml"],
+        &["iterations=500", "max-hmm-iterations=0"],
     );
     assert_eq!(code, 1, "{invalid:#}");
     assert_eq!(invalid["status"], "REJECTED", "{invalid:#}");
@@ -168,19 +168,21 @@ fn python_client_reads_accepted_and_rejected_statuses() {
         "{errors:?}"
     );
     assert!(
-        errors.contains(&("outfmt".into(), "invalid".into())),
+        errors.contains(&("max-hmm-iterations".into(), "min_value".into())),
         "{errors:?}"
     );
     assert_eq!(errors.len(), 2, "{errors:?}");
 
     // Too many sequences: a valid form, but no runner takes it, and the
     // reason says why.
-    let (code, too_many) = submit(&url, dir.path(), "too-many", &daemon::fasta(1500, 4), &[]);
+    let (code, too_many) = submit(&url, dir.path(), "too-many", &daemon::fasta(2500, 4), &[]);
     assert_eq!(code, 1, "{too_many:#}");
     assert_eq!(too_many["status"], "REJECTED", "{too_many:#}");
     assert_eq!(too_many["state"], 2, "{too_many:#}");
     assert_eq!(
-        too_many["reason"], "1500 sequences is more than the limit of 1000",
+        too_many["reason"],
+        "no runner of `clustalo` takes 2500 sequences of average length 4; its last runner, \
+         `default`, takes at most 2000 sequences of average length at most 1000",
         "{too_many:#}"
     );
     assert!(too_many.get("errors").is_none(), "{too_many:#}");

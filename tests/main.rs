@@ -10,7 +10,8 @@
 //!   private `redis-server` per test; `harness::daemon` runs the real daemon
 //!   and reads what it left in Redis.
 //! - `sandbox`: each limit a plugin can break, by name.
-//! - `plugins`: the shipped plugins against the example forms and jobs.
+//! - `plugins`: the shipped plugins on small service files, and on the example
+//!   service files and sample jobs.
 //! - `pipeline`: the daemon's main job, end to end, across crashes.
 //! - `faults`: hostile plugins inside the running daemon.
 //! - `reload`: hot reload of plugins and config under load; a plugin that

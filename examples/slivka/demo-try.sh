@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The plugin half of the slivka demo, without Redis: every sample job in
 # examples/slivka/jobs/ goes through `switchyard try`, first slivka-form
-# (with the example forms, as examples/slivka/switchyard.toml configures it)
-# and, if the job is valid, fasta-size (allowed to pick queue:local or
-# queue:cluster). One line per job says where it would end.
+# (with the service files of examples/slivka/services/, as the `[slivka]`
+# section of examples/slivka/switchyard.toml hands them to it) and, if the
+# job is valid, fasta-size (with that file's tiers, allowed to pick
+# queue:local or queue:default). One line per job says where it would end.
 #
 #   examples/slivka/demo-try.sh [JOB.json...]
 #
@@ -14,7 +15,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="${SWITCHYARD_BIN:-$root/target/debug/switchyard}"
 plugins="$root/target/plugins"
-forms="$root/examples/slivka/forms"
+services="$root/examples/slivka/services"
+# The tiers of switchyard.toml's [plugin.fasta-size.config.tiers] (slivka-bio's
+# limits), as the host hands a TOML table to a plugin: its JSON text.
+tiers='{"clustalo": [{"runner": "local", "max-sequences": 30, "max-average-length": 500},
+                    {"runner": "default", "max-sequences": 2000, "max-average-length": 1000}],
+        "mafft": [{"runner": "local", "max-sequences": 20, "max-average-length": 500},
+                  {"runner": "default", "max-sequences": 1000, "max-average-length": 1000}]}'
 
 for file in "$bin" "$plugins/slivka-form.wasm" "$plugins/fasta-size.wasm"; do
     if [ ! -e "$file" ]; then
@@ -29,10 +36,14 @@ else
     jobs=("$root"/examples/slivka/jobs/*.json)
 fi
 
-config=()
-for form in "$forms"/*.json; do
-    config+=(--config "form.$(basename "$form" .json)=@$form")
+# slivka-form: one `service.ID` per service file, its whole text.
+form_config=()
+for file in "$services"/*.service.yaml; do
+    form_config+=(--config "service.$(basename "$file" .service.yaml)=@$file")
 done
+# fasta-size: the tiers, and runner R's stream queue:R.
+size_config=(--config "tiers=$tiers" --config "target-pattern=queue:{runner}"
+    --allow queue:local --allow queue:default)
 
 # Prints one step's answer (`switchyard try` JSON on stdin) in a few words.
 summarise() {
@@ -74,10 +85,9 @@ try_plugin() {
 
 for job in "${jobs[@]}"; do
     name="$(basename "$job")"
-    verdict="$(try_plugin "${config[@]}" "$plugins/slivka-form.wasm" "$job" | summarise)"
+    verdict="$(try_plugin "${form_config[@]}" "$plugins/slivka-form.wasm" "$job" | summarise)"
     if [ "$verdict" = valid ]; then
-        verdict="valid $(try_plugin --allow queue:local --allow queue:cluster \
-            "$plugins/fasta-size.wasm" "$job" | summarise)"
+        verdict="valid $(try_plugin "${size_config[@]}" "$plugins/fasta-size.wasm" "$job" | summarise)"
     fi
     printf '%-36s %s\n' "$name" "$verdict"
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: runs the daemon on the embedded Redis with the
-# slivka example, sends a mix of valid, invalid and broken jobs, waits until
-# every one is settled, prints where they went, and shuts down cleanly.
+# slivka example (its [slivka] section: one route per service file), sends a
+# mix of valid, invalid and broken jobs, waits until every one is settled,
+# prints where they went, and shuts down cleanly.
 #
 #   examples/slivka/demo.sh [JOBS.jsonl] [COPIES]
 #
@@ -56,7 +57,7 @@ start=$(date +%s.%N)
 count() { redis-cli -s "$sock" xlen "$1"; }
 settled=0
 for _ in $(seq 1 6000); do
-    settled=$(( $(count queue:local) + $(count queue:cluster) + $(count jobs:rejected) + $(count jobs:dead) ))
+    settled=$(( $(count queue:local) + $(count queue:default) + $(count jobs:rejected) + $(count jobs:dead) ))
     [ "$settled" -ge "$total" ] && break
     sleep 0.02
 done
@@ -66,7 +67,7 @@ pending=$(redis-cli -s "$sock" xpending jobs switchyard | head -1)
 echo
 printf '%-16s %8s\n' "where" "jobs"
 printf '%-16s %8s\n' "----------------" "--------"
-for s in queue:local queue:cluster jobs:rejected jobs:dead; do
+for s in queue:local queue:default jobs:rejected jobs:dead; do
     printf '%-16s %8s\n' "$s" "$(count "$s")"
 done
 printf '%-16s %8s\n' "sent" "$total"

@@ -8,7 +8,7 @@ beside it; copy the three functions into a front end, or run it as a small
 command line to try a deployment:
 
     python3 switchyard_client.py --redis-url URL submit --service clustalo \\
-        --input sequences.fasta --param iterations=2 --param outfmt=clustal
+        --input sequences.fasta --param iterations=2 --param dealign=yes
     python3 switchyard_client.py --redis-url URL status JOB_ID
 
 URL is a redis-py URL (redis://, rediss://, unix://) or switchyard's own

@@ -7,8 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use std::fmt;
-
 use serde_json::Value as Json;
 use switchyard_plugin::ConfigError;
 

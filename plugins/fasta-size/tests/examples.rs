@@ -1,6 +1,7 @@
 //! The sample jobs under `examples/slivka/jobs/` are routed by the tiers of
-//! `examples/slivka/switchyard.toml` (slivka-bio's limits), read from that
-//! file as switchyard hands them to the plugin.
+//! `examples/slivka/switchyard.toml` (slivka-bio's limits) and the target
+//! pattern of its `[slivka]` section, read from that file as switchyard
+//! hands them to the plugin.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,14 +18,15 @@ fn examples() -> PathBuf {
 }
 
 /// The settings from `[plugin.fasta-size.config]`, each value as the host
-/// passes it: strings as they are, anything else as its JSON text.
+/// passes it (strings as they are, anything else as its JSON text), with
+/// `target-pattern` from `[slivka]`, as the host adds it.
 fn example_settings() -> Settings {
     let text = fs::read_to_string(examples().join("switchyard.toml")).unwrap();
     let file: toml::Table = text.parse().unwrap();
     let table = file["plugin"]["fasta-size"]["config"]
         .as_table()
         .expect("a [plugin.fasta-size.config] table");
-    let config: BTreeMap<String, String> = table
+    let mut config: BTreeMap<String, String> = table
         .iter()
         .map(|(key, value)| {
             let text = match value {
@@ -34,6 +36,12 @@ fn example_settings() -> Settings {
             (key.clone(), text)
         })
         .collect();
+    let pattern = file["slivka"]["target-pattern"]
+        .as_str()
+        .expect("[slivka] names a target-pattern");
+    config
+        .entry("target-pattern".to_string())
+        .or_insert_with(|| pattern.to_string());
     load(&config).unwrap_or_else(|error| panic!("the example config: {error}"))
 }
 
@@ -130,23 +138,31 @@ fn valid_sample_jobs_run_on_the_runner_their_size_fits() {
             "clustalo-valid-small.json",
             Ok(sized("queue:local", "local", 3, 147)),
         ),
+        // 100 is past clustalo's local tier (30), within its cluster one.
         (
             "clustalo-valid-100.json",
             Ok(sized("queue:default", "default", 100, 69)),
         ),
-        // 1200 is past clustalo's local tier, within its cluster one.
         (
-            "clustalo-too-many.json",
-            Ok(sized("queue:default", "default", 1200, 10)),
+            "clustalo-flag-words.json",
+            Ok(sized("queue:local", "local", 2, 144)),
+        ),
+        (
+            "clustalo-list-for-one.json",
+            Ok(sized("queue:local", "local", 2, 144)),
         ),
         (
             "mafft-valid-small.json",
             Ok(sized("queue:local", "local", 5, 78)),
         ),
-        // 400 on average is within mafft's local 500.
+        // 611 on average is past mafft's local 500.
         (
             "mafft-valid-long.json",
-            Ok(sized("queue:local", "local", 4, 400)),
+            Ok(sized("queue:default", "default", 4, 611)),
+        ),
+        (
+            "mafft-number-spellings.json",
+            Ok(sized("queue:local", "local", 2, 144)),
         ),
         // jpred has no tiers: `default`, its input unread.
         (
@@ -192,6 +208,14 @@ fn broken_sample_jobs_are_rejected_with_a_reason() {
 #[test]
 fn a_job_past_the_last_tier_is_rejected() {
     let settings = example_settings();
+    assert_eq!(
+        outcome("clustalo-too-many.json", &settings),
+        Err(
+            "no runner of `clustalo` takes 2500 sequences of average length 11; its last runner, \
+             `default`, takes at most 2000 sequences of average length at most 1000"
+                .to_string()
+        )
+    );
     let mut job = job("mafft-valid-small.json");
     let many: String = (0..1001).map(|i| format!(">s{i}\nMKV\n")).collect();
     job.payload = serde_json::json!({"inputs": {"input": many}})
