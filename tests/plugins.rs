@@ -854,7 +854,7 @@ fn fasta_size_refuses_a_bad_config_at_load_naming_the_key() {
     assert!(message.contains("`clustalo[1]`.max-sequences"), "{message}");
     let (key, _) = refused(&[("tiers", r#"{"clustalo": []}"#)]);
     assert_eq!(key.as_deref(), Some("tiers"));
-    let (key, _) = refused(&[("target-pattern", "queue:{queue}")]);
+    let (key, _) = refused(&[("target-pattern", "")]);
     assert_eq!(key.as_deref(), Some("target-pattern"));
     // A key it does not read, and the old ones, are named too.
     let (key, _) = refused(&[("max-sequences", "30")]);
