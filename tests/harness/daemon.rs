@@ -150,6 +150,12 @@ impl Daemon {
         }
     }
 
+    /// Whether the process is running: started, and not yet killed or
+    /// terminated.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Sends SIGTERM and waits for the exit (at most 60 s).
     pub fn terminate(&mut self) -> ExitStatus {
         let child = self.child.as_mut().expect("daemon is running");
