@@ -243,11 +243,7 @@ impl Layout {
 file = "{router}"
 [plugin.fasta-size-{name}.config]
 target-pattern = "{{{tag}}}:queue:{{runner}}"
-[plugin.fasta-size-{name}.config.tiers]
-clustalo = [
-    {{ runner = "local", max-sequences = 30, max-average-length = 500 }},
-    {{ runner = "default", max-sequences = 2000, max-average-length = 1000 }},
-]
+tiers = '{tiers}'
 
 [[routes]]
 name = "{name}"
@@ -261,6 +257,7 @@ dead-letters = "{dead}"
 "#,
             router = plugins.join("fasta-size.wasm").display(),
             tag = self.tag,
+            tiers = harness::slivka_tiers(),
             local = self.local(),
             cluster = self.cluster(),
             source = self.source(),

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use switchyard::plugin::{Decision, Job, LoadError, Plugin, PluginSettings, Runtime};
 
-use crate::harness::{fasta, job, plugin_path, repo_root, run_try, slivka_example, slivka_job};
+use crate::harness::{
+    fasta, job, plugin_path, repo_root, run_try, slivka_example, slivka_job, slivka_tiers,
+};
 
 /// The example services, `examples/slivka/services/<id>.service.yaml`.
 const EXAMPLE_SERVICES: [&str; 3] = ["clustalo", "mafft", "jpred"];
@@ -588,32 +590,15 @@ fn every_field_gets_one_error_and_all_are_reported() {
     );
 }
 
-/// slivka-bio's tiers, as `examples/slivka/switchyard.toml` gives them and
-/// the host hands a TOML table to a plugin: its JSON text.
-const SLIVKA_BIO_TIERS: &str = r#"{
-    "clustalo": [
-        {"runner": "local", "max-sequences": 30, "max-average-length": 500},
-        {"runner": "default", "max-sequences": 2000, "max-average-length": 1000}
-    ],
-    "mafft": [
-        {"runner": "local", "max-sequences": 20, "max-average-length": 500},
-        {"runner": "default", "max-sequences": 1000, "max-average-length": 1000}
-    ]
-}"#;
-
-/// The tiers of `examples/slivka/switchyard.toml`'s
-/// `[plugin.fasta-size.config.tiers]`, as the host hands them over: the
-/// table's JSON text.
-fn example_tiers() -> String {
-    let file: toml::Table = slivka_example("switchyard.toml").parse().unwrap();
-    let tiers = &file["plugin"]["fasta-size"]["config"]["tiers"];
-    serde_json::to_string(tiers).unwrap()
-}
-
 #[test]
 fn the_example_config_holds_slivka_bios_tiers() {
-    let example: Value = serde_json::from_str(&example_tiers()).unwrap();
-    let slivka_bio: Value = serde_json::from_str(SLIVKA_BIO_TIERS).unwrap();
+    // tests/slivka/tiers.json holds slivka-bio's figures, the ones the
+    // differential test runs on slivka's own selector.
+    let example: Value = serde_json::from_str(&slivka_tiers()).unwrap();
+    let slivka_bio: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("tests/slivka/tiers.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(example, slivka_bio);
 }
 
@@ -636,12 +621,10 @@ fn fasta_size(runtime: &Runtime, config: &[(&str, &str)]) -> Plugin {
 
 /// fasta-size with slivka-bio's tiers, sending runner R to `queue:R`.
 fn slivka_bio_router(runtime: &Runtime) -> Plugin {
+    let tiers = slivka_tiers();
     fasta_size(
         runtime,
-        &[
-            ("tiers", SLIVKA_BIO_TIERS),
-            ("target-pattern", "queue:{runner}"),
-        ],
+        &[("tiers", &tiers), ("target-pattern", "queue:{runner}")],
     )
 }
 
@@ -780,10 +763,11 @@ fn fasta_size_runs_a_service_without_tiers_on_default() {
 #[test]
 fn fasta_size_names_the_target_by_its_pattern() {
     let runtime = Runtime::new().unwrap();
+    let tiers = slivka_tiers();
     let router = fasta_size(
         &runtime,
         &[
-            ("tiers", SLIVKA_BIO_TIERS),
+            ("tiers", &tiers),
             ("target-pattern", "jobs:{service}:{runner}"),
         ],
     );
@@ -909,7 +893,7 @@ fn errors_match(got: &[(String, String, String)], want: &Value) -> bool {
 #[test]
 fn sample_jobs_end_as_expected_through_the_components() {
     let form = SlivkaForm::examples();
-    let tiers = example_tiers();
+    let tiers = slivka_tiers();
     let router = fasta_size(
         &form.runtime,
         &[("tiers", &tiers), ("target-pattern", "queue:{runner}")],
@@ -959,7 +943,7 @@ fn try_runs_the_sample_jobs_like_the_daemon() {
     let services = repo_root().join("examples/slivka/services");
     let jobs = repo_root().join("examples/slivka/jobs");
     let service = |id: &str| format!("service.{id}=@{}/{id}.service.yaml", services.display());
-    let tiers = format!("tiers={}", example_tiers());
+    let tiers = format!("tiers={}", slivka_tiers());
     let validator = plugin_path("slivka-form");
     let router = plugin_path("fasta-size");
     let size = |job: &std::path::Path| {

@@ -14,7 +14,9 @@ use switchyard::plugin::{
     Runtime,
 };
 
-use crate::harness::{fasta, job, plugin_path, repo_root, run_switchyard, run_try, slivka_job};
+use crate::harness::{
+    fasta, job, plugin_path, repo_root, run_switchyard, run_try, slivka_job, slivka_tiers,
+};
 
 /// What a plugin answered for one job: the validator's verdict, then (if it
 /// is valid and the plugin routes) the router's decision.
@@ -137,15 +139,11 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// fasta-size, with clustalo's first tier, answers a small job with
+/// fasta-size, with the example's tiers, answers a small clustalo job with
 /// `queue:local`: the host still works.
 fn assert_good_plugin_answers(runtime: &Runtime, after: &str) {
     let mut settings = PluginSettings::default();
-    settings.config.insert(
-        "tiers".into(),
-        r#"{"clustalo": [{"runner": "local", "max-sequences": 30, "max-average-length": 500}]}"#
-            .into(),
-    );
+    settings.config.insert("tiers".into(), slivka_tiers());
     settings
         .config
         .insert("target-pattern".into(), "queue:{runner}".into());

@@ -43,7 +43,7 @@ fn main() {
     let mut router_settings = PluginSettings::default();
     router_settings
         .config
-        .insert("tiers".into(), CLUSTALO_TIERS.into());
+        .insert("tiers".into(), SLIVKA_BIO_TIERS.into());
     let started = Instant::now();
     let validator = load(&runtime, &root, "slivka-form", validator_settings);
     let router = load(&runtime, &root, "fasta-size", router_settings);
@@ -121,10 +121,9 @@ fn load(runtime: &Runtime, root: &Path, name: &str, settings: PluginSettings) ->
         .unwrap_or_else(|e| panic!("cannot load {name}: {e}"))
 }
 
-/// slivka-bio's size tiers for clustalo, as fasta-size's `tiers` config.
-const CLUSTALO_TIERS: &str = r#"{"clustalo": [
-    {"runner": "local", "max-sequences": 30, "max-average-length": 500},
-    {"runner": "default", "max-sequences": 2000, "max-average-length": 1000}]}"#;
+/// slivka-bio's size tiers, the figures the differential test proves on
+/// slivka's own selector (fasta-size's `tiers`, as JSON).
+const SLIVKA_BIO_TIERS: &str = include_str!("../../tests/slivka/tiers.json");
 
 /// A clustalo job as slivka's web workers send it: 12 protein sequences of
 /// 180 residues, dealign and iterations set.

@@ -452,6 +452,10 @@ fn print_table(r: &serde_json::Value) {
     );
 }
 
+/// slivka-bio's size tiers, the figures the differential test proves on
+/// slivka's own selector (fasta-size's `tiers`, as JSON).
+const SLIVKA_BIO_TIERS: &str = include_str!("../../tests/slivka/tiers.json");
+
 /// Writes the bench config `name` in `dir`: the slivka route, then `extra`.
 fn write_config(
     dir: &Path,
@@ -494,15 +498,7 @@ deadline-ms = 1000
 "service.mafft" = "services/mafft.service.yaml"
 [plugin.fasta-size.config]
 target-pattern = "queue:{{runner}}"
-[plugin.fasta-size.config.tiers]
-clustalo = [
-    {{ runner = "local", max-sequences = 30, max-average-length = 500 }},
-    {{ runner = "default", max-sequences = 2000, max-average-length = 1000 }},
-]
-mafft = [
-    {{ runner = "local", max-sequences = 20, max-average-length = 500 }},
-    {{ runner = "default", max-sequences = 1000, max-average-length = 1000 }},
-]
+tiers = '''{SLIVKA_BIO_TIERS}'''
 [[routes]]
 name = "slivka"
 source = "jobs"

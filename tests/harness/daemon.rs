@@ -68,7 +68,7 @@ dead-letters = "jobs:dead"
 
 /// `dir/switchyard.toml`: the `[redis]` lines, the group and `consumer`
 /// settings, the built plugins with the example slivka service files and
-/// slivka-bio's size tiers ([`SLIVKA_PLUGINS`]), then `routes`.
+/// slivka-bio's size tiers ([`slivka_plugins`]), then `routes`.
 pub fn write_config(dir: &Path, redis: &str, consumer: &str, routes: &str) -> PathBuf {
     let repo = repo();
     let text = format!(
@@ -87,10 +87,7 @@ deadline-ms = 1000
 {routes}
 "#,
         plugins = repo.join("target/plugins").display(),
-        slivka = SLIVKA_PLUGINS.replace(
-            "{services}",
-            &repo.join("examples/slivka/services").display().to_string()
-        ),
+        slivka = slivka_plugins(),
     );
     let path = dir.join("switchyard.toml");
     std::fs::write(&path, text).unwrap();
@@ -98,28 +95,27 @@ deadline-ms = 1000
 }
 
 /// The slivka example's plugin tables: slivka-form reads the example
-/// service files; fasta-size applies slivka-bio's tiers for clustalo and
-/// mafft (jpred has none, so its jobs go to the `default` runner) and sends
-/// runner R to `queue:R`.
-const SLIVKA_PLUGINS: &str = r#"
+/// service files; fasta-size applies the example's tiers
+/// ([`super::slivka_tiers`]: slivka-bio's, for clustalo and mafft; jpred has
+/// none, so its jobs go to the `default` runner) and sends runner R to
+/// `queue:R`.
+fn slivka_plugins() -> String {
+    let services = repo().join("examples/slivka/services");
+    let services = services.display();
+    format!(
+        r#"
 [plugin.slivka-form.config-files]
 "service.clustalo" = "{services}/clustalo.service.yaml"
 "service.mafft" = "{services}/mafft.service.yaml"
 "service.jpred" = "{services}/jpred.service.yaml"
 
 [plugin.fasta-size.config]
-target-pattern = "queue:{runner}"
-
-[plugin.fasta-size.config.tiers]
-clustalo = [
-    { runner = "local", max-sequences = 30, max-average-length = 500 },
-    { runner = "default", max-sequences = 2000, max-average-length = 1000 },
-]
-mafft = [
-    { runner = "local", max-sequences = 20, max-average-length = 500 },
-    { runner = "default", max-sequences = 1000, max-average-length = 1000 },
-]
-"#;
+target-pattern = "queue:{{runner}}"
+tiers = '{tiers}'
+"#,
+        tiers = super::slivka_tiers(),
+    )
+}
 
 /// A running `switchyard run`; killed when dropped.
 pub struct Daemon {

@@ -54,6 +54,18 @@ pub fn slivka_example(relative: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read example {}: {e}", path.display()))
 }
 
+/// slivka-bio's size tiers as `examples/slivka/switchyard.toml` gives them
+/// (`[plugin.fasta-size.config.tiers]`), as the host hands a TOML table to a
+/// plugin: its JSON text. Every test that configures fasta-size by hand
+/// uses these, so the tests and the example cannot drift apart.
+pub fn slivka_tiers() -> String {
+    let file: toml::Table = slivka_example("switchyard.toml")
+        .parse()
+        .expect("examples/slivka/switchyard.toml is TOML");
+    let tiers = &file["plugin"]["fasta-size"]["config"]["tiers"];
+    serde_json::to_string(tiers).expect("a TOML table is JSON")
+}
+
 /// The `switchyard` binary cargo built for this test run.
 pub fn switchyard_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchyard"))
