@@ -4,6 +4,7 @@
 //! The README's config reference shows the same values; a change here is a
 //! change there. Paths are relative to the config file's directory.
 
+use std::path::Path;
 use std::time::Duration;
 
 /// `[redis] data-dir`, for `url = "embedded"`.
@@ -30,6 +31,10 @@ pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_millis(30_000);
 
 /// The shortest `claim-idle-ms`: a smaller one is raised to it.
 pub const MIN_CLAIM_IDLE: Duration = Duration::from_millis(10);
+
+/// `[consumer] forget-idle-ms`: 1 hour. A consumer of the group idle this
+/// long with nothing pending is removed (0 disables).
+pub const DEFAULT_FORGET_IDLE: Duration = Duration::from_secs(3600);
 
 /// `[consumer] max-deliveries`.
 pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
@@ -79,13 +84,19 @@ pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(FALLBACK_WORKERS, |n| n.get())
 }
 
-/// `[consumer] name`: host name and process id, so two daemons on one host
-/// have different names.
-pub fn consumer_name() -> String {
+/// `[consumer] name`: the host name and the config file's stem
+/// (`vm1-switchyard` for `switchyard.toml` on host `vm1`). Stable across
+/// restarts, so a restarted daemon re-reads its own pending entries; two
+/// configs on one host give two names. Two daemons of one config on one
+/// host need `--consumer` (or `[consumer] name`) each.
+pub fn consumer_name(config: &Path) -> String {
     let host = hostname::get()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|_| UNKNOWN_HOST.into());
-    format!("{host}-{}", std::process::id())
+    let stem = config
+        .file_stem()
+        .map_or_else(|| "switchyard".into(), |s| s.to_string_lossy());
+    format!("{host}-{stem}")
 }
 
 /// `[slivka] validators`: slivka's form checks.

@@ -116,6 +116,9 @@ pub(super) struct ConsumerSection {
     pub block_ms: Option<u64>,
     /// `claim-idle-ms`: when a pending entry is taken over.
     pub claim_idle_ms: Option<u64>,
+    /// `forget-idle-ms`: when an idle consumer with nothing pending is
+    /// removed from the group; 0 never.
+    pub forget_idle_ms: Option<u64>,
     /// `max-deliveries`: deliveries before an entry is dead-lettered.
     pub max_deliveries: Option<u32>,
     /// `max-entry-bytes`: the largest entry read.

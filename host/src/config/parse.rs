@@ -15,10 +15,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use super::defaults::{
-    self, DEFAULT_BATCH, DEFAULT_BLOCK, DEFAULT_CLAIM_IDLE, DEFAULT_DATA_DIR, DEFAULT_GROUP,
-    DEFAULT_IN_FLIGHT_BATCHES, DEFAULT_MAX_DELIVERIES, DEFAULT_MAX_ENTRY_BYTES, DEFAULT_PLUGIN_DIR,
-    DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL, MAX_WORKERS, MIN_BLOCK, MIN_CLAIM_IDLE,
-    MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
+    self, DEFAULT_BATCH, DEFAULT_BLOCK, DEFAULT_CLAIM_IDLE, DEFAULT_DATA_DIR, DEFAULT_FORGET_IDLE,
+    DEFAULT_GROUP, DEFAULT_IN_FLIGHT_BATCHES, DEFAULT_MAX_DELIVERIES, DEFAULT_MAX_ENTRY_BYTES,
+    DEFAULT_PLUGIN_DIR, DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL, MAX_WORKERS, MIN_BLOCK,
+    MIN_CLAIM_IDLE, MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
 };
 use super::file::{Base, millis};
 use super::file::{
@@ -57,7 +57,7 @@ impl Settings {
 
         let redis = redis_target(raw.redis, url, &base).map_err(bad)?;
         let cluster = matches!(redis, RedisTarget::Cluster(_));
-        let consumer = consumer_settings(raw.consumer, consumer).map_err(bad)?;
+        let consumer = consumer_settings(raw.consumer, consumer, file).map_err(bad)?;
         let plugin_dir =
             base.resolve(&raw.plugins.dir.unwrap_or_else(|| DEFAULT_PLUGIN_DIR.into()));
         let limits = raw
@@ -150,10 +150,12 @@ fn redis_target(
     }
 }
 
-/// `[consumer]`; `name` is the command line's override of its `name`.
+/// `[consumer]`; `name` is the command line's override of its `name`, and
+/// the default name comes from `file`'s stem.
 fn consumer_settings(
     section: ConsumerSection,
     name: Option<String>,
+    file: &Path,
 ) -> Result<ConsumerSettings, String> {
     let batch = section.batch.unwrap_or(DEFAULT_BATCH);
     let in_flight = section
@@ -168,11 +170,13 @@ fn consumer_settings(
         group: section.group.unwrap_or_else(|| DEFAULT_GROUP.into()),
         name: name
             .or(section.name)
-            .unwrap_or_else(defaults::consumer_name),
+            .unwrap_or_else(|| defaults::consumer_name(file)),
         batch,
         in_flight,
         block: millis(section.block_ms, DEFAULT_BLOCK).max(MIN_BLOCK),
         claim_idle: millis(section.claim_idle_ms, DEFAULT_CLAIM_IDLE).max(MIN_CLAIM_IDLE),
+        forget_idle: Some(millis(section.forget_idle_ms, DEFAULT_FORGET_IDLE))
+            .filter(|idle| !idle.is_zero()),
         max_deliveries: section
             .max_deliveries
             .unwrap_or(DEFAULT_MAX_DELIVERIES)
@@ -285,6 +289,39 @@ mod tests {
     use super::*;
     use crate::config::GOOD;
     use std::path::PathBuf;
+
+    /// The default consumer name survives a restart (no pid in it) and
+    /// differs between two configs on one host.
+    #[test]
+    fn the_default_consumer_name_is_the_host_and_the_config_stem() {
+        let name = |file: &str| {
+            Settings::parse(Path::new(file), GOOD, None, None)
+                .unwrap()
+                .consumer
+                .name
+        };
+        let first = name("/etc/sy/fast.toml");
+        assert_eq!(first, name("/etc/sy/fast.toml"));
+        assert!(first.ends_with("-fast"), "{first}");
+        assert!(!first.contains(&std::process::id().to_string()), "{first}");
+        assert_ne!(first, name("/etc/sy/slow.toml"));
+        let text = format!("{GOOD}\n[consumer]\nname = \"mine\"\n");
+        let named = Settings::parse(Path::new("/etc/sy/fast.toml"), &text, None, None).unwrap();
+        assert_eq!(named.consumer.name, "mine");
+    }
+
+    #[test]
+    fn forget_idle_defaults_to_an_hour_and_zero_disables_it() {
+        let parse = |text: &str| Settings::parse(Path::new("s.toml"), text, None, None).unwrap();
+        assert_eq!(
+            parse(GOOD).consumer.forget_idle,
+            Some(Duration::from_secs(3600))
+        );
+        let off = parse(&format!("{GOOD}\n[consumer]\nforget-idle-ms = 0\n"));
+        assert_eq!(off.consumer.forget_idle, None);
+        let short = parse(&format!("{GOOD}\n[consumer]\nforget-idle-ms = 300\n"));
+        assert_eq!(short.consumer.forget_idle, Some(Duration::from_millis(300)));
+    }
 
     #[test]
     fn a_good_config_is_read() {

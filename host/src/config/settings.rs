@@ -33,7 +33,8 @@ pub enum RedisTarget {
 pub struct ConsumerSettings {
     /// The consumer group shared by every daemon.
     pub group: String,
-    /// This daemon's name in the group; unique per daemon.
+    /// This daemon's name in the group; unique per daemon, and the same
+    /// across its restarts (so it re-reads its own pending entries).
     pub name: String,
     /// Entries asked for per read.
     pub batch: usize,
@@ -43,6 +44,9 @@ pub struct ConsumerSettings {
     pub block: Duration,
     /// An entry pending this long with another consumer is taken over.
     pub claim_idle: Duration,
+    /// Another consumer idle this long with nothing pending is removed from
+    /// the group; `None`: never.
+    pub forget_idle: Option<Duration>,
     /// An entry delivered more often than this is dead-lettered.
     pub max_deliveries: u32,
     /// An entry larger than this is dead-lettered unread.

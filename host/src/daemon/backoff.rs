@@ -1,5 +1,13 @@
-//! Waiting out Redis: exponential backoff from 100 ms to 5 s, each failure
-//! logged once and counted by what the daemon was doing ([`RedisOp`]).
+//! Waiting out Redis: exponential backoff with jitter (`backon`), each
+//! failure logged once and counted by what the daemon was doing
+//! ([`RedisOp`]).
+//!
+//! Only failures that can pass are waited out (connection refused, a
+//! timeout, Redis loading its data or out of memory). One that retrying
+//! cannot fix (a URL or TLS setting the client refuses, a refused password,
+//! an ACL that forbids a command, a command the server does not know) is
+//! [`Unusable`]: it ends the daemon at once with its cause, so systemd sees
+//! the exit instead of a process that retries forever.
 //!
 //! Intake's waits end early at shutdown; a settle's never do, since jobs in
 //! flight must finish ([`Settling`]).
@@ -7,13 +15,18 @@
 use std::fmt;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
 use super::metrics::metrics;
 use super::shutdown::Shutdown;
 
-/// The first sleep after a failure.
+/// The first sleep after a failure, before jitter (which adds up to as
+/// much again).
 const FIRST_DELAY: Duration = Duration::from_millis(100);
-/// The longest sleep between two attempts.
-const MAX_DELAY: Duration = Duration::from_secs(5);
+/// The longest sleep between two attempts, before jitter: sleeps end up
+/// between 2.5 and 5 s.
+const MAX_DELAY: Duration = Duration::from_millis(2_500);
 
 /// What the daemon was doing when Redis failed it: a log's words and the
 /// `op` label of `switchyard_redis_errors_total`.
@@ -61,6 +74,51 @@ impl fmt::Display for RedisOp {
     }
 }
 
+/// A Redis failure that retrying cannot fix; it ends the daemon. The
+/// daemon's `run` adds the (redacted) URL.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {op}: {error} (retrying cannot fix this)")]
+pub struct Unusable {
+    /// What the daemon was doing.
+    pub op: RedisOp,
+    /// What Redis or the client answered.
+    pub error: RedisError,
+}
+
+/// Whether `error` will come back however long the daemon waits: the
+/// client refuses its own settings, the server refuses who we are or what
+/// we ask. Anything else (connection refused or dropped, timeouts,
+/// `LOADING`, `OOM`, `BUSY`, `NOGROUP`, cluster redirections) may pass.
+pub fn is_permanent(error: &RedisError) -> bool {
+    match error.kind() {
+        ErrorKind::InvalidClientConfig
+        | ErrorKind::AuthenticationFailed
+        | ErrorKind::RESP3NotSupported
+        | ErrorKind::EmptySentinelList
+        | ErrorKind::Client
+        | ErrorKind::Server(ServerErrorKind::NoPerm) => true,
+        ErrorKind::Server(ServerErrorKind::ResponseError) => {
+            let detail = error.detail().unwrap_or_default().to_ascii_lowercase();
+            [
+                "unknown command",
+                "unknown subcommand",
+                "db index is out of range",
+                "wrong number of arguments",
+            ]
+            .iter()
+            .any(|words| detail.contains(words))
+        }
+        ErrorKind::Extension => matches!(
+            error.code(),
+            Some("WRONGPASS" | "NOAUTH" | "NOPERM" | "WRONGTYPE")
+        ),
+        // The socket's permissions refuse us (redis-rs retries no I/O
+        // error but that kind).
+        ErrorKind::Io => matches!(error.retry_method(), redis::RetryMethod::NoRetry),
+        _ => false,
+    }
+}
+
 /// Something a backoff sleep can be cut short by. Used inside the daemon
 /// only, where no caller needs the future to be `Send` by name.
 #[allow(async_fn_in_trait)]
@@ -84,21 +142,31 @@ impl Interrupt for Settling {
     }
 }
 
-/// Exponential backoff, logging each failure once.
+/// Exponential backoff with jitter, logging each failure once.
 pub struct Backoff {
     /// Failures since the last success.
     failures: u32,
-    /// The next sleep.
-    delay: Duration,
+    /// The sleeps to come: endless, each up to twice the last, jittered.
+    delays: ExponentialBackoff,
 }
 
 impl Default for Backoff {
     fn default() -> Backoff {
         Backoff {
             failures: 0,
-            delay: FIRST_DELAY,
+            delays: delays(),
         }
     }
+}
+
+/// A fresh series of sleeps.
+fn delays() -> ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_DELAY)
+        .with_max_delay(MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build()
 }
 
 impl Backoff {
@@ -107,49 +175,134 @@ impl Backoff {
         self.failures > 0
     }
 
-    /// Forgets past failures: the next one sleeps [`FIRST_DELAY`].
+    /// Forgets past failures: the next one sleeps about [`FIRST_DELAY`].
     pub fn reset(&mut self) {
         *self = Backoff::default();
     }
 
-    /// Logs and counts a failure of `op`, then sleeps (less if `interrupt`
-    /// fires first), twice as long as last time, at most [`MAX_DELAY`].
+    /// Counts a failure of `op`. One retrying cannot fix is returned as
+    /// [`Unusable`] at once; any other is logged, then slept on (less if
+    /// `interrupt` fires first), longer each time.
     pub async fn fail(
         &mut self,
         op: RedisOp,
-        error: &redis::RedisError,
+        error: &RedisError,
         interrupt: &mut impl Interrupt,
-    ) {
+    ) -> Result<(), Unusable> {
         self.failures += 1;
         metrics().redis_error(op.label());
+        if is_permanent(error) {
+            return Err(Unusable {
+                op,
+                error: error.clone(),
+            });
+        }
+        let delay = self.delays.next().unwrap_or(MAX_DELAY);
         tracing::warn!(
             attempt = self.failures,
-            "cannot {op}: {error}; retrying in {:?}",
-            self.delay
+            "cannot {op}: {error}; retrying in {delay:.1?}"
         );
         tokio::select! {
             _ = interrupt.wait() => {}
-            _ = tokio::time::sleep(self.delay) => {}
+            _ = tokio::time::sleep(delay) => {}
         }
-        self.delay = (self.delay * 2).min(MAX_DELAY);
+        Ok(())
     }
 }
 
-/// Runs `attempt` until it succeeds (`Some`) or shutdown is requested
-/// (`None`).
+/// Runs `attempt` until it succeeds (`Ok(Some)`), shutdown is requested
+/// (`Ok(None)`) or it fails in a way retrying cannot fix (`Err`).
 pub async fn retry<T>(
     op: RedisOp,
     shutdown: &mut Shutdown,
     mut attempt: impl AsyncFnMut() -> redis::RedisResult<T>,
-) -> Option<T> {
+) -> Result<Option<T>, Unusable> {
     let mut backoff = Backoff::default();
     loop {
         if shutdown.is_requested() {
-            return None;
+            return Ok(None);
         }
         match attempt().await {
-            Ok(value) => return Some(value),
-            Err(e) => backoff.fail(op, &e, shutdown).await,
+            Ok(value) => return Ok(Some(value)),
+            Err(e) => backoff.fail(op, &e, shutdown).await?,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: &str, detail: &str) -> RedisError {
+        // The parser is the way redis-rs builds a server's error reply.
+        let reply = format!("-{code} {detail}\r\n");
+        redis::parse_redis_value(reply.as_bytes())
+            .and_then(|v| v.extract_error())
+            .expect_err("an error reply")
+    }
+
+    #[test]
+    fn what_the_server_refuses_for_good_is_permanent_and_what_passes_is_not() {
+        for (code, detail) in [
+            (
+                "NOPERM",
+                "User switchyard has no permissions to run the 'xreadgroup' command",
+            ),
+            (
+                "WRONGPASS",
+                "invalid username-password pair or user is disabled.",
+            ),
+            ("NOAUTH", "Authentication required."),
+            (
+                "ERR",
+                "unknown command 'XAUTOCLAIM', with args beginning with: ",
+            ),
+            ("ERR", "DB index is out of range"),
+            (
+                "WRONGTYPE",
+                "Operation against a key holding the wrong kind of value",
+            ),
+        ] {
+            assert!(is_permanent(&server(code, detail)), "{code} {detail}");
+        }
+        for (code, detail) in [
+            ("LOADING", "Redis is loading the dataset in memory"),
+            ("OOM", "command not allowed when used memory > 'maxmemory'."),
+            ("BUSY", "Redis is busy running a script."),
+            (
+                "NOGROUP",
+                "No such key 'jobs' or consumer group 'switchyard'",
+            ),
+            ("ERR", "max number of clients reached"),
+            ("MASTERDOWN", "Link with MASTER is down"),
+        ] {
+            assert!(!is_permanent(&server(code, detail)), "{code} {detail}");
+        }
+    }
+
+    #[test]
+    fn a_client_setting_or_a_refused_password_is_permanent_and_a_refused_connection_is_not() {
+        let config = redis::Client::open("redis://127.0.0.1:6379/x").unwrap_err();
+        assert!(is_permanent(&config), "{config}");
+        let auth = RedisError::from((
+            ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        assert!(is_permanent(&auth));
+        let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(!is_permanent(&refused));
+        let denied = RedisError::from(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(is_permanent(&denied), "{denied}");
+    }
+
+    #[test]
+    fn sleeps_grow_with_jitter_up_to_twice_the_longest() {
+        let sleeps: Vec<Duration> = delays().take(12).collect();
+        assert!(
+            sleeps[0] >= FIRST_DELAY && sleeps[0] < FIRST_DELAY * 2,
+            "{sleeps:?}"
+        );
+        assert!(sleeps.iter().all(|d| *d < MAX_DELAY * 2), "{sleeps:?}");
+        assert!(sleeps[11] >= MAX_DELAY, "{sleeps:?}");
     }
 }

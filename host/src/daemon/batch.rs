@@ -8,26 +8,32 @@
 //! released when the last settlement is done, so intake never runs further
 //! ahead than `in-flight` entries.
 //!
+//! While a batch runs, its entries are [`Held`]: a read of this consumer's
+//! own pending list (after Redis comes back) or a takeover round skips
+//! them, so no plugin runs twice on an entry this process still holds.
+//!
 //! At shutdown a batch is waited for while its worker's plugin calls keep
 //! their deadlines. One whose worker is stuck in a host call past
 //! [`STUCK_AFTER`] after the watchdog interrupted it is given up: its entries stay
 //! pending, to be read again or reclaimed.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::backoff::{Backoff, RedisOp, Settling};
+use super::backoff::{Backoff, RedisOp, Settling, Unusable};
+use super::health::Readiness;
 use super::metrics::{SettledLabels, metrics};
+use super::notify::Progress;
 use super::shutdown::Shutdown;
 use super::snapshot::{Snapshot, SnapshotCell};
 use crate::config::ConsumerSettings;
 use crate::pipeline::dispatch::{Dispatcher, Settled};
 use crate::pipeline::failure::Failure;
-use crate::pipeline::job::Entry;
+use crate::pipeline::job::{Entry, EntryId};
 use crate::pipeline::settle::{Outcome, Settlement};
 use crate::plugin::watchdog::ThreadWatch;
 
@@ -86,6 +92,49 @@ impl Batch {
     }
 }
 
+/// An entry as this process names it while it holds it: its stream and id.
+type EntryKey = (String, EntryId);
+
+/// The entries this process's batches hold: read (or taken over) and not
+/// yet settled or given up. Cheap to clone; clones share the set.
+#[derive(Clone, Default)]
+pub struct Held(Arc<Mutex<HashSet<EntryKey>>>);
+
+impl Held {
+    /// The entries held now. Taken before a read of entries this consumer
+    /// may already hold: an entry held now and read then is left to its
+    /// batch; one released between the two was settled (acknowledged) before
+    /// the read and is not read again.
+    pub fn now(&self) -> HashSet<EntryKey> {
+        self.0.lock().expect("never poisoned").clone()
+    }
+
+    /// `entries` without those in `held`, and how many were left out.
+    pub fn without(held: &HashSet<EntryKey>, entries: Vec<Entry>) -> (Vec<Entry>, usize) {
+        let before = entries.len();
+        let kept: Vec<Entry> = entries
+            .into_iter()
+            .filter(|e| !held.contains(&(e.stream.clone(), e.id)))
+            .collect();
+        let skipped = before - kept.len();
+        (kept, skipped)
+    }
+
+    fn hold(&self, keys: &[EntryKey]) {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .extend(keys.iter().cloned());
+    }
+
+    fn release(&self, keys: &[EntryKey]) {
+        let mut held = self.0.lock().expect("never poisoned");
+        for key in keys {
+            held.remove(key);
+        }
+    }
+}
+
 /// What runs batches: the workers, the dispatcher and the in-flight limit;
 /// cheap to clone.
 #[derive(Clone)]
@@ -102,6 +151,12 @@ pub struct Processor {
     pub workers: Arc<Semaphore>,
     /// Once requested, a batch whose worker is stuck is given up.
     pub shutdown: Shutdown,
+    /// The entries batches hold now.
+    pub held: Held,
+    /// Marked as jobs are decided and reads return, for systemd's watchdog.
+    pub progress: Arc<Progress>,
+    /// Where the read loops say whether they can read.
+    pub readiness: Arc<Readiness>,
 }
 
 impl Processor {
@@ -114,8 +169,10 @@ impl Processor {
             .expect("the in-flight semaphore is never closed")
     }
 
-    /// Runs `batch` in `batches`, in the background, until it is settled.
-    pub fn start(&self, batch: Batch, batches: &mut JoinSet<()>) {
+    /// Runs `batch` in `batches`, in the background, until it is settled;
+    /// its entries are [`Held`] meanwhile. The task fails only if Redis
+    /// refuses the settlements for good.
+    pub fn start(&self, batch: Batch, batches: &mut JoinSet<anyhow::Result<()>>) {
         let m = metrics();
         let streams: BTreeSet<&str> = batch.entries.iter().map(|e| e.stream.as_str()).collect();
         for stream in streams {
@@ -126,6 +183,12 @@ impl Processor {
         }
         let count = batch.entries.len() as i64;
         m.in_flight.inc_by(count);
+        let keys: Vec<EntryKey> = batch
+            .entries
+            .iter()
+            .map(|e| (e.stream.clone(), e.id))
+            .collect();
+        self.held.hold(&keys);
         let processor = self.clone();
         batches.spawn(async move {
             let Batch {
@@ -133,11 +196,14 @@ impl Processor {
                 entries,
                 permit,
             } = batch;
-            if let Some(settlements) = processor.decide(&snapshot, entries).await {
-                processor.settle(&snapshot, settlements).await;
-            }
+            let settled = match processor.decide(&snapshot, entries).await {
+                Some(settlements) => processor.settle(&snapshot, settlements).await,
+                None => Ok(()),
+            };
+            processor.held.release(&keys);
             metrics().in_flight.dec_by(count);
             drop(permit);
+            Ok(settled?)
         });
     }
 
@@ -156,6 +222,7 @@ impl Processor {
             .await
             .expect("the worker semaphore is never closed");
         let (snapshot, consumer) = (snapshot.clone(), self.consumer.clone());
+        let progress = self.progress.clone();
         let count = entries.len();
         // The worker thread's watch, once it has started.
         let watch = Arc::new(OnceLock::new());
@@ -165,7 +232,11 @@ impl Processor {
             let _ = watching.set(ThreadWatch::current());
             entries
                 .into_iter()
-                .map(|entry| crate::pipeline::decide(&snapshot, &consumer, entry))
+                .map(|entry| {
+                    let settlement = crate::pipeline::decide(&snapshot, &consumer, entry);
+                    progress.mark();
+                    settlement
+                })
                 .collect()
         });
         let mut shutdown = self.shutdown.clone();
@@ -194,16 +265,27 @@ impl Processor {
 
     /// Settles `settlements`, retrying while Redis is unavailable. A
     /// settlement Redis refuses (a target of the wrong type) becomes a dead
-    /// letter of `snapshot`'s route.
-    async fn settle(&self, snapshot: &Snapshot, settlements: Vec<Settlement>) {
+    /// letter of `snapshot`'s route. What happens to many entries of the
+    /// batch alike (settled by another consumer, their group gone) is
+    /// logged once for the batch, with a count. Fails only when Redis
+    /// refuses for good ([`Unusable`]).
+    async fn settle(
+        &self,
+        snapshot: &Snapshot,
+        settlements: Vec<Settlement>,
+    ) -> Result<(), Unusable> {
         let mut dispatcher = self.dispatcher.clone();
         let mut backoff = Backoff::default();
         let mut pending = settlements;
+        // Per source stream: entries another consumer settles; entries
+        // whose group is gone.
+        let mut not_owned: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
+        let mut no_group: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
         loop {
             let results = match dispatcher.settle(&pending).await {
                 Ok(results) => results,
                 Err(e) => {
-                    backoff.fail(RedisOp::Settle, &e, &mut Settling).await;
+                    backoff.fail(RedisOp::Settle, &e, &mut Settling).await?;
                     continue;
                 }
             };
@@ -217,10 +299,14 @@ impl Processor {
                         retry.push(settlement);
                     }
                     Settled::Done(outcome) => record(&settlement, outcome),
-                    Settled::NotOwner => tracing::info!(
-                        job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
-                        "entry was claimed by another consumer; it settles it"
-                    ),
+                    Settled::NotOwner => not_owned
+                        .entry(settlement.source().to_owned())
+                        .or_default()
+                        .push(settlement.entry_id()),
+                    Settled::NoGroup => no_group
+                        .entry(settlement.source().to_owned())
+                        .or_default()
+                        .push(settlement.entry_id()),
                     Settled::Refused(reason) if settlement.outcome() != Outcome::DeadLettered => {
                         tracing::warn!(
                             job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),
@@ -235,13 +321,34 @@ impl Processor {
                 }
             }
             if retry.is_empty() {
-                return;
+                break;
             }
             pending = retry;
             if let Some(e) = unavailable {
-                backoff.fail(RedisOp::Settle, &e, &mut Settling).await;
+                backoff.fail(RedisOp::Settle, &e, &mut Settling).await?;
             }
         }
+        for (stream, ids) in not_owned {
+            tracing::info!(
+                %stream, entries = ids.len(), first = %ids[0],
+                "entries of this batch were settled meanwhile (another consumer claimed them); nothing written for them here"
+            );
+        }
+        for (stream, ids) in no_group {
+            let group = &self.consumer.group;
+            match dispatcher.create_group(&stream).await {
+                Ok(true) => super::consume::group_recreated(&stream, group),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%stream, "cannot create consumer group {group} again: {e}")
+                }
+            }
+            tracing::warn!(
+                %stream, entries = ids.len(), first = %ids[0],
+                "consumer group {group} was gone when this batch settled; nothing written for its entries, which the recreated group delivers again if they are still in the stream"
+            );
+        }
+        Ok(())
     }
 }
 

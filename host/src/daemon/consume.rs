@@ -14,18 +14,24 @@ use std::time::Duration;
 use anyhow::anyhow;
 use tokio::task::JoinSet;
 
-use super::backoff::{Backoff, RedisOp};
-use super::batch::{Batch, Processor};
+use super::backoff::{Backoff, RedisOp, Unusable, is_permanent};
+use super::batch::{Batch, Held, Processor};
 use super::metrics::{StreamLabels, metrics};
 use super::shutdown::Shutdown;
 use super::supervise::panic_text;
-use crate::pipeline::intake::Intake;
+use crate::pipeline::intake::{Intake, is_nogroup};
 use crate::pipeline::job::Cursor;
 use crate::store::Store;
 
 /// Reads batches with `intake` and starts each, until shutdown (or, on a
 /// cluster, until no source is left in the intake's slot); then waits for
-/// the batches it started. Fails if a batch panicked.
+/// the batches it started. Fails if a batch panicked or Redis refuses for
+/// good ([`super::backoff::Unusable`]).
+///
+/// Each read says whether intake can read (`/readyz`), and the first that
+/// succeeds tells systemd the daemon is ready. A consumer group found
+/// missing (`NOGROUP`: its stream was deleted, or Redis restarted without
+/// persistence) is created again at once.
 pub async fn read_loop(
     intake: &mut Intake,
     processor: &Processor,
@@ -53,28 +59,53 @@ pub async fn read_loop(
             if let Err(e) = intake.ensure_groups().await {
                 drop(permit);
                 recovering = Some(HashMap::new());
-                backoff.fail(RedisOp::CreateGroups, &e, shutdown).await;
+                processor.readiness.read_failed(intake.sources(), &e);
+                backoff.fail(RedisOp::CreateGroups, &e, shutdown).await?;
                 continue;
             }
         }
         let read = match recovering.as_mut() {
-            Some(cursors) => intake.read_own_pending(cursors, consumer.batch).await,
+            Some(cursors) => {
+                // Entries our batches still hold are pending under our name
+                // too: they are left to those batches, not run again.
+                let held = processor.held.now();
+                intake
+                    .read_own_pending(cursors, consumer.batch)
+                    .await
+                    .map(|entries| {
+                        let exhausted = entries.is_empty();
+                        let (entries, skipped) = Held::without(&held, entries);
+                        if skipped > 0 {
+                            tracing::info!(
+                                entries = skipped,
+                                "pending entries still held by batches in flight here; left to them"
+                            );
+                        }
+                        (entries, exhausted)
+                    })
+            }
             // Not cancelled by shutdown: Redis may already have
             // delivered entries to us, and what was read is settled.
             // Shutdown waits at most one block time for it.
-            None => intake.read_new(consumer.batch, consumer.block).await,
+            None => intake
+                .read_new(consumer.batch, consumer.block)
+                .await
+                .map(|entries| (entries, false)),
         };
+        processor.progress.mark();
         match read {
-            Ok(entries) => {
+            Ok((entries, exhausted)) => {
                 if backoff.failing() {
                     tracing::info!("Redis is reachable again; resuming");
                     metrics().reconnects.inc();
                 }
                 backoff.reset();
+                processor.readiness.read_ok();
+                processor.progress.read_ok();
                 if recovering.is_some() {
-                    if entries.is_empty() {
+                    if exhausted {
                         recovering = None;
-                    } else {
+                    } else if !entries.is_empty() {
                         tracing::info!(
                             entries = entries.len(),
                             "re-reading entries pending under this consumer"
@@ -87,18 +118,58 @@ pub async fn read_loop(
             }
             Err(e) => {
                 drop(permit);
+                processor.readiness.read_failed(intake.sources(), &e);
                 // Entries may have been delivered to us by the failed
                 // read: re-read our pending list once Redis is back.
                 recovering = Some(HashMap::new());
-                backoff.fail(RedisOp::Read, &e, shutdown).await;
+                if is_nogroup(&e) {
+                    match recreate_groups(intake).await {
+                        // Created again: read at once.
+                        Ok(true) => continue,
+                        Ok(false) => {}
+                        Err(e) => {
+                            processor.readiness.read_failed(intake.sources(), &e);
+                            backoff.fail(RedisOp::CreateGroups, &e, shutdown).await?;
+                            continue;
+                        }
+                    }
+                }
+                backoff.fail(RedisOp::Read, &e, shutdown).await?;
             }
         }
     }
     drain(batches).await
 }
 
-/// Takes over entries left idle by dead consumers, every half claim time,
-/// until shutdown; then waits for the batches it started.
+/// Creates again the groups missing on `intake`'s sources; whether any was.
+async fn recreate_groups(intake: &mut Intake) -> redis::RedisResult<bool> {
+    let created = intake.ensure_groups().await?;
+    for stream in &created {
+        group_recreated(stream, intake.group());
+    }
+    Ok(!created.is_empty())
+}
+
+/// Says (once, at warn) and counts that `group` was missing on `stream` and
+/// was created again.
+pub fn group_recreated(stream: &str, group: &str) {
+    tracing::warn!(
+        %stream, %group,
+        "consumer group {group} was missing on stream {stream}; recreated from the stream's start"
+    );
+    metrics()
+        .groups_recreated
+        .get_or_create(&StreamLabels {
+            stream: stream.to_owned(),
+        })
+        .inc();
+}
+
+/// Every half claim time, until shutdown: removes consumers idle past
+/// `forget-idle` with nothing pending, then takes over entries left idle by
+/// other consumers (a consumer with entries pending is removed only in a
+/// later round, once they are taken over). Then waits for the batches it
+/// started.
 pub async fn claim_loop(
     mut intake: Intake,
     processor: Processor,
@@ -116,18 +187,43 @@ pub async fn claim_loop(
         }
         let snapshot = processor.snapshot.current();
         for source in snapshot.sources() {
+            if let Some(idle) = consumer.forget_idle {
+                match intake.forget_idle(&source, idle).await {
+                    Ok(removed) => {
+                        for name in &removed {
+                            tracing::info!(stream = %source, consumer = %name, "removed consumer {name}: idle over {} ms with nothing pending", idle.as_millis());
+                        }
+                        if !removed.is_empty() {
+                            metrics()
+                                .consumers_removed
+                                .get_or_create(&StreamLabels {
+                                    stream: source.clone(),
+                                })
+                                .inc_by(removed.len() as u64);
+                        }
+                    }
+                    Err(e) => {
+                        backoff.fail(RedisOp::Claim, &e, &mut shutdown).await?;
+                        continue;
+                    }
+                }
+            }
             let mut cursor = Cursor::Start;
             while cursor != Cursor::Done {
                 let permit = tokio::select! {
                     _ = shutdown.requested() => break 'rounds,
                     permit = processor.permit() => permit,
                 };
+                // XAUTOCLAIM takes our own idle entries too: those our
+                // batches hold are left to them.
+                let held = processor.held.now();
                 match intake
                     .claim(&source, cursor, consumer.claim_idle, consumer.batch)
                     .await
                 {
                     Ok((next, entries)) => {
                         backoff.reset();
+                        let (entries, _) = Held::without(&held, entries);
                         if !entries.is_empty() {
                             tracing::info!(stream = %source, entries = entries.len(), "took over entries left idle by other consumers");
                             metrics()
@@ -146,7 +242,19 @@ pub async fn claim_loop(
                     }
                     Err(e) => {
                         drop(permit);
-                        backoff.fail(RedisOp::Claim, &e, &mut shutdown).await;
+                        if is_nogroup(&e) {
+                            match intake.create_group(&source).await {
+                                Ok(true) => group_recreated(&source, intake.group()),
+                                Ok(false) => {}
+                                Err(e) => {
+                                    backoff
+                                        .fail(RedisOp::CreateGroups, &e, &mut shutdown)
+                                        .await?
+                                }
+                            }
+                            break;
+                        }
+                        backoff.fail(RedisOp::Claim, &e, &mut shutdown).await?;
                         break;
                     }
                 }
@@ -204,6 +312,13 @@ pub async fn read_per_slot(
             }
             let conn = match store.connect(read_timeout).await {
                 Ok(conn) => conn,
+                Err(e) if is_permanent(&e) => {
+                    return Err(Unusable {
+                        op: RedisOp::Connect,
+                        error: e,
+                    }
+                    .into());
+                }
                 Err(e) => {
                     tracing::warn!(
                         slot,
@@ -223,7 +338,9 @@ pub async fn read_per_slot(
                         if shutdown.is_requested() {
                             return Ok(());
                         }
-                        backoff.fail(RedisOp::CreateGroups, &e, &mut shutdown).await;
+                        backoff
+                            .fail(RedisOp::CreateGroups, &e, &mut shutdown)
+                            .await?;
                     }
                     read_loop(&mut intake, &processor, &mut shutdown).await
                 }),
@@ -240,18 +357,19 @@ pub async fn read_per_slot(
     Ok(())
 }
 
-/// Collects the batches that have finished; fails if one panicked.
-fn reap(batches: &mut JoinSet<()>) -> anyhow::Result<()> {
+/// Collects the batches that have finished; fails if one panicked or
+/// failed.
+fn reap(batches: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
     while let Some(done) = batches.try_join_next() {
-        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))?;
+        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))??;
     }
     Ok(())
 }
 
-/// Waits for every batch to be settled; fails if one panicked.
-async fn drain(mut batches: JoinSet<()>) -> anyhow::Result<()> {
+/// Waits for every batch to be settled; fails if one panicked or failed.
+async fn drain(mut batches: JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
     while let Some(done) = batches.join_next().await {
-        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))?;
+        done.map_err(|e| anyhow!("a batch {}", panic_text(e)))??;
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The HTTP listener operators and orchestrators poll: `/metrics`
 //! (Prometheus), `/healthz` (the process is alive) and `/readyz` (Redis is
-//! reachable and a snapshot is loaded).
+//! reachable, a snapshot is loaded and intake can read its sources).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use axum::Router;
@@ -22,6 +22,29 @@ pub struct Readiness {
     pub redis: AtomicBool,
     /// A snapshot (routes + plugins) is loaded.
     pub snapshot: AtomicBool,
+    /// Intake's latest read succeeded (false until the first one has).
+    pub intake: AtomicBool,
+    /// Why intake's latest read failed ("intake cannot read from S: E");
+    /// `None` while reads succeed.
+    pub intake_error: Mutex<Option<String>>,
+}
+
+impl Readiness {
+    /// Intake read from its sources.
+    pub fn read_ok(&self) {
+        if !self.intake.swap(true, Ordering::Relaxed) {
+            *self.intake_error.lock().expect("never poisoned") = None;
+        }
+    }
+
+    /// Intake could not read from `sources`, because of `error`.
+    pub fn read_failed(&self, sources: &[String], error: &dyn std::fmt::Display) {
+        self.intake.store(false, Ordering::Relaxed);
+        *self.intake_error.lock().expect("never poisoned") = Some(format!(
+            "intake cannot read from {}: {error}",
+            sources.join(", ")
+        ));
+    }
 }
 
 /// Binds `addr` and returns the task that serves until shutdown. Binding
@@ -62,15 +85,24 @@ async fn metrics() -> impl IntoResponse {
 async fn ready(State(readiness): State<Arc<Readiness>>) -> impl IntoResponse {
     let redis = readiness.redis.load(Ordering::Relaxed);
     let snapshot = readiness.snapshot.load(Ordering::Relaxed);
-    if redis && snapshot {
+    let intake = readiness.intake.load(Ordering::Relaxed);
+    if redis && snapshot && intake {
         (StatusCode::OK, "ready\n".to_owned())
     } else {
         let mut why = Vec::new();
         if !redis {
-            why.push("Redis is unreachable");
+            why.push("Redis is unreachable".to_owned());
         }
         if !snapshot {
-            why.push("no snapshot loaded");
+            why.push("no snapshot loaded".to_owned());
+        }
+        if !intake {
+            let error = readiness.intake_error.lock().expect("never poisoned");
+            why.push(
+                error
+                    .clone()
+                    .unwrap_or_else(|| "intake has not read yet".to_owned()),
+            );
         }
         (
             StatusCode::SERVICE_UNAVAILABLE,

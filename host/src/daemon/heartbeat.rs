@@ -71,10 +71,15 @@ impl Observer {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        let _ = redis::cmd("DEL")
-            .arg(format!("{HEARTBEAT_PREFIX}{}", self.consumer))
+        let key = format!("{HEARTBEAT_PREFIX}{}", self.consumer);
+        if let Err(e) = redis::cmd("DEL")
+            .arg(&key)
             .query_async::<()>(&mut self.conn)
-            .await;
+            .await
+        {
+            // It expires on its own within the TTL.
+            tracing::info!("cannot remove the heartbeat record {key} at shutdown: {e}");
+        }
     }
 
     async fn report(&mut self) -> redis::RedisResult<()> {

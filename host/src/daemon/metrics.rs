@@ -96,6 +96,10 @@ pub struct Metrics {
     pub retention_archived: Family<StreamLabels, Counter>,
     /// Retention rounds by result (a round another daemon ran counts `ok`).
     pub retention_rounds: Family<ResultLabels, Counter>,
+    /// Consumer groups found missing and created again, per source.
+    pub groups_recreated: Family<StreamLabels, Counter>,
+    /// Idle consumers with nothing pending removed from the group, per source.
+    pub consumers_removed: Family<StreamLabels, Counter>,
     /// Holds all of the above for encoding.
     registry: Registry,
 }
@@ -124,6 +128,8 @@ impl Metrics {
             retention_trimmed: Family::default(),
             retention_archived: Family::default(),
             retention_rounds: Family::default(),
+            groups_recreated: Family::default(),
+            consumers_removed: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -191,6 +197,16 @@ impl Metrics {
             "retention_rounds",
             "Retention rounds, by result",
             metrics.retention_rounds.clone(),
+        );
+        registry.register(
+            "groups_recreated",
+            "Consumer groups found missing on a source and created again from its start",
+            metrics.groups_recreated.clone(),
+        );
+        registry.register(
+            "consumers_removed",
+            "Consumers idle past [consumer] forget-idle-ms with nothing pending, removed from the group",
+            metrics.consumers_removed.clone(),
         );
         Metrics {
             registry,

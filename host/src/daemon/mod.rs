@@ -20,6 +20,7 @@
 //! - [`reload`]: watches the files and swaps in new snapshots.
 //! - [`health`]: `/metrics`, `/healthz` and `/readyz`.
 //! - [`heartbeat`]: readiness checks, gauges and the heartbeat record.
+//! - [`notify`]: `sd_notify` for systemd: ready, watchdog, stopping.
 //! - [`metrics`]: what switchyard counts, for Prometheus.
 
 pub mod backoff;
@@ -28,6 +29,7 @@ pub mod consume;
 pub mod health;
 pub mod heartbeat;
 pub mod metrics;
+pub mod notify;
 pub mod reload;
 pub mod shutdown;
 pub mod snapshot;
@@ -46,10 +48,11 @@ use crate::pipeline::dispatch::Dispatcher;
 use crate::pipeline::intake::Intake;
 use crate::plugin::Runtime;
 use crate::store::{self, Embedded, Store};
-use backoff::{RedisOp, retry};
-use batch::Processor;
+use backoff::{RedisOp, Unusable, retry};
+use batch::{Held, Processor};
 use health::Readiness;
 use heartbeat::{Observer, unix_ms};
+use notify::Progress;
 use reload::{ReloadReport, Reloader};
 use shutdown::Shutdown;
 use snapshot::{Snapshot, SnapshotCell};
@@ -148,8 +151,21 @@ struct Shared {
 }
 
 /// Connects and consumes until shutdown (or a task's failure), then waits
-/// for every batch in flight and every task.
-async fn serve(
+/// for every batch in flight and every task. A Redis failure that retrying
+/// cannot fix ends it at once, naming the URL.
+async fn serve(shared: Shared, tasks: Supervisor, shutdown: Shutdown) -> anyhow::Result<()> {
+    let url = store::url_for(&shared.settings.redis)?;
+    consume_from(shared, tasks, shutdown).await.map_err(|e| {
+        if e.downcast_ref::<Unusable>().is_some() {
+            e.context(format!("Redis at {}", store::redact(&url)))
+        } else {
+            e
+        }
+    })
+}
+
+/// [`serve`]'s work, its errors without the URL.
+async fn consume_from(
     shared: Shared,
     mut tasks: Supervisor,
     mut shutdown: Shutdown,
@@ -171,7 +187,7 @@ async fn serve(
     let Some(intake_conn) = retry(RedisOp::Connect, &mut shutdown, async || {
         store.connect(read_timeout).await
     })
-    .await
+    .await?
     else {
         return tasks.join().await;
     };
@@ -184,13 +200,18 @@ async fn serve(
     let groups = retry(RedisOp::CreateGroups, &mut shutdown, async || {
         intake.ensure_groups().await
     });
-    if groups.await.is_none() {
-        return tasks.join().await;
+    match groups.await? {
+        None => return tasks.join().await,
+        Some(created) => {
+            for stream in created {
+                tracing::info!(%stream, group = %consumer.group, "created consumer group");
+            }
+        }
     }
     let Some(dispatch_conn) = retry(RedisOp::Connect, &mut shutdown, async || {
         store.connect(Duration::from_secs(30)).await
     })
-    .await
+    .await?
     else {
         return tasks.join().await;
     };
@@ -203,10 +224,11 @@ async fn serve(
         )
         .await
     })
-    .await
+    .await?
     else {
         return tasks.join().await;
     };
+    let progress = Arc::new(Progress::default());
     let processor = Processor {
         consumer: Arc::new(consumer.clone()),
         snapshot: shared.snapshot.clone(),
@@ -214,12 +236,20 @@ async fn serve(
         in_flight: Arc::new(Semaphore::new(consumer.in_flight)),
         workers: Arc::new(Semaphore::new(consumer.workers)),
         shutdown: shutdown.clone(),
+        held: Held::default(),
+        progress: progress.clone(),
+        readiness: shared.readiness.clone(),
     };
+    let watching = shutdown.clone();
+    let stalled_after = consumer.block + notify::STALL_MARGIN;
+    tasks.spawn("the systemd watchdog", async move {
+        progress.watchdog(stalled_after, watching).await
+    });
 
     if let Some(conn) = retry(RedisOp::Connect, &mut shutdown, async || {
         store.connect(Duration::from_secs(5)).await
     })
-    .await
+    .await?
     {
         let observer = Observer {
             conn,
@@ -253,7 +283,7 @@ async fn serve(
     if let Some(conn) = retry(RedisOp::Connect, &mut shutdown, async || {
         store.connect(Duration::from_secs(30)).await
     })
-    .await
+    .await?
     {
         let intake = Intake::new(conn, &consumer.group, &consumer.name, settings.sources());
         tasks.spawn(

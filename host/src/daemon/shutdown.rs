@@ -42,7 +42,8 @@ impl Shutdown {
                     tracing::info!(
                         "shutting down: finishing jobs in flight (signal again to exit at once)"
                     );
-                    let _ = tx.send(true);
+                    super::notify::stopping();
+                    tx.send_replace(true);
                 } else {
                     tracing::warn!("second signal: exiting now; unfinished entries stay pending");
                     if let Some(pid) = &child {
@@ -60,7 +61,9 @@ impl Shutdown {
 
     /// Asks every task to stop, as the first signal does.
     pub fn request(&self) {
-        self.request.send_replace(true);
+        if !self.request.send_replace(true) {
+            super::notify::stopping();
+        }
     }
 
     /// Whether shutdown has been requested.
@@ -70,6 +73,7 @@ impl Shutdown {
 
     /// Completes when shutdown is requested.
     pub async fn requested(&mut self) {
+        // Fails only once the sender is gone, which `self.request` keeps.
         let _ = self.requested.wait_for(|stop| *stop).await;
     }
 }

@@ -89,8 +89,13 @@ return 1
 pub enum Settled {
     /// Written and acknowledged.
     Done(Outcome),
-    /// Another consumer owns the entry now; nothing was written.
+    /// Another consumer owns the entry now (or it was settled already);
+    /// nothing was written.
     NotOwner,
+    /// The consumer group (or the source stream) is gone, and the entry's
+    /// delivery with it; nothing was written. If the entry is still in the
+    /// stream, the recreated group delivers it again.
+    NoGroup,
     /// Redis refused this one settlement (e.g. a target key of the wrong
     /// type); the message says why. Nothing was written.
     Refused(String),
@@ -204,6 +209,7 @@ impl Dispatcher {
             settled.push(match reply {
                 Ok(Value::Int(1)) => Settled::Done(settlement.outcome()),
                 Ok(_) => Settled::NotOwner,
+                Err(e) if crate::pipeline::intake::is_nogroup(&e) => Settled::NoGroup,
                 Err(e) if is_noscript(&e) => {
                     reload = true;
                     Settled::Refused("settle script not loaded".into())
@@ -219,6 +225,12 @@ impl Dispatcher {
             return Box::pin(self.settle_slot(settlements)).await;
         }
         Ok(settled)
+    }
+
+    /// Creates the consumer group on `source` again if it is missing;
+    /// returns whether it was created.
+    pub async fn create_group(&mut self, source: &str) -> RedisResult<bool> {
+        crate::pipeline::intake::create_group(&mut self.conn, source, &self.group).await
     }
 
     async fn reload(&mut self) -> RedisResult<()> {

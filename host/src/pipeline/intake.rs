@@ -80,47 +80,46 @@ impl Intake {
 
     /// Creates the group on every source that lacks it (and the stream, if
     /// missing). A new group starts at the beginning of the stream, so jobs
-    /// sent before the first daemon started are routed too.
-    pub async fn ensure_groups(&mut self) -> RedisResult<()> {
+    /// sent before the first daemon started are routed too. Returns the
+    /// sources whose group was created.
+    pub async fn ensure_groups(&mut self) -> RedisResult<Vec<String>> {
+        let mut created = Vec::new();
         for source in self.sources.clone() {
-            // Look first: creating is a write, which Redis refuses when it is
-            // out of memory even if the group exists.
-            if self.group_exists(&source).await? {
-                continue;
-            }
-            let created: RedisResult<()> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(&source)
-                .arg(&self.group)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut self.conn)
-                .await;
-            match created {
-                Ok(()) => {
-                    tracing::info!(stream = %source, group = %self.group, "created consumer group")
-                }
-                Err(e) if e.code() == Some("BUSYGROUP") => {}
-                Err(e) => return Err(e),
+            if create_group(&mut self.conn, &source, &self.group).await? {
+                created.push(source);
             }
         }
-        Ok(())
+        Ok(created)
     }
 
-    /// Whether `source` exists and has our group.
-    async fn group_exists(&mut self, source: &str) -> RedisResult<bool> {
-        let reply: RedisResult<Value> = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(source)
-            .query_async(&mut self.conn)
-            .await;
-        match reply {
-            Ok(reply) => Ok(groups(reply)
-                .iter()
-                .any(|g| g.get("name") == Some(&self.group))),
-            // "no such key": the stream does not exist yet.
-            Err(e) if e.code() == Some("ERR") => Ok(false),
-            Err(e) => Err(e),
+    /// Creates the group on `source` if it is missing (see
+    /// [`create_group`]); returns whether it was created.
+    pub async fn create_group(&mut self, source: &str) -> RedisResult<bool> {
+        create_group(&mut self.conn, source, &self.group).await
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Removes from the group on `source` every consumer but this one that
+    /// has nothing pending and has been idle longer than `idle`; returns
+    /// their names. One script, so a consumer that reads meanwhile is not
+    /// removed with entries pending.
+    pub async fn forget_idle(&mut self, source: &str, idle: Duration) -> RedisResult<Vec<String>> {
+        static FORGET: std::sync::LazyLock<redis::Script> =
+            std::sync::LazyLock::new(|| redis::Script::new(FORGET_SCRIPT));
+        match FORGET
+            .key(source)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(idle.as_millis() as u64)
+            .invoke_async(&mut self.conn)
+            .await
+        {
+            Err(e) if is_nogroup(&e) || missing_key(&e) => Ok(Vec::new()),
+            other => other,
         }
     }
 
@@ -289,6 +288,79 @@ impl Intake {
         }
         Ok(counts)
     }
+}
+
+/// Removes idle consumers with nothing pending: see [`Intake::forget_idle`].
+/// `XINFO CONSUMERS` answers each consumer as a flat list of names and
+/// values (Redis 7.0: name, pending, idle).
+const FORGET_SCRIPT: &str = r#"
+-- KEYS[1] source stream; ARGV[1] group, ARGV[2] this consumer, ARGV[3] idle ms
+local removed = {}
+local limit = tonumber(ARGV[3])
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local seen = {}
+  for i = 1, #consumer, 2 do seen[consumer[i]] = consumer[i + 1] end
+  if seen['name'] ~= ARGV[2] and seen['pending'] == 0 and seen['idle'] > limit then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], seen['name'])
+    removed[#removed + 1] = seen['name']
+  end
+end
+return removed
+"#;
+
+/// Creates `group` on `source` (and the stream, if missing) from the
+/// stream's start, unless it exists; returns whether it was created.
+pub async fn create_group(conn: &mut Conn, source: &str, group: &str) -> RedisResult<bool> {
+    // Look first: creating is a write, which Redis refuses when it is out of
+    // memory even if the group exists.
+    if group_exists(conn, source, group).await? {
+        return Ok(false);
+    }
+    let created: RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(source)
+        .arg(group)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(conn)
+        .await;
+    match created {
+        Ok(()) => Ok(true),
+        // Another daemon (or loop) created it meanwhile.
+        Err(e) if e.code() == Some("BUSYGROUP") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `source` exists and has `group`.
+async fn group_exists(conn: &mut Conn, source: &str, group: &str) -> RedisResult<bool> {
+    let reply: RedisResult<Value> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(source)
+        .query_async(conn)
+        .await;
+    match reply {
+        Ok(reply) => Ok(groups(reply)
+            .iter()
+            .any(|g| g.get("name") == Some(&group.to_owned()))),
+        // "no such key": the stream does not exist yet.
+        Err(e) if missing_key(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether Redis answered that the stream does not exist.
+fn missing_key(error: &redis::RedisError) -> bool {
+    error.code() == Some("ERR")
+        && error
+            .detail()
+            .is_some_and(|d| d.to_ascii_lowercase().contains("no such key"))
+}
+
+/// Whether Redis answered that the consumer group (or its stream) is gone:
+/// deleted, or lost in a restart without persistence.
+pub fn is_nogroup(error: &redis::RedisError) -> bool {
+    error.code() == Some("NOGROUP")
 }
 
 /// Entries of `stream` as read, with their delivery counts from `counts`

@@ -67,8 +67,15 @@ impl Embedded {
 
     /// Stops the server (SIGTERM: it writes its AOF and exits) and waits.
     pub async fn stop(self) {
+        // The supervisor holds the receiver until it has stopped the server.
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        if let Err(e) = self.task.await {
+            tracing::error!(
+                "the supervisor of the embedded redis-server in {} {}",
+                self.data_dir.display(),
+                crate::daemon::supervise::panic_text(e)
+            );
+        }
     }
 }
 
@@ -157,19 +164,37 @@ async fn wait_ready(url: &str, data_dir: &Path) -> anyhow::Result<()> {
     )
 }
 
+/// Restarts the server whenever it dies, with jittered exponential backoff
+/// (`backon`; 100 ms growing to 5 s, reset once a server has run a
+/// minute), until `stopped`. A server that cannot be started again is
+/// tried again: the daemon's connections back off meanwhile and `/readyz`
+/// says Redis is unreachable.
 async fn supervise(
     mut child: Child,
     data_dir: PathBuf,
     mut stopped: watch::Receiver<bool>,
     pid: Arc<AtomicU32>,
 ) {
-    let mut delay = Duration::from_millis(100);
+    use backon::BackoffBuilder;
+    let delays = || {
+        backon::ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_millis(2_500))
+            .with_jitter()
+            .without_max_times()
+            .build()
+    };
+    let mut backoff = delays();
+    let mut running_since = std::time::Instant::now();
     loop {
         tokio::select! {
+            // Fails only if the sender (held by `Embedded`) is gone: stop too.
             _ = async { let _ = stopped.wait_for(|stop| *stop).await; } => {
                 terminate(&pid);
-                if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
-                    let _ = child.kill().await;
+                if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err()
+                    && let Err(e) = child.kill().await
+                {
+                    tracing::error!("cannot kill the embedded redis-server in {}: {e}", data_dir.display());
                 }
                 pid.store(0, Ordering::SeqCst);
                 tracing::info!("embedded redis-server stopped");
@@ -177,21 +202,28 @@ async fn supervise(
             }
             status = child.wait() => {
                 pid.store(0, Ordering::SeqCst);
-                tracing::error!(
-                    "embedded redis-server exited unexpectedly ({}); restarting in {:?}",
-                    status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
-                    delay
-                );
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                match spawn_server(&data_dir).await {
-                    Ok(new) => {
-                        pid.store(new.id().unwrap_or(0), Ordering::SeqCst);
-                        child = new;
+                if running_since.elapsed() > Duration::from_secs(60) {
+                    backoff = delays();
+                }
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                loop {
+                    let delay = backoff.next().unwrap_or(Duration::from_secs(5));
+                    tracing::error!(
+                        "embedded redis-server in {} exited unexpectedly ({status}); restarting in {delay:.1?}",
+                        data_dir.display()
+                    );
+                    tokio::select! {
+                        _ = async { let _ = stopped.wait_for(|stop| *stop).await; } => return,
+                        _ = tokio::time::sleep(delay) => {}
                     }
-                    Err(e) => {
-                        tracing::error!("cannot restart embedded redis-server: {e:#}");
-                        return;
+                    match spawn_server(&data_dir).await {
+                        Ok(new) => {
+                            pid.store(new.id().unwrap_or(0), Ordering::SeqCst);
+                            child = new;
+                            running_since = std::time::Instant::now();
+                            break;
+                        }
+                        Err(e) => tracing::error!("cannot restart the embedded redis-server: {e:#}"),
                     }
                 }
             }

@@ -67,7 +67,19 @@ pub fn resolve(
 
 /// A client for `url`.
 pub fn client(url: &str) -> anyhow::Result<redis::Client> {
+    install_tls();
     redis::Client::open(url).with_context(|| format!("cannot use Redis URL {}", redact(url)))
+}
+
+/// Makes `ring` the process's TLS crypto provider, which `rediss://` needs:
+/// redis's rustls names none, and without one the first TLS connection
+/// panics. Once per process.
+fn install_tls() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Refused only if a provider is installed already; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// A reconnecting connection whose replies may take `response_timeout`
@@ -97,6 +109,7 @@ pub enum Store {
 impl Store {
     /// The store `target` names.
     pub fn new(target: &RedisTarget) -> anyhow::Result<Store> {
+        install_tls();
         let url = url_for(target)?;
         Ok(match target {
             RedisTarget::Cluster(_) => {
