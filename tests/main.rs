@@ -18,6 +18,9 @@
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
 //! - `operations`: metrics, readiness, status and dead-letter replay.
+//! - `recovery`: the daemon recovering from what Redis and restarts do to
+//!   it: an unusable Redis, a lost group, a Redis restart mid-batch, its own
+//!   restart, dead consumers; and systemd's notifications.
 //! - `acl`: the daemon as the deployment's Redis ACL user.
 //! - `clients`: the Python client against the real daemon.
 //! - `slivka`: the shipped plugins against slivka 0.8.5b7 itself, on a
@@ -41,6 +44,7 @@ mod fuzz;
 mod operations;
 mod pipeline;
 mod plugins;
+mod recovery;
 mod reload;
 mod retention;
 mod sandbox;

@@ -127,14 +127,28 @@ impl Daemon {
     /// Starts `switchyard run --config CONFIG --consumer NAME`, logging to a
     /// file beside the config.
     pub fn start(config: &Path, consumer: &str) -> Daemon {
-        let log = config.with_file_name(format!("daemon-{consumer}-{}.log", unique()));
+        Daemon::start_with(config, &["--consumer", consumer], &[])
+    }
+
+    /// Starts `switchyard run --config CONFIG ARGS...` with `env` added to
+    /// its environment, logging to a file beside the config.
+    pub fn start_with(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let name = args
+            .iter()
+            .skip_while(|a| **a != "--consumer")
+            .nth(1)
+            .copied()
+            .unwrap_or("default");
+        let log = config.with_file_name(format!("daemon-{name}-{}.log", unique()));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(["run", "--config"])
             .arg(config)
-            .args(["--consumer", consumer])
+            .args(args)
             .env("RUST_LOG", "info")
             .env_remove("SWITCHYARD_REDIS_URL")
+            .env_remove("SWITCHYARD_CONSUMER")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file)
@@ -144,6 +158,14 @@ impl Daemon {
             child: Some(child),
             log,
         }
+    }
+
+    /// Waits at most `timeout` for the daemon to exit on its own; its exit
+    /// status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let status = wait_exit(self.child.as_mut()?, timeout)?;
+        self.child = None;
+        Some(status)
     }
 
     /// Whether the process is running: started, and not yet killed or

@@ -88,7 +88,8 @@ pub struct Unusable {
 /// Whether `error` will come back however long the daemon waits: the
 /// client refuses its own settings, the server refuses who we are or what
 /// we ask. Anything else (connection refused or dropped, timeouts,
-/// `LOADING`, `OOM`, `BUSY`, `NOGROUP`, cluster redirections) may pass.
+/// `LOADING`, `OOM`, `BUSY`, `NOGROUP`, `WRONGTYPE` on one source, cluster
+/// redirections) may pass.
 pub fn is_permanent(error: &RedisError) -> bool {
     match error.kind() {
         ErrorKind::InvalidClientConfig
@@ -108,10 +109,7 @@ pub fn is_permanent(error: &RedisError) -> bool {
             .iter()
             .any(|words| detail.contains(words))
         }
-        ErrorKind::Extension => matches!(
-            error.code(),
-            Some("WRONGPASS" | "NOAUTH" | "NOPERM" | "WRONGTYPE")
-        ),
+        ErrorKind::Extension => matches!(error.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM")),
         // The socket's permissions refuse us (redis-rs retries no I/O
         // error but that kind).
         ErrorKind::Io => matches!(error.retry_method(), redis::RetryMethod::NoRetry),
@@ -275,6 +273,12 @@ mod tests {
             ),
             ("ERR", "max number of clients reached"),
             ("MASTERDOWN", "Link with MASTER is down"),
+            // A source key clobbered by another type: the other sources
+            // are still served while someone deletes it.
+            (
+                "WRONGTYPE",
+                "Operation against a key holding the wrong kind of value",
+            ),
         ] {
             assert!(!is_permanent(&server(code, detail)), "{code} {detail}");
         }

@@ -331,7 +331,7 @@ impl Processor {
         for (stream, ids) in not_owned {
             tracing::info!(
                 %stream, entries = ids.len(), first = %ids[0],
-                "entries of this batch were settled meanwhile (another consumer claimed them); nothing written for them here"
+                "entries of this batch were claimed by another consumer (or settled already); nothing written for them here"
             );
         }
         for (stream, ids) in no_group {
