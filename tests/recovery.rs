@@ -65,6 +65,16 @@ fn jobs(from: u64, n: u64) -> Vec<Fields> {
         .collect()
 }
 
+/// Waits until `daemon` has created its consumer group (so the test may
+/// ask Redis about the group's pending entries).
+fn wait_for_group(daemon: &Daemon) {
+    assert!(
+        wait_until(TIMEOUT, || daemon.log().contains("created consumer group")),
+        "log:\n{}",
+        daemon.log()
+    );
+}
+
 /// `GET path` on the daemon's listener: (status code, body).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -308,6 +318,7 @@ fn entries_in_flight_at_a_redis_restart_run_their_plugins_once() {
     );
     let daemon = Daemon::start(&config, "alone");
     let port = metrics_port(&daemon);
+    wait_for_group(&daemon);
     let mut conn = redis.connection();
     push(&mut conn, SOURCE, &jobs(0, JOBS));
     assert!(
@@ -323,9 +334,22 @@ fn entries_in_flight_at_a_redis_restart_run_their_plugins_once() {
     wait_settled(&mut conn, JOBS as usize, &daemon);
     assert_exactly_once(&mut conn, JOBS as usize);
     let log = daemon.log();
+    // How many pending entries each catching-up left to batches in flight.
+    let left: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("caught up with the entries pending under this consumer"))
+        .filter_map(|l| {
+            l.split(" left=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
     assert!(
-        log.contains("Redis is reachable again"),
-        "the restart was noticed; log:\n{log}"
+        log.contains("Redis is reachable again") && left.iter().any(|n| *n > 0),
+        "the restart was noticed with batches in flight ({left:?}); log:\n{log}"
     );
     assert!(
         !log.contains("claimed by another consumer"),
@@ -358,11 +382,7 @@ fn a_restart_without_a_consumer_name_rereads_its_own_pending_entries() {
     );
     let mut conn = redis.connection();
     let mut first = Daemon::start_with(&config, &[], &[]);
-    assert!(
-        wait_until(TIMEOUT, || first.log().contains("created consumer group")),
-        "log:\n{}",
-        first.log()
-    );
+    wait_for_group(&first);
     push(&mut conn, SOURCE, &jobs(0, JOBS));
     assert!(
         wait_until(TIMEOUT, || pending(&mut conn) > 0),
@@ -391,7 +411,7 @@ fn a_restart_without_a_consumer_name_rereads_its_own_pending_entries() {
     assert!(
         second
             .log()
-            .contains("re-reading entries pending under this consumer"),
+            .contains("caught up with the entries pending under this consumer: re-read"),
         "log:\n{}",
         second.log()
     );

@@ -39,9 +39,9 @@ pub async fn read_loop(
 ) -> anyhow::Result<()> {
     let consumer = processor.consumer.clone();
     let mut batches = JoinSet::new();
-    // Some(cursors) while this consumer's own pending entries are being
-    // re-read, page by page; None once caught up.
-    let mut recovering: Option<HashMap<String, Cursor>> = Some(HashMap::new());
+    // Some while this consumer's own pending entries are being re-read,
+    // page by page; None once caught up.
+    let mut recovering: Option<Recovery> = Some(Recovery::default());
     let mut backoff = Backoff::default();
     while !shutdown.is_requested() {
         reap(&mut batches)?;
@@ -58,29 +58,25 @@ pub async fn read_loop(
             tracing::info!(sources = ?intake.sources(), "source streams changed");
             if let Err(e) = intake.ensure_groups().await {
                 drop(permit);
-                recovering = Some(HashMap::new());
+                recovering = Some(Recovery::default());
                 processor.readiness.read_failed(intake.sources(), &e);
                 backoff.fail(RedisOp::CreateGroups, &e, shutdown).await?;
                 continue;
             }
         }
         let read = match recovering.as_mut() {
-            Some(cursors) => {
+            Some(recovery) => {
                 // Entries our batches still hold are pending under our name
                 // too: they are left to those batches, not run again.
                 let held = processor.held.now();
                 intake
-                    .read_own_pending(cursors, consumer.batch)
+                    .read_own_pending(&mut recovery.cursors, consumer.batch)
                     .await
                     .map(|entries| {
                         let exhausted = entries.is_empty();
                         let (entries, skipped) = Held::without(&held, entries);
-                        if skipped > 0 {
-                            tracing::info!(
-                                entries = skipped,
-                                "pending entries still held by batches in flight here; left to them"
-                            );
-                        }
+                        recovery.reread += entries.len();
+                        recovery.left += skipped;
                         (entries, exhausted)
                     })
             }
@@ -102,15 +98,8 @@ pub async fn read_loop(
                 backoff.reset();
                 processor.readiness.read_ok();
                 processor.progress.read_ok();
-                if recovering.is_some() {
-                    if exhausted {
-                        recovering = None;
-                    } else if !entries.is_empty() {
-                        tracing::info!(
-                            entries = entries.len(),
-                            "re-reading entries pending under this consumer"
-                        );
-                    }
+                if exhausted && let Some(recovery) = recovering.take() {
+                    recovery.report();
                 }
                 if let Some(batch) = Batch::new(&processor.snapshot, snapshot, entries, permit) {
                     processor.start(batch, &mut batches);
@@ -121,7 +110,7 @@ pub async fn read_loop(
                 processor.readiness.read_failed(intake.sources(), &e);
                 // Entries may have been delivered to us by the failed
                 // read: re-read our pending list once Redis is back.
-                recovering = Some(HashMap::new());
+                recovering = Some(Recovery::default());
                 if is_nogroup(&e) {
                     match recreate_groups(intake).await {
                         // Created again: read at once.
@@ -139,6 +128,33 @@ pub async fn read_loop(
         }
     }
     drain(batches).await
+}
+
+/// A read loop re-reading the entries pending under its consumer (at
+/// start, and after a failed read), page by page.
+#[derive(Default)]
+struct Recovery {
+    /// Where each source's next page starts.
+    cursors: HashMap<String, Cursor>,
+    /// Entries re-read and started again.
+    reread: usize,
+    /// Entries left to the batches in flight that hold them.
+    left: usize,
+}
+
+impl Recovery {
+    /// Says once, when caught up, what was re-read and what left alone.
+    fn report(self) {
+        if self.reread > 0 || self.left > 0 {
+            tracing::info!(
+                reread = self.reread,
+                left = self.left,
+                "caught up with the entries pending under this consumer: re-read {}, left {} to the batches in flight here that hold them",
+                self.reread,
+                self.left
+            );
+        }
+    }
 }
 
 /// Creates again the groups missing on `intake`'s sources; whether any was.
