@@ -196,6 +196,7 @@ pub async fn claim_loop(
         (consumer.claim_idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
     let mut backoff = Backoff::default();
     let mut batches = JoinSet::new();
+    let mut forget_idle = consumer.forget_idle;
     'rounds: loop {
         tokio::select! {
             _ = shutdown.requested() => break,
@@ -203,7 +204,7 @@ pub async fn claim_loop(
         }
         let snapshot = processor.snapshot.current();
         for source in snapshot.sources() {
-            if let Some(idle) = consumer.forget_idle {
+            if let Some(idle) = forget_idle {
                 match intake.forget_idle(&source, idle).await {
                     Ok(removed) => {
                         for name in &removed {
@@ -217,6 +218,18 @@ pub async fn claim_loop(
                                 })
                                 .inc_by(removed.len() as u64);
                         }
+                    }
+                    // Housekeeping only: routing goes on without it.
+                    Err(e) if is_permanent(&e) => {
+                        metrics().redis_error(RedisOp::Claim.label());
+                        tracing::error!(
+                            stream = %source,
+                            "cannot remove idle consumers from group {} ({e}); no longer trying until restart. \
+                             The daemon's Redis user needs +xinfo|consumers and +xgroup|delconsumer, \
+                             or set [consumer] forget-idle-ms = 0",
+                            consumer.group
+                        );
+                        forget_idle = None;
                     }
                     Err(e) => {
                         backoff.fail(RedisOp::Claim, &e, &mut shutdown).await?;
