@@ -37,9 +37,13 @@ impl Readiness {
         }
     }
 
-    /// Intake could not read from `sources`, because of `error`.
-    pub fn read_failed(&self, sources: &[String], error: &dyn std::fmt::Display) {
+    /// Intake could not read from `sources`, because of `error`. A lost
+    /// connection says Redis is unreachable too, before the next PING does.
+    pub fn read_failed(&self, sources: &[String], error: &redis::RedisError) {
         self.intake.store(false, Ordering::Relaxed);
+        if error.is_io_error() || error.is_connection_dropped() || error.is_timeout() {
+            self.redis.store(false, Ordering::Relaxed);
+        }
         *self.intake_error.lock().expect("never poisoned") = Some(format!(
             "intake cannot read from {}: {error}",
             sources.join(", ")
