@@ -229,6 +229,7 @@ impl Processor {
         let watching = watch.clone();
         let mut deciding = tokio::task::spawn_blocking(move || {
             let _worker = worker;
+            // Set once, by this thread only: it cannot be refused.
             let _ = watching.set(ThreadWatch::current());
             entries
                 .into_iter()

@@ -84,6 +84,7 @@ impl Reloader {
                         .flat_map(|e| e.event.paths)
                         .collect();
                     if !paths.is_empty() {
+                        // Refused only once the reloader has stopped.
                         let _ = tx.send(paths);
                     }
                 }
