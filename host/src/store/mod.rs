@@ -72,8 +72,10 @@ pub fn client(url: &str) -> anyhow::Result<redis::Client> {
 }
 
 /// Makes `ring` the process's TLS crypto provider, which `rediss://` needs:
-/// redis's rustls names none, and without one the first TLS connection
-/// panics. Once per process.
+/// redis's rustls enables none, and rustls panics at the first TLS
+/// connection unless exactly one is enabled (our `ring` feature) or one is
+/// installed (this, so a dependency enabling another cannot bring the panic
+/// back). Once per process.
 fn install_tls() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
@@ -185,5 +187,26 @@ impl ConnectionLike for Conn {
             Conn::Single(conn) => conn.get_db(),
             Conn::Cluster(conn) => conn.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// redis's rustls enables no crypto provider; without one, the first
+    /// `rediss://` connection panicked (see [`install_tls`]).
+    #[test]
+    fn a_tls_url_fails_as_an_error_not_a_panic() {
+        // Accepts TCP (the kernel's backlog) but never answers TLS.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("rediss://{}/0", listener.local_addr().unwrap());
+        let store = Store::new(&RedisTarget::Url(url)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let connected = runtime.block_on(store.connect(Duration::from_secs(1)));
+        assert!(connected.is_err(), "the listener never answers TLS");
     }
 }
