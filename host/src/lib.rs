@@ -8,7 +8,8 @@
 //!   is that chain short of Redis.
 //! - [`daemon`]: the running daemon: wiring and supervision, the consume
 //!   loops, batches, backoff, shutdown, hot reload and the snapshot it swaps,
-//!   the health listener, the heartbeat and the metrics.
+//!   the health listener, the heartbeat, systemd's notifications and the
+//!   metrics.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`store`]: Redis access: connections (one server, a cluster, or the
 //!   embedded server), the cluster's key layout, reading Redis replies, and
