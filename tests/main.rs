@@ -18,6 +18,8 @@
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
 //! - `operations`: metrics, readiness, status and dead-letter replay.
+//! - `metrics`: `/metrics` in both Prometheus formats, read by Python
+//!   `prometheus_client`'s two parsers (Python in `target/venv`).
 //! - `acl`: the daemon as the deployment's Redis ACL user.
 //! - `clients`: the Python client against the real daemon.
 //! - `slivka`: the shipped plugins against slivka 0.8.5b7 itself, on a
@@ -38,6 +40,7 @@ mod clients;
 mod cluster;
 mod faults;
 mod fuzz;
+mod metrics;
 mod operations;
 mod pipeline;
 mod plugins;

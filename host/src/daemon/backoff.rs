@@ -34,6 +34,16 @@ pub enum RedisOp {
 }
 
 impl RedisOp {
+    /// Every operation, for the metric series created at 0.
+    pub const ALL: [RedisOp; 6] = [
+        RedisOp::Connect,
+        RedisOp::CreateGroups,
+        RedisOp::LoadScript,
+        RedisOp::Read,
+        RedisOp::Claim,
+        RedisOp::Settle,
+    ];
+
     /// The metric label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -150,6 +160,27 @@ pub async fn retry<T>(
         match attempt().await {
             Ok(value) => return Some(value),
             Err(e) => backoff.fail(op, &e, shutdown).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_operation_once_in_order() {
+        for (i, op) in RedisOp::ALL.into_iter().enumerate() {
+            // Adding a variant breaks this match: add it to ALL as well.
+            let position = match op {
+                RedisOp::Connect => 0,
+                RedisOp::CreateGroups => 1,
+                RedisOp::LoadScript => 2,
+                RedisOp::Read => 3,
+                RedisOp::Claim => 4,
+                RedisOp::Settle => 5,
+            };
+            assert_eq!(position, i, "{op:?}");
         }
     }
 }

@@ -21,13 +21,17 @@
 //! - [`health`]: `/metrics`, `/healthz` and `/readyz`.
 //! - [`heartbeat`]: readiness checks, gauges and the heartbeat record.
 //! - [`metrics`]: what switchyard counts, for Prometheus.
+//! - [`exposition`]: the OpenMetrics and classic text formats, negotiated.
+//! - [`process`]: the standard `process_*` metrics, from `/proc/self`.
 
 pub mod backoff;
 pub mod batch;
 pub mod consume;
+pub mod exposition;
 pub mod health;
 pub mod heartbeat;
 pub mod metrics;
+pub mod process;
 pub mod reload;
 pub mod shutdown;
 pub mod snapshot;

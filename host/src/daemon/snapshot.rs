@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::anyhow;
 
+use super::metrics::metrics;
 use crate::config::{RouteSettings, Settings};
 use crate::pipeline::job::Entry;
 use crate::plugin::{Plugin, Runtime};
@@ -181,8 +182,9 @@ impl Snapshot {
 pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>);
 
 impl SnapshotCell {
-    /// A cell holding `snapshot`.
+    /// A cell holding `snapshot`; its metric series are created at 0.
     pub fn new(snapshot: Snapshot) -> SnapshotCell {
+        metrics().create_series(&snapshot);
         SnapshotCell(Arc::new(RwLock::new(Arc::new(snapshot))))
     }
 
@@ -194,8 +196,10 @@ impl SnapshotCell {
             .clone()
     }
 
-    /// Makes `snapshot` the one new batches take.
+    /// Makes `snapshot` the one new batches take, its metric series
+    /// created at 0 first.
     pub fn swap(&self, snapshot: Snapshot) {
+        metrics().create_series(&snapshot);
         *self
             .0
             .write()
