@@ -33,6 +33,9 @@ use super::snapshot::{Router, Snapshot};
 use crate::pipeline::settle::Outcome;
 use crate::plugin::Fault;
 
+// Each label set writes its values as [`token`]s (its `EncodeLabelSet` is
+// below, through `encode_tokens`); a new one should too.
+
 /// Labels naming a stream.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct StreamLabels {
