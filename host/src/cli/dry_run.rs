@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::{RedisTarget, Settings, streams_of};
+use crate::config::{Overrides, RedisTarget, Settings, streams_of};
 use crate::daemon::snapshot::{Router, Snapshot};
 use crate::plugin::Runtime;
 use crate::store::redact;
@@ -24,14 +24,16 @@ pub fn run(config: &Path, url: Option<String>, consumer: Option<String>) -> anyh
     let runtime = Runtime::new()?;
     let snapshot = Snapshot::build(&runtime, &settings, None)
         .with_context(|| format!("cannot load the plugins of {}", config.display()))?;
-    print!("{}", summary(&settings, &snapshot));
+    // `load` has read them already; an error would have stopped it.
+    let overrides = Overrides::from_env().unwrap_or_default();
+    print!("{}", summary(&settings, &snapshot, &overrides.variables()));
     Ok(())
 }
 
 /// What the daemon would run, for people: Redis, the consumer, each route
 /// in the order tried, each stream with its role, each plugin with its
-/// version.
-fn summary(settings: &Settings, snapshot: &Snapshot) -> String {
+/// version; `variables` are the environment's overrides in force.
+fn summary(settings: &Settings, snapshot: &Snapshot, variables: &[&str]) -> String {
     let mut out = String::new();
     let mut line = |text: String| {
         out.push_str(&text);
@@ -43,6 +45,12 @@ fn summary(settings: &Settings, snapshot: &Snapshot) -> String {
         snapshot.routes.len(),
         snapshot.plugins.len()
     ));
+    if !variables.is_empty() {
+        line(format!(
+            "keys from the environment: {}",
+            variables.join(", ")
+        ));
+    }
     line(format!(
         "redis: {}",
         match &settings.redis {
@@ -86,8 +94,10 @@ fn summary(settings: &Settings, snapshot: &Snapshot) -> String {
             ))
     ));
     line("streams:".into());
-    for (stream, role) in streams_of(&settings.routes) {
-        line(format!("  {stream}  {}", role.name()));
+    let streams = streams_of(&settings.routes);
+    let width = streams.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+    for (stream, role) in streams {
+        line(format!("  {stream:width$}  {}", role.name()));
     }
     line("routes, in the order they are tried:".into());
     for route in &snapshot.routes {
