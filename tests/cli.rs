@@ -214,6 +214,12 @@ fn every_commands_help_gives_examples_and_exit_codes() {
             "{command}:\n{help}"
         );
         assert!(help.contains("\nExit codes:\n  0 "), "{command}:\n{help}");
+        if help.contains("--config <CONFIG>") {
+            assert!(
+                help.contains("[env: SWITCHYARD_CONFIG="),
+                "{command}:\n{help}"
+            );
+        }
     }
     let (help, _) = text(&switchyard(&["run", "--help"], &[]));
     assert!(help.contains("--dry-run"), "{help}");
