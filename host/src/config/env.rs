@@ -11,7 +11,9 @@
 //! (`SWITCHYARD_CONFIG`, `SWITCHYARD_REDIS_URL` are flags' variables). The
 //! value is read as a TOML value (`50`, `true`, `"007"`, `["a", "b"]`), and
 //! as a string when it is not one (`redis://host`, `30s`). `[[routes]]` and
-//! names holding `_` or `.` cannot be written this way.
+//! names holding `_` or `.` cannot be written this way. A duration set this
+//! way replaces the file's in either of its forms (`claim-idle`,
+//! `claim-idle-ms`).
 //!
 //! The file is read first, on its own, so its errors keep their line and
 //! column; the variables are laid over it as a table, and an error that one
@@ -26,6 +28,10 @@ const PREFIX: &str = "SWITCHYARD_";
 
 /// What separates a variable's table path from its key.
 const SEPARATOR: &str = "__";
+
+/// The suffixes of the older integer forms of duration keys (`block-ms`
+/// for `block`, `ttl-seconds` for `ttl`; see `file.rs`).
+const OLD_UNITS: [&str; 2] = ["-ms", "-seconds"];
 
 /// The config keys set by the environment, in the order of their names.
 #[derive(Debug, Clone, Default)]
@@ -109,6 +115,9 @@ impl Overrides {
     pub fn apply<T: DeserializeOwned>(&self, table: &toml::Table) -> Result<T, String> {
         let mut all = table.clone();
         for key in &self.keys {
+            key.clear_other_form(&mut all);
+        }
+        for key in &self.keys {
             key.set(&mut all)?;
         }
         match toml::Value::Table(all).try_into::<T>() {
@@ -119,6 +128,7 @@ impl Overrides {
                 // the culprit.
                 for key in &self.keys {
                     let mut one = table.clone();
+                    key.clear_other_form(&mut one);
                     key.set(&mut one)?;
                     if let Err(e) = toml::Value::Table(one).try_into::<T>() {
                         return Err(format!("{}: {}", key.describe(), e.message()));
@@ -135,6 +145,30 @@ impl Overrides {
 }
 
 impl Override {
+    /// Removes from `table` (the file's) the other form of this key, if it
+    /// is a duration: `claim-idle-ms` for `claim-idle` and the reverse,
+    /// `ttl-seconds` for `ttl`. The variable replaces the file's value
+    /// whichever form the file wrote it in.
+    fn clear_other_form(&self, table: &mut toml::Table) {
+        let (key, tables) = self
+            .path
+            .split_last()
+            .expect("a path has at least two parts: it holds the separator");
+        let mut at = table;
+        for name in tables {
+            match at.get_mut(name) {
+                Some(toml::Value::Table(inner)) => at = inner,
+                _ => return,
+            }
+        }
+        for unit in OLD_UNITS {
+            match key.strip_suffix(unit) {
+                Some(stem) => at.remove(stem),
+                None => at.remove(&format!("{key}{unit}")),
+            };
+        }
+    }
+
     /// Sets this key in `table`, making the tables on its path.
     fn set(&self, table: &mut toml::Table) -> Result<(), String> {
         let (key, tables) = self
@@ -224,6 +258,21 @@ mod tests {
         assert_eq!(scalar("\"007\""), toml::Value::String("007".into()));
         assert_eq!(scalar("5m"), toml::Value::String("5m".into()));
         assert_eq!(scalar("a b"), toml::Value::String("a b".into()));
+    }
+
+    #[test]
+    fn a_duration_from_the_environment_replaces_the_files_in_either_form() {
+        let table: toml::Table =
+            toml::from_str("[consumer]\nclaim-idle-ms = 1000\n[status]\nttl = \"1d\"\n").unwrap();
+        let o = vars(&[
+            ("SWITCHYARD_CONSUMER__CLAIM_IDLE", "45s"),
+            ("SWITCHYARD_STATUS__TTL_SECONDS", "60"),
+        ]);
+        let all: toml::Table = o.apply(&table).unwrap();
+        assert_eq!(
+            all.to_string(),
+            "[consumer]\nclaim-idle = \"45s\"\n\n[status]\nttl-seconds = 60\n"
+        );
     }
 
     #[test]
