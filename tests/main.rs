@@ -28,6 +28,8 @@
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
 //! - `cluster`: switchyard on a Redis Cluster.
+//! - `cli`: the command line: `run --dry-run`, config from the environment,
+//!   `--help`, completions and the man page.
 //!
 //! Run one surface with a name filter:
 //! `cargo test -p switchyard --test integration chaos::`.
@@ -36,6 +38,7 @@ mod harness;
 
 mod acl;
 mod chaos;
+mod cli;
 mod clients;
 mod cluster;
 mod faults;

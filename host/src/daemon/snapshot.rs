@@ -64,8 +64,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads every plugin `settings` names and resolves the routes. Plugins
     /// whose file and settings are unchanged since `previous` are reused,
-    /// not recompiled. Fails, naming the file, if any plugin is missing, not
-    /// a component, or of the wrong world for its use. With the null
+    /// not recompiled. Fails, naming the route and the file, if any plugin
+    /// is missing (see [`Settings::check_plugin_files`]), naming the file if
+    /// one is not a component or of the wrong world for its use. With the null
     /// pipeline no plugin is loaded: routes have no validator and the
     /// [`Router::FirstTarget`] router.
     pub fn build(
@@ -88,6 +89,7 @@ impl Snapshot {
                 plugins: BTreeMap::new(),
             });
         }
+        settings.check_plugin_files()?;
         let mut plugins = BTreeMap::new();
         for (name, plugin) in &settings.plugins {
             let (file, plugin_settings) = (&plugin.file, &plugin.settings);
