@@ -402,3 +402,163 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     );
     assert_exactly_once(&mut conn, n as usize);
 }
+
+/// `switchyard status --json` with `config`, parsed; `Null` when it fails.
+fn status_report(config: &std::path::Path) -> serde_json::Value {
+    let (ok, stdout, _) = switchyard(&["status", "--config", config.to_str().unwrap(), "--json"]);
+    if ok {
+        serde_json::from_str(&stdout).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Whether `report` lists daemon `consumer` alive.
+fn lists_daemon(report: &serde_json::Value, consumer: &str) -> bool {
+    report["daemons"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["consumer"] == consumer))
+}
+
+#[test]
+fn status_lists_a_running_daemon_among_thousands_of_other_keys() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    let mut pipe = redis::pipe();
+    for n in 0..5_000 {
+        pipe.cmd("SET")
+            .arg(format!("unrelated:{n}"))
+            .arg(n)
+            .ignore();
+    }
+    for n in 0..3_000 {
+        pipe.cmd("HSET")
+            .arg(format!("switchyard:job:earlier-{n}"))
+            .arg("status")
+            .arg("ACCEPTED")
+            .ignore();
+    }
+    pipe.query::<()>(&mut conn).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let daemon = Daemon::start(&config, "among-many");
+
+    let mut report = serde_json::Value::Null;
+    assert!(
+        wait_until(TIMEOUT, || {
+            report = status_report(&config);
+            lists_daemon(&report, "among-many")
+        }),
+        "status does not list the daemon: {report:#}\nlog:\n{}",
+        daemon.log()
+    );
+    // Over 5,000 keys the status records are estimated from random keys,
+    // and the report says so (the estimate's spread is about 200 here).
+    let memory = &report["memory"];
+    assert_eq!(memory["status-records-counted"], false, "{memory:#}");
+    let estimate = memory["status-records"].as_u64().unwrap();
+    assert!((1_500..=4_500).contains(&estimate), "{memory:#}");
+    let (ok, text, _) = switchyard(&["status", "--config", config.to_str().unwrap()]);
+    assert!(ok);
+    assert!(
+        text.contains("among-many") && text.contains("estimated from"),
+        "{text}"
+    );
+}
+
+/// The value of sample `name` on `/metrics`, once it is there.
+fn gauge(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = get(port, "/metrics")?;
+    samples(&body).get(name).copied()
+}
+
+#[test]
+fn lag_reads_zero_after_a_redis_restart_and_counts_what_arrives_later() {
+    let mut redis = RedisServer::start_durable();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let mut conn = redis.connection();
+    let jobs: Vec<Fields> = (0..30).map(|n| mixed_job(n).1).collect();
+    push(&mut conn, SOURCE, &jobs);
+    let mut daemon = Daemon::start(&config, "lagless");
+    let port = metrics_port(&daemon);
+    wait_settled(&mut conn, jobs.len(), &daemon);
+
+    // Redis 7.0 loads the group without its `entries-read`: from here on
+    // its own `lag` is unknown (nil) or wrong.
+    redis.restart();
+    let mut conn = redis.connection();
+
+    let lag = |report: &serde_json::Value| report["sources"][0]["lag"].as_u64();
+    let mut report = serde_json::Value::Null;
+    assert!(
+        wait_until(TIMEOUT, || {
+            report = status_report(&config);
+            lag(&report) == Some(0)
+        }),
+        "status after the restart: {report:#}"
+    );
+    assert_eq!(report["sources"][0]["oldest-pending-ms"], 0);
+    // The gauges are set just before the heartbeat is written: once a
+    // heartbeat stamped after the restart is there, they are this restart's.
+    let restarted: (u64, u64) = redis::cmd("TIME").query(&mut conn).unwrap();
+    let restarted = restarted.0 * 1000 + restarted.1 / 1000;
+    assert!(
+        wait_until(TIMEOUT, || {
+            let record: Option<String> = redis::cmd("HGET")
+                .arg("switchyard:daemons")
+                .arg("lagless")
+                .query(&mut conn)
+                .unwrap();
+            record
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+                .and_then(|r| r["updated"].as_u64())
+                .is_some_and(|updated| updated > restarted)
+        }),
+        "no heartbeat after the restart; log:\n{}",
+        daemon.log()
+    );
+    assert_eq!(
+        gauge(port, r#"switchyard_consumer_lag{stream="jobs"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        gauge(port, r#"switchyard_oldest_pending_seconds{stream="jobs"}"#),
+        Some(0.0)
+    );
+
+    // Three more with no daemon running: a backlog of three.
+    daemon.terminate();
+    push(
+        &mut conn,
+        SOURCE,
+        &[job_of(Kind::Local, 100), job_of(Kind::Local, 101)],
+    );
+    push(&mut conn, SOURCE, &[job_of(Kind::Local, 102)]);
+    let report = status_report(&config);
+    assert_eq!(lag(&report), Some(3), "{report:#}");
+    // A consumer that reads one and goes away: one pending, with an age.
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg("gone")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(SOURCE)
+        .arg(">")
+        .query(&mut conn)
+        .unwrap();
+    let report = status_report(&config);
+    let source = &report["sources"][0];
+    assert_eq!(
+        (source["lag"].as_u64(), source["pending"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert!(source["oldest-pending-ms"].as_u64().is_some(), "{source:#}");
+}
