@@ -268,6 +268,7 @@ fn section(out: &mut String, title: &str, table: &Table) {
     out.push_str(title);
     out.push('\n');
     for line in table.lines() {
+        out.push(' ');
         out.push_str(line.trim_end());
         out.push('\n');
     }
