@@ -121,7 +121,9 @@ impl Observer {
 
     async fn report(&mut self) -> redis::RedisResult<()> {
         let snapshot = self.snapshot.current();
-        let now = unix_ms(SystemTime::now()) as u64;
+        // Redis's clock, which stamped the entry ids the ages come from.
+        let (seconds, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn).await?;
+        let now = seconds * 1000 + micros / 1000;
         for source in snapshot.sources() {
             let Some(found) = backlog::read_async(&mut self.conn, &source, &self.group).await?
             else {
