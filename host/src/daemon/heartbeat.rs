@@ -110,8 +110,8 @@ impl Observer {
             .query_async::<()>(&mut self.conn)
             .await
         {
-            // Not fatal: the record goes stale and the next beat of any
-            // daemon (or status) drops it.
+            // Not fatal: the record goes stale, status stops listing it
+            // after HEARTBEAT_TTL and the next beat of any daemon drops it.
             tracing::warn!(
                 "cannot remove this daemon's heartbeat ({} in {DAEMONS_KEY}): {e}",
                 self.consumer
