@@ -11,8 +11,9 @@
 //!   the health listener, the heartbeat and the metrics.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`store`]: Redis access: connections (one server, a cluster, or the
-//!   embedded server), the cluster's key layout, reading Redis replies, and
-//!   redacting Redis URLs for messages.
+//!   embedded server), the cluster's key layout, reading Redis replies, a
+//!   consumer group's backlog (lag, pending, oldest pending), and redacting
+//!   Redis URLs for messages.
 //! - [`config`]: the TOML file as written, apart from the validated
 //!   settings the daemon runs on; the defaults in one place; stream roles;
 //!   keys from the environment.

@@ -214,15 +214,19 @@ enum Command {
         /// The dead-letter stream to take them from.
         #[arg(long)]
         from: String,
-        /// The stream to put them on (usually the source stream).
+        /// The stream to put them on; default: each one's own source (needs
+        /// --config). With --config it must be a source some route reads.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         /// How many to move at most.
         #[arg(long, default_value_t = usize::MAX)]
         count: usize,
         /// Only dead letters whose FIELD equals VALUE.
         #[arg(long = "match", value_name = "FIELD=VALUE")]
         filter: Option<String>,
+        /// Print what would move, and move nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Look up entries retention archived before trimming them, as JSON lines.
     #[command(after_help = concat!(
@@ -361,13 +365,15 @@ fn main() -> ExitCode {
             to,
             count,
             filter,
+            dry_run,
         } => report(replay::run(
             redis.redis_url,
             redis.config.as_deref(),
             &from,
-            &to,
+            to.as_deref(),
             count,
             filter.as_deref(),
+            dry_run,
         )),
         Command::Archive {
             dir,

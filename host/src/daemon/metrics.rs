@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
@@ -200,8 +201,12 @@ pub struct Metrics {
     pub plugin_seconds: CallHistogram,
     /// Entries pending in the group, per source (from XINFO GROUPS).
     pub pending: Family<StreamLabels, Gauge>,
-    /// Entries not yet delivered to the group, per source.
+    /// Entries not yet delivered to the group, per source (see
+    /// [`crate::store::backlog`]: it holds after a Redis restart).
     pub lag: Family<StreamLabels, Gauge>,
+    /// Age in seconds of the oldest entry pending in the group, per source
+    /// (0 when nothing is pending).
+    pub oldest_pending: Family<StreamLabels, Gauge<f64, AtomicU64>>,
     /// Entries taken over from other consumers, per source.
     pub reclaimed: Family<StreamLabels, Counter>,
     /// Hot reloads by result.
@@ -245,6 +250,7 @@ impl Metrics {
             plugin_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
             pending: Family::default(),
             lag: Family::default(),
+            oldest_pending: Family::default(),
             reclaimed: Family::default(),
             reloads: Family::default(),
             redis_errors: Family::default(),
@@ -283,6 +289,11 @@ impl Metrics {
             "consumer_lag",
             "Entries not yet delivered to the consumer group",
             metrics.lag.clone(),
+        );
+        registry.register(
+            "oldest_pending_seconds",
+            "Age of the oldest entry pending in the consumer group (0 when none is)",
+            metrics.oldest_pending.clone(),
         );
         registry.register(
             "reclaimed",
