@@ -228,12 +228,15 @@ fn daemon_settles_every_job_exactly_once_as_the_switchyard_user() {
         );
     }
 
-    // The heartbeat (HSET + PEXPIRE in MULTI/EXEC) is written and expires.
-    let heartbeat = "switchyard:daemon:acl-1";
-    let beating = daemon::wait_until(Duration::from_secs(15), || pttl(&mut admin, heartbeat) > 0);
+    // The heartbeat (a script: HSET, HGETALL, HDEL, PEXPIRE and TIME on the
+    // daemons' hash) is written and expires.
+    let heartbeat = "switchyard:daemons";
+    let beating = daemon::wait_until(Duration::from_secs(15), || {
+        pttl(&mut admin, heartbeat) > 0 && hexists(&mut admin, heartbeat, "acl-1")
+    });
     assert!(
         beating,
-        "no heartbeat with a TTL at {heartbeat}; daemon log:\n{}",
+        "no heartbeat for acl-1 in {heartbeat} with a TTL; daemon log:\n{}",
         daemon.log()
     );
 
@@ -310,11 +313,19 @@ fn daemon_settles_every_job_exactly_once_as_the_switchyard_user() {
         "daemon exited with {status}; log:\n{}",
         daemon.log()
     );
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(heartbeat)
-        .query(&mut admin)
-        .unwrap();
-    assert!(!exists, "the heartbeat outlived a clean shutdown");
+    assert!(
+        !hexists(&mut admin, heartbeat, "acl-1"),
+        "the heartbeat outlived a clean shutdown"
+    );
+}
+
+/// Whether hash `key` has `field`.
+fn hexists(conn: &mut redis::Connection, key: &str, field: &str) -> bool {
+    redis::cmd("HEXISTS")
+        .arg(key)
+        .arg(field)
+        .query(conn)
+        .unwrap()
 }
 
 /// The remaining time to live of `key` in ms (negative: none, or no key).

@@ -488,6 +488,8 @@ fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
         "the survivor did not claim the killed daemon's {held} entries:\n{log}"
     );
     assert!(log.contains("reading the sources of a hash slot"), "{log}");
+    // The heartbeat script and the backlog gauges work on a cluster too.
+    assert!(!log.contains("cannot write the heartbeat"), "{log}");
 
     // The front end's side: the Python client names the record from the
     // job id and the stream it pushed to.

@@ -18,6 +18,8 @@
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
 //! - `operations`: metrics, readiness, status and dead-letter replay.
+//! - `metrics`: `/metrics` in both Prometheus formats, read by Python
+//!   `prometheus_client`'s two parsers (Python in `target/venv`).
 //! - `recovery`: the daemon recovering from what Redis and restarts do to
 //!   it: an unusable Redis, a lost group, a Redis restart mid-batch, its own
 //!   restart, dead consumers; and systemd's notifications.
@@ -29,6 +31,8 @@
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
 //! - `cluster`: switchyard on a Redis Cluster.
+//! - `cli`: the command line: `run --dry-run`, config from the environment,
+//!   `--help`, completions and the man page.
 //!
 //! Run one surface with a name filter:
 //! `cargo test -p switchyard --test integration chaos::`.
@@ -37,10 +41,12 @@ mod harness;
 
 mod acl;
 mod chaos;
+mod cli;
 mod clients;
 mod cluster;
 mod faults;
 mod fuzz;
+mod metrics;
 mod operations;
 mod pipeline;
 mod plugins;

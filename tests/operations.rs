@@ -402,3 +402,355 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     );
     assert_exactly_once(&mut conn, n as usize);
 }
+
+/// `switchyard status --json` with `config`, parsed; `Null` when it fails.
+fn status_report(config: &std::path::Path) -> serde_json::Value {
+    let (ok, stdout, _) = switchyard(&["status", "--config", config.to_str().unwrap(), "--json"]);
+    if ok {
+        serde_json::from_str(&stdout).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Whether `report` lists daemon `consumer` alive.
+fn lists_daemon(report: &serde_json::Value, consumer: &str) -> bool {
+    report["daemons"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|d| d["consumer"] == consumer))
+}
+
+#[test]
+fn status_lists_a_running_daemon_among_thousands_of_other_keys() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    let mut pipe = redis::pipe();
+    for n in 0..5_000 {
+        pipe.cmd("SET")
+            .arg(format!("unrelated:{n}"))
+            .arg(n)
+            .ignore();
+    }
+    for n in 0..3_000 {
+        pipe.cmd("HSET")
+            .arg(format!("switchyard:job:earlier-{n}"))
+            .arg("status")
+            .arg("ACCEPTED")
+            .ignore();
+    }
+    pipe.query::<()>(&mut conn).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let daemon = Daemon::start(&config, "among-many");
+
+    let mut report = serde_json::Value::Null;
+    assert!(
+        wait_until(TIMEOUT, || {
+            report = status_report(&config);
+            lists_daemon(&report, "among-many")
+        }),
+        "status does not list the daemon: {report:#}\nlog:\n{}",
+        daemon.log()
+    );
+    // Over 5,000 keys the status records are estimated from random keys,
+    // and the report says so (the estimate's spread is about 200 here).
+    let memory = &report["memory"];
+    assert_eq!(memory["status-records-counted"], false, "{memory:#}");
+    let estimate = memory["status-records"].as_u64().unwrap();
+    assert!((1_500..=4_500).contains(&estimate), "{memory:#}");
+    let (ok, text, _) = switchyard(&["status", "--config", config.to_str().unwrap()]);
+    assert!(ok);
+    assert!(
+        text.contains("among-many") && text.contains("estimated from"),
+        "{text}"
+    );
+}
+
+/// The value of sample `name` on `/metrics`, once it is there.
+fn gauge(port: u16, name: &str) -> Option<f64> {
+    let (_, body) = get(port, "/metrics")?;
+    samples(&body).get(name).copied()
+}
+
+#[test]
+fn lag_reads_zero_after_a_redis_restart_and_counts_what_arrives_later() {
+    let mut redis = RedisServer::start_durable();
+    let dir = tempfile::tempdir().unwrap();
+    // No takeover during the test: the entry a vanished consumer holds
+    // stays pending.
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "claim-idle-ms = 600000",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let mut conn = redis.connection();
+    let jobs: Vec<Fields> = (0..30).map(|n| mixed_job(n).1).collect();
+    push(&mut conn, SOURCE, &jobs);
+    let mut daemon = Daemon::start(&config, "lagless");
+    wait_settled(&mut conn, jobs.len(), &daemon);
+
+    // Redis 7.0 loads the group without its `entries-read`: from here on
+    // its own `lag` is unknown (nil) or wrong until the group reads the
+    // stream's last entry again.
+    redis.restart();
+    let mut conn = redis.connection();
+    let lag = |report: &serde_json::Value| report["sources"][0]["lag"].as_u64();
+    let mut report = serde_json::Value::Null;
+    assert!(
+        wait_until(TIMEOUT, || {
+            report = status_report(&config);
+            lag(&report) == Some(0)
+        }),
+        "status after the restart: {report:#}"
+    );
+
+    // Three more with no daemon running: a backlog of three.
+    daemon.terminate();
+    push(
+        &mut conn,
+        SOURCE,
+        &[job_of(Kind::Local, 100), job_of(Kind::Local, 101)],
+    );
+    push(&mut conn, SOURCE, &[job_of(Kind::Local, 102)]);
+    let report = status_report(&config);
+    assert_eq!(lag(&report), Some(3), "{report:#}");
+
+    // A consumer that reads one and vanishes: one pending, with an age.
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg("vanished")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(SOURCE)
+        .arg(">")
+        .query(&mut conn)
+        .unwrap();
+    let report = status_report(&config);
+    let source = &report["sources"][0];
+    assert_eq!(
+        (source["lag"].as_u64(), source["pending"].as_u64()),
+        (Some(2), Some(1)),
+        "{source:#}"
+    );
+    assert!(source["oldest-pending-ms"].as_u64().is_some(), "{source:#}");
+
+    // The daemon's gauges say the same: it routes the two, and the entry
+    // the vanished consumer holds ages.
+    let daemon = Daemon::start(&config, "lagless");
+    let port = metrics_port(&daemon);
+    assert!(
+        wait_until(TIMEOUT, || {
+            gauge(port, r#"switchyard_consumer_lag{stream="jobs"}"#) == Some(0.0)
+                && gauge(port, r#"switchyard_pending_entries{stream="jobs"}"#) == Some(1.0)
+                && gauge(port, r#"switchyard_oldest_pending_seconds{stream="jobs"}"#)
+                    .is_some_and(|age| age > 0.0)
+        }),
+        "gauges: {:?}; log:\n{}",
+        get(port, "/metrics"),
+        daemon.log()
+    );
+}
+
+/// Runs `switchyard ARGS`, killing it if it has not ended within `TIMEOUT`:
+/// `None` then (a replay that chases its own tail never ends).
+fn switchyard_ending(args: &[&str]) -> Option<(bool, String, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if !wait_until(TIMEOUT, || child.try_wait().unwrap().is_some()) {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        return None;
+    }
+    let output = child.wait_with_output().unwrap();
+    Some((
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+/// `n` dead letters of `service` jobs read from `source`, as the daemon
+/// writes them (the job's fields, then switchyard's notes).
+fn dead_letters(source: &str, first: u64, n: u64) -> Vec<Fields> {
+    (first..first + n)
+        .map(|i| {
+            let mut fields = job_of(Kind::Local, i);
+            fields.push(("switchyard-source".into(), source.as_bytes().to_vec()));
+            fields.push(("switchyard-error".into(), b"no-route".to_vec()));
+            fields
+        })
+        .collect()
+}
+
+#[test]
+fn replaying_dead_letters_that_fail_again_ends_and_moves_only_those_present_at_start() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // No route takes service `nobody`: every such job is a dead letter, and
+    // is one again after each replay.
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let mut conn = redis.connection();
+    let n = 200;
+    let jobs: Vec<Fields> = (0..n)
+        .map(|i| {
+            let mut fields = job_of(Kind::Local, i);
+            fields[0].1 = b"nobody".to_vec();
+            fields
+        })
+        .collect();
+    push(&mut conn, SOURCE, &jobs);
+    let daemon = Daemon::start(&config, "refailing");
+    wait_settled(&mut conn, n as usize, &daemon);
+    assert_eq!(xlen(&mut conn, DEAD), n as usize);
+
+    let config_arg = config.to_str().unwrap();
+    let (ok, stdout, stderr) = switchyard_ending(&[
+        "replay", "--config", config_arg, "--from", DEAD, "--to", SOURCE,
+    ])
+    .expect("the replay did not end: it chases the dead letters it makes");
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!("replayed {n} dead letters")),
+        "{stdout}"
+    );
+    // Each replayed job was routed once more and is a dead letter again.
+    assert!(
+        wait_until(TIMEOUT, || xlen(&mut conn, SOURCE) == 2 * n as usize
+            && xlen(&mut conn, DEAD) == n as usize
+            && pending(&mut conn) == 0),
+        "source {}, dead {}; log:\n{}",
+        xlen(&mut conn, SOURCE),
+        xlen(&mut conn, DEAD),
+        daemon.log()
+    );
+}
+
+#[test]
+fn replay_refuses_to_put_dead_letters_back_where_it_takes_them_from() {
+    let redis = RedisServer::start();
+    let mut conn = redis.connection();
+    push(&mut conn, DEAD, &dead_letters(SOURCE, 0, 1));
+    let (ok, _, stderr) = switchyard_ending(&[
+        "replay",
+        "--redis-url",
+        &redis.url(),
+        "--from",
+        DEAD,
+        "--to",
+        DEAD,
+    ])
+    .expect("replay --from S --to S never ends");
+    assert!(!ok);
+    assert!(
+        stderr.contains("--from jobs:dead --to jobs:dead"),
+        "{stderr}"
+    );
+    assert_eq!(xlen(&mut conn, DEAD), 1);
+}
+
+#[test]
+fn replay_refuses_a_target_no_route_reads_and_names_the_sources() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let mut conn = redis.connection();
+    push(&mut conn, DEAD, &dead_letters(SOURCE, 0, 2));
+    let (ok, _, stderr) = switchyard(&[
+        "replay",
+        "--config",
+        config.to_str().unwrap(),
+        "--from",
+        DEAD,
+        "--to",
+        "queue:local",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("no route reads stream queue:local") && stderr.contains("read: jobs"),
+        "{stderr}"
+    );
+    assert_eq!(xlen(&mut conn, DEAD), 2);
+    assert_eq!(xlen(&mut conn, "queue:local"), 0);
+}
+
+#[test]
+fn replay_dry_run_prints_the_count_and_moves_nothing() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "", "");
+    let mut conn = redis.connection();
+    push(&mut conn, DEAD, &dead_letters(SOURCE, 0, 5));
+    let (ok, stdout, stderr) = switchyard(&[
+        "replay",
+        "--config",
+        config.to_str().unwrap(),
+        "--from",
+        DEAD,
+        "--dry-run",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("would replay 5 dead letters from jobs:dead (5 to jobs)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&job_id(4)),
+        "each letter is listed: {stdout}"
+    );
+    assert_eq!(xlen(&mut conn, DEAD), 5);
+    assert_eq!(xlen(&mut conn, SOURCE), 0);
+}
+
+#[test]
+fn replay_sends_each_dead_letter_to_its_own_source_by_default() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let second = SLIVKA_SECOND_ROUTE;
+    let config = slivka_config(dir.path(), &redis.url(), "", second);
+    let mut conn = redis.connection();
+    push(&mut conn, DEAD, &dead_letters(SOURCE, 0, 3));
+    push(&mut conn, DEAD, &dead_letters("jobs:second", 3, 2));
+    push(&mut conn, DEAD, &dead_letters("retired", 5, 1));
+    let (ok, stdout, stderr) = switchyard(&[
+        "replay",
+        "--config",
+        config.to_str().unwrap(),
+        "--from",
+        DEAD,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("replayed 5 dead letters from jobs:dead (3 to jobs, 2 to jobs:second)")
+            && stdout.contains("left 1 in place: source retired is read by no route"),
+        "{stdout}"
+    );
+    let ids = |conn: &mut redis::Connection, stream| -> Vec<String> {
+        entries(conn, stream)
+            .into_iter()
+            .map(|e| e["job-id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&mut conn, SOURCE), [job_id(0), job_id(1), job_id(2)]);
+    assert_eq!(ids(&mut conn, "jobs:second"), [job_id(3), job_id(4)]);
+    assert_eq!(ids(&mut conn, DEAD), [job_id(5)]);
+}
+
+/// A second route like the slivka one, reading `jobs:second`.
+const SLIVKA_SECOND_ROUTE: &str = r#"
+[[routes]]
+name = "second"
+source = "jobs:second"
+match = { service = ["clustalo"] }
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local", "queue:default"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;

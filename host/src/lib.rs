@@ -12,13 +12,15 @@
 //!   metrics.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`store`]: Redis access: connections (one server, a cluster, or the
-//!   embedded server), the cluster's key layout, reading Redis replies, and
-//!   redacting Redis URLs for messages.
+//!   embedded server), the cluster's key layout, reading Redis replies, a
+//!   consumer group's backlog (lag, pending, oldest pending), and redacting
+//!   Redis URLs for messages.
 //! - [`config`]: the TOML file as written, apart from the validated
-//!   settings the daemon runs on; the defaults in one place; stream roles.
+//!   settings the daemon runs on; the defaults in one place; stream roles;
+//!   keys from the environment.
 //! - [`retention`]: trimming acknowledged and capped entries, and the
 //!   archive that keeps what was trimmed.
-//! - [`cli`]: the commands beside `run`, one file each.
+//! - [`cli`]: the commands beside `run`, and `run --dry-run`, one file each.
 //! - [`logging`]: log output.
 //!
 //! `main.rs` only parses the command line and dispatches; the benchmarks

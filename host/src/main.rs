@@ -2,18 +2,55 @@
 //! a function of [`switchyard::cli`] (or [`switchyard::daemon::run`]) that
 //! takes the parsed values. Errors are printed once, with their causes, at
 //! this edge.
+//!
+//! Every command's `--help` ends with examples and its exit codes; the
+//! shell completions (`switchyard completions SHELL`) and the man page
+//! (`switchyard man`) are generated from the same definitions, so none of
+//! them can drift from the flags.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use switchyard::cli::{archive, replay, send, status, trial};
+use anyhow::Context;
+use clap::{CommandFactory, Parser, Subcommand};
+use switchyard::cli::{archive, dry_run, replay, send, status, trial};
 use switchyard::retention::archive::Query;
+
+/// The exit codes every command but `run`, `check` and `try` has.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:\n  0    done\n  1    an error, printed on stderr with its causes\n  \
+         2    a usage error: an unknown flag, a missing or bad argument"
+    };
+}
 
 /// Routes job requests from Redis streams through sandboxed WebAssembly
 /// plugins that validate each job and choose the runner queue it goes to.
 #[derive(Parser)]
-#[command(name = "switchyard", version, about)]
+#[command(
+    name = "switchyard",
+    version,
+    about,
+    after_help = concat!(
+        "Examples:\n",
+        "  switchyard run --config /etc/switchyard/switchyard.toml\n",
+        "  switchyard run --config switchyard.toml --dry-run     # check a config and its plugins\n",
+        "  switchyard status --config /etc/switchyard/switchyard.toml\n",
+        "  switchyard completions bash > /etc/bash_completion.d/switchyard\n",
+        "  switchyard man > /usr/local/share/man/man1/switchyard.1\n",
+        "\n",
+        "Environment:\n",
+        "  SWITCHYARD_CONFIG           the config file of every command that takes --config\n",
+        "  SWITCHYARD_REDIS_URL        --redis-url\n",
+        "  SWITCHYARD_CONSUMER         run's --consumer\n",
+        "  SWITCHYARD_<TABLE>__<KEY>   a config key over the file's: SWITCHYARD_CONSUMER__BATCH=50\n",
+        "                              is [consumer] batch = 50 (see the README, \"Configuration\")\n",
+        "\n",
+        exit_codes!(),
+        "\n  130  run: a second SIGINT or SIGTERM; it exits at once, unfinished entries stay pending",
+    )
+)]
 struct Cli {
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -26,6 +63,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Say which worlds a plugin component satisfies (validator, router, plugin).
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard check target/plugins/fasta-size.wasm\n",
+        "  switchyard check fasta-size.wasm --config tiers=@tiers.json\n",
+        "\n",
+        "To check a whole routing config and all its plugins: switchyard run --config FILE --dry-run\n",
+        "\n",
+        "Exit codes:\n  0  the plugin loads\n  1  it does not (the reason is printed)\n  ",
+        "2  a usage error, or the plugin runtime cannot start",
+    ))]
     Check {
         /// The plugin's `.wasm` file.
         plugin: PathBuf,
@@ -35,6 +82,15 @@ enum Command {
         config: Vec<String>,
     },
     /// Run a plugin on one job without Redis and print its answer as JSON.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard try slivka-form.wasm --config service.clustalo=@clustalo.service.yaml job.json\n",
+        "  switchyard try fasta-size.wasm --config tiers=@tiers.json --allow queue:local < job.json\n",
+        "\n",
+        "Exit codes:\n  0  the plugin answered (its decision is printed as JSON)\n  ",
+        "1  the plugin failed on the job (the failure is printed as JSON)\n  ",
+        "2  it could not get that far: a usage error, a plugin that does not load, an unreadable job",
+    ))]
     Try {
         /// The plugin's `.wasm` file.
         plugin: PathBuf,
@@ -54,10 +110,29 @@ enum Command {
         job: Option<PathBuf>,
     },
     /// Run the router daemon.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard run --config /etc/switchyard/switchyard.toml\n",
+        "  switchyard run --config switchyard.toml --dry-run\n",
+        "  SWITCHYARD_CONSUMER__BATCH=64 switchyard run --config switchyard.toml --consumer node-7\n",
+        "\n",
+        "--dry-run reads the config and loads and prepares every plugin as run would, prints the\n",
+        "routes, streams and plugins with their versions, and exits without touching Redis.\n",
+        "\n",
+        "Exit codes:\n",
+        "  0    stopped by SIGINT or SIGTERM after settling every job in flight; --dry-run: valid\n",
+        "  1    an error: the config, a plugin, or a failure that stopped the daemon (on stderr)\n",
+        "  2    a usage error\n",
+        "  130  a second SIGINT or SIGTERM: exits at once, unfinished entries stay pending",
+    ))]
     Run {
         /// The routing config (TOML).
-        #[arg(long, short)]
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
         config: PathBuf,
+        /// Load and check the config and every plugin, print what would run,
+        /// and exit; Redis is not contacted.
+        #[arg(long, conflicts_with = "null_pipeline")]
+        dry_run: bool,
         /// Overrides `[redis] url`.
         #[arg(long, env = "SWITCHYARD_REDIS_URL")]
         redis_url: Option<String>,
@@ -69,6 +144,13 @@ enum Command {
         null_pipeline: bool,
     },
     /// Push jobs (one JSON object of fields per line) to a stream.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard send --config switchyard.toml --stream jobs jobs.jsonl\n",
+        "  head -3 jobs.jsonl | switchyard send --redis-url redis://127.0.0.1:6379 --stream jobs\n",
+        "\n",
+        exit_codes!(),
+    ))]
     Send {
         /// The stream to push to.
         #[arg(long)]
@@ -77,12 +159,19 @@ enum Command {
         #[arg(long, env = "SWITCHYARD_REDIS_URL")]
         redis_url: Option<String>,
         /// A routing config to take the Redis URL from.
-        #[arg(long, short)]
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
         config: Option<PathBuf>,
         /// The jobs file (JSON lines); `-` or nothing reads stdin.
         file: Option<PathBuf>,
     },
     /// One screen for operators: streams, lag, pending, consumers, daemons.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard status --config /etc/switchyard/switchyard.toml\n",
+        "  switchyard status --config switchyard.toml --json | jq '.sources'\n",
+        "\n",
+        exit_codes!(),
+    ))]
     Status {
         #[command(flatten)]
         redis: RedisArgs,
@@ -91,6 +180,13 @@ enum Command {
         json: bool,
     },
     /// List dead letters with their reasons, oldest first.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard dead-letters --config switchyard.toml\n",
+        "  switchyard dead-letters --config switchyard.toml --stream jobs:dead --count 100 --json\n",
+        "\n",
+        exit_codes!(),
+    ))]
     DeadLetters {
         #[command(flatten)]
         redis: RedisArgs,
@@ -105,29 +201,47 @@ enum Command {
         json: bool,
     },
     /// Move dead letters back onto a stream for another try, one atomic move each.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard replay --config switchyard.toml --from jobs:dead --to jobs\n",
+        "  switchyard replay --config switchyard.toml --from jobs:dead --to jobs --count 10\n",
+        "\n",
+        exit_codes!(),
+    ))]
     Replay {
         #[command(flatten)]
         redis: RedisArgs,
         /// The dead-letter stream to take them from.
         #[arg(long)]
         from: String,
-        /// The stream to put them on (usually the source stream).
+        /// The stream to put them on; default: each one's own source (needs
+        /// --config). With --config it must be a source some route reads.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         /// How many to move at most.
         #[arg(long, default_value_t = usize::MAX)]
         count: usize,
         /// Only dead letters whose FIELD equals VALUE.
         #[arg(long = "match", value_name = "FIELD=VALUE")]
         filter: Option<String>,
+        /// Print what would move, and move nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Look up entries retention archived before trimming them, as JSON lines.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard archive --config switchyard.toml --job 4f1c2d\n",
+        "  switchyard archive --dir /var/lib/switchyard/archive --stream jobs:dead\n",
+        "\n",
+        exit_codes!(),
+    ))]
     Archive {
         /// The archive directory; default: the config's `[retention] archive-dir`.
         #[arg(long)]
         dir: Option<PathBuf>,
         /// The routing config, for its archive directory.
-        #[arg(long, short)]
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
         config: Option<PathBuf>,
         /// Only entries of this stream.
         #[arg(long)]
@@ -139,13 +253,41 @@ enum Command {
         #[arg(long)]
         entry: Option<String>,
     },
+    /// Print a completion script for a shell.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard completions bash > /etc/bash_completion.d/switchyard\n",
+        "  switchyard completions zsh > \"${fpath[1]}/_switchyard\"\n",
+        "  switchyard completions fish > ~/.config/fish/completions/switchyard.fish\n",
+        "\n",
+        exit_codes!(),
+    ))]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command to a directory.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard man | man -l -\n",
+        "  switchyard man > /usr/local/share/man/man1/switchyard.1\n",
+        "  switchyard man --dir /usr/local/share/man/man1     # switchyard.1, switchyard-run.1, ...\n",
+        "\n",
+        exit_codes!(),
+    ))]
+    Man {
+        /// Write `switchyard.1` and a `switchyard-COMMAND.1` per command here
+        /// instead of the main page to stdout.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Where Redis is, for commands run beside the daemon.
 #[derive(clap::Args)]
 struct RedisArgs {
     /// The routing config (for the Redis URL and the stream names).
-    #[arg(long, short)]
+    #[arg(long, short, env = "SWITCHYARD_CONFIG")]
     config: Option<PathBuf>,
     /// Overrides the config's Redis URL.
     #[arg(long, env = "SWITCHYARD_REDIS_URL")]
@@ -176,7 +318,15 @@ fn main() -> ExitCode {
             config,
             redis_url,
             consumer,
+            dry_run: true,
+            ..
+        } => report(dry_run::run(&config, redis_url, consumer)),
+        Command::Run {
+            config,
+            redis_url,
+            consumer,
             null_pipeline,
+            dry_run: false,
         } => report(switchyard::daemon::run(
             &config,
             redis_url,
@@ -215,13 +365,15 @@ fn main() -> ExitCode {
             to,
             count,
             filter,
+            dry_run,
         } => report(replay::run(
             redis.redis_url,
             redis.config.as_deref(),
             &from,
-            &to,
+            to.as_deref(),
             count,
             filter.as_deref(),
+            dry_run,
         )),
         Command::Archive {
             dir,
@@ -234,6 +386,32 @@ fn main() -> ExitCode {
             config.as_deref(),
             &Query { stream, job, entry },
         )),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "switchyard",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => report(man(dir)),
+    }
+}
+
+/// `switchyard man`: the main page to stdout, or every page into `dir`.
+fn man(dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let command = Cli::command();
+    match dir {
+        Some(dir) => clap_mangen::generate_to(command, &dir)
+            .with_context(|| format!("cannot write the man pages into {}", dir.display())),
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            std::io::stdout()
+                .write_all(&page)
+                .context("cannot write the man page to stdout")
+        }
     }
 }
 

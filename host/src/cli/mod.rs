@@ -1,6 +1,7 @@
 //! The commands beside `switchyard run`, one file each; `main.rs` parses the
 //! command line and calls them with the values it parsed.
 //! - [`trial`]: `switchyard check` and `switchyard try`.
+//! - [`dry_run`]: `switchyard run --dry-run`.
 //! - [`send`]: `switchyard send`.
 //! - [`status`]: `switchyard status`.
 //! - [`replay`]: `switchyard dead-letters` and `switchyard replay`.
@@ -10,6 +11,7 @@
 //! running system reach its Redis with [`connect`].
 
 pub mod archive;
+pub mod dry_run;
 pub mod replay;
 pub mod send;
 pub mod status;

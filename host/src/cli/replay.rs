@@ -6,12 +6,24 @@
 //! destination stream and deletes the dead letter, in one step. Interrupted
 //! at any moment, every job is either still a dead letter or back on the
 //! stream, never both and never neither.
+//!
+//! A replay ends: it moves only the dead letters present when it started
+//! (up to the stream's `last-generated-id` read first), so jobs that fail
+//! again and come back as new dead letters wait for the next replay instead
+//! of being chased. It refuses `--from S --to S`. Each dead letter goes back
+//! to the source it was read from (its `switchyard-source` field) unless
+//! `--to` says otherwise; with `--config` every destination must be a
+//! source some route reads, so a replay cannot feed a stream nobody reads.
+//! Without `--config` nothing can be checked, so `--to` is then required.
+//! `--dry-run` prints what would move and moves nothing.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use serde_json::{Value as Json, json};
 
+use crate::pipeline::job::EntryId;
 use crate::pipeline::settle::{ERROR_FIELD, REASON_FIELD, SOURCE_FIELD, STAGE_FIELD};
 
 /// Moves one entry: see the module doc.
@@ -90,15 +102,61 @@ pub fn list(
     Ok(())
 }
 
+/// Where replayed dead letters go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Every one to this stream.
+    Stream(String),
+    /// Each to the source it was read from (its `switchyard-source`
+    /// field), when that is one of these sources.
+    OwnSource(Vec<String>),
+}
+
+/// What a replay moved (or, dry, would move) and what it left in place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Dead letters moved, per destination stream.
+    pub moved: BTreeMap<String, usize>,
+    /// Dead letters left in place, per reason.
+    pub left: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// How many moved in all.
+    pub fn total(&self) -> usize {
+        self.moved.values().sum()
+    }
+
+    /// One line: `N dead letters from F (to S: n, ...)`, and what was left.
+    fn describe(&self, from: &str) -> String {
+        let mut text = format!("{} dead letters from {from}", self.total());
+        if !self.moved.is_empty() {
+            let each: Vec<String> = self
+                .moved
+                .iter()
+                .map(|(to, n)| format!("{n} to {to}"))
+                .collect();
+            text.push_str(&format!(" ({})", each.join(", ")));
+        }
+        for (reason, n) in &self.left {
+            text.push_str(&format!("; left {n} in place: {reason}"));
+        }
+        text
+    }
+}
+
 /// `switchyard replay`: moves up to `count` dead letters of `from` whose
-/// field matches `filter` (`FIELD=VALUE`) onto `to`, and says how many.
+/// field matches `filter` (`FIELD=VALUE`) onto `to` (default: each one's own
+/// source), checked against `config` (see the module doc), and says how
+/// many; `dry_run` moves nothing.
 pub fn run(
     url: Option<String>,
     config: Option<&Path>,
     from: &str,
-    to: &str,
+    to: Option<&str>,
     count: usize,
     filter: Option<&str>,
+    dry_run: bool,
 ) -> anyhow::Result<()> {
     let filter = match filter {
         Some(f) => Some(
@@ -108,9 +166,34 @@ pub fn run(
         ),
         None => None,
     };
-    let (mut conn, _) = super::connect(url, config)?;
-    let moved = replay(&mut conn, from, to, count, filter.as_ref())?;
-    println!("replayed {moved} dead letters from {from} to {to}");
+    if to == Some(from) {
+        bail!(
+            "replay --from {from} --to {from}: a dead letter put back on the stream it is taken from would be replayed for ever; --to must be a source stream"
+        );
+    }
+    let (mut conn, settings) = super::connect(url, config)?;
+    let sources = settings.as_ref().map(|s| s.sources());
+    let destination = match (to, sources) {
+        (Some(to), Some(sources)) if !sources.iter().any(|s| s == to) => bail!(
+            "replay --to {to}: no route reads stream {to}, so the jobs would wait there for ever; the routes read: {}",
+            sources.join(", ")
+        ),
+        (Some(to), _) => Destination::Stream(to.to_owned()),
+        (None, Some(sources)) => Destination::OwnSource(sources),
+        (None, None) => bail!(
+            "replay from {from}: give --config, to send each dead letter back to its own source after checking that a route reads it, or --to STREAM"
+        ),
+    };
+    let tally = replay(
+        &mut conn,
+        from,
+        &destination,
+        count,
+        filter.as_ref(),
+        dry_run,
+    )?;
+    let verb = if dry_run { "would replay" } else { "replayed" };
+    println!("{verb} {}", tally.describe(from));
     Ok(())
 }
 
@@ -170,34 +253,124 @@ pub fn matches(letter: &Letter, filter: Option<&(String, String)>) -> bool {
 }
 
 /// Replays up to `count` dead letters of `from` that match `filter` onto
-/// `to`, one atomic move each. Returns how many moved.
+/// `destination`, one atomic move each, stopping at the last entry `from`
+/// held when it started; `dry_run` only counts (and prints each). Returns
+/// what moved and what was left.
 pub fn replay(
     conn: &mut redis::Connection,
     from: &str,
-    to: &str,
+    destination: &Destination,
     count: usize,
     filter: Option<&(String, String)>,
-) -> anyhow::Result<usize> {
+    dry_run: bool,
+) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    // Entries added from here on (jobs that fail again) are not this
+    // replay's: it reads up to this id and no further.
+    let info: redis::Value = match redis::cmd("XINFO").arg("STREAM").arg(from).query(conn) {
+        Ok(info) => info,
+        // No stream: no dead letters.
+        Err(e) if e.to_string().to_ascii_lowercase().contains("no such key") => {
+            return Ok(tally);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read stream {from}")),
+    };
+    let Some(last) = crate::store::reply::flat_map(info)
+        .remove("last-generated-id")
+        .and_then(|id| EntryId::parse(&id))
+    else {
+        bail!("stream {from} has no last-generated-id: is it a stream?");
+    };
     let script = redis::Script::new(REPLAY_SCRIPT);
-    let mut moved = 0;
     let mut after = "-".to_owned();
-    while moved < count {
-        let page = read(conn, from, &after, 500)?;
-        let Some((last, _)) = page.last() else { break };
-        after = last.clone();
+    'pages: while tally.total() < count {
+        let page = read_through(conn, from, &after, &last, 500)?;
+        let Some((end, _)) = page.last() else { break };
+        after = end.clone();
         for letter in page.iter().filter(|l| matches(l, filter)) {
-            if moved >= count {
-                break;
+            if tally.total() >= count {
+                break 'pages;
             }
-            let result: i64 = script.key(from).key(to).arg(&letter.0).invoke(conn)?;
+            let to = match destination {
+                Destination::Stream(to) => to.clone(),
+                Destination::OwnSource(sources) => match field(letter, SOURCE_FIELD) {
+                    None => {
+                        *tally
+                            .left
+                            .entry(format!("no {SOURCE_FIELD} field (give --to)"))
+                            .or_default() += 1;
+                        continue;
+                    }
+                    Some(source) if source == from || !sources.contains(&source) => {
+                        *tally
+                            .left
+                            .entry(format!("source {source} is read by no route"))
+                            .or_default() += 1;
+                        continue;
+                    }
+                    Some(source) => source,
+                },
+            };
+            if dry_run {
+                let d = describe(from, letter);
+                println!(
+                    "  {}  job {}  service {}  -> {to}",
+                    letter.0,
+                    d["job-id"].as_str().unwrap_or("-"),
+                    d["service"].as_str().unwrap_or("-"),
+                );
+                *tally.moved.entry(to).or_default() += 1;
+                continue;
+            }
+            let result: i64 = script
+                .key(from)
+                .key(&to)
+                .arg(&letter.0)
+                .invoke(conn)
+                .with_context(|| {
+                    format!("cannot move dead letter {} from {from} to {to}", letter.0)
+                })?;
             match result {
-                1 => moved += 1,
+                1 => *tally.moved.entry(to).or_default() += 1,
                 -1 => {
-                    tracing::warn!(stream = from, entry = %letter.0, "dead letter has no job fields to replay; left in place")
+                    tracing::warn!(stream = from, entry = %letter.0, "dead letter has no job fields to replay; left in place");
+                    *tally.left.entry("no job fields".to_owned()).or_default() += 1;
                 }
                 _ => {} // gone meanwhile (another replay took it)
             }
         }
     }
-    Ok(moved)
+    Ok(tally)
+}
+
+/// Up to `count` entries of `stream` after `after` (exclusive; `-`: from
+/// the start) and up to `last` (inclusive), oldest first.
+fn read_through(
+    conn: &mut redis::Connection,
+    stream: &str,
+    after: &str,
+    last: &EntryId,
+    count: usize,
+) -> redis::RedisResult<Vec<Letter>> {
+    let start = if after == "-" {
+        "-".to_owned()
+    } else {
+        format!("({after}")
+    };
+    redis::cmd("XRANGE")
+        .arg(stream)
+        .arg(start)
+        .arg(last.to_string())
+        .arg("COUNT")
+        .arg(count)
+        .query(conn)
+}
+
+/// `letter`'s field `name` as text.
+fn field(letter: &Letter, name: &str) -> Option<String> {
+    letter
+        .1
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
 }

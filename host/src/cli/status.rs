@@ -1,24 +1,39 @@
 //! `switchyard status`: one screen an operator reads.
 //!
-//! Per source stream its length, the group's lag and pending count and its
-//! consumers with their idle time; the length of every target, rejected and
-//! dead-letter stream; the daemons alive (from their heartbeat records) with
+//! Per source stream its length, the group's lag, pending count and oldest
+//! pending entry ([`crate::store::backlog`], the daemon's gauges' figures)
+//! and its consumers with their idle time; the length of every target,
+//! rejected and dead-letter stream; the daemons alive (from the heartbeat
+//! hash, [`DAEMONS_KEY`]: one key, however many others Redis holds) with
 //! their plugin versions and last reload error; the memory switchyard's keys
 //! use and, per source, the retention position. `--json` prints the same for
 //! scripts.
+//!
+//! Nothing here walks the whole keyspace: the status records are counted by
+//! `SCAN` only while Redis holds at most [`COUNT_ALL_UP_TO`] keys; beyond
+//! that their number is estimated from [`KEY_SAMPLE`] random keys and
+//! labelled so.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use redis::Value;
+use bytesize::ByteSize;
+use comfy_table::{CellAlignment, Table, presets::NOTHING};
+use redis::{Commands, Value};
 use serde_json::{Value as Json, json};
 
 use crate::config::{Settings, streams_of};
-use crate::daemon::heartbeat::{HEARTBEAT_PREFIX, unix_ms};
+use crate::daemon::heartbeat::{DAEMONS_KEY, HEARTBEAT_TTL, unix_ms};
+use crate::store::backlog;
 use crate::store::reply::{flat_map, groups};
 
 /// Status records whose size is measured to estimate them all.
 const STATUS_SAMPLE: usize = 200;
+/// Up to this many keys in Redis, the status records are counted by SCAN.
+pub const COUNT_ALL_UP_TO: u64 = 5_000;
+/// Beyond [`COUNT_ALL_UP_TO`], how many random keys the estimate reads.
+pub const KEY_SAMPLE: usize = 500;
 
 /// Prints the report of the system `config` describes, as text or `json`;
 /// `url` overrides the config's Redis.
@@ -37,18 +52,13 @@ pub fn run(url: Option<String>, config: Option<&Path>, json: bool) -> anyhow::Re
 /// Collects the report from Redis.
 pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Result<Json> {
     let group = &settings.consumer.group;
+    let now = redis_now_ms(conn);
     let mut sources = Vec::new();
     for source in settings.sources() {
         let length: usize = redis::cmd("XLEN").arg(&source).query(conn)?;
-        let reply: Value = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg(&source)
-            .query(conn)
-            .unwrap_or(Value::Nil);
-        let info = groups(reply)
-            .into_iter()
-            .find(|g| g.get("name") == Some(group));
-        let consumers = match &info {
+        let found = backlog::read(conn, &source, group)
+            .with_context(|| format!("cannot read group {group} on stream {source}"))?;
+        let consumers = match &found {
             Some(_) => {
                 let reply: Value = redis::cmd("XINFO")
                     .arg("CONSUMERS")
@@ -75,9 +85,11 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
             "memory-bytes": memory_usage(conn, &source),
             "retention": retention,
             "group": group,
-            "group-exists": info.is_some(),
-            "pending": info.as_ref().map_or(0, |g| number(g.get("pending"))),
-            "lag": info.as_ref().map_or(0, |g| number(g.get("lag"))),
+            "group-exists": found.is_some(),
+            "pending": found.as_ref().map_or(0, |b| b.pending),
+            "lag": found.as_ref().map_or(0, |b| b.lag),
+            "lag-exact": found.as_ref().is_none_or(|b| b.lag_exact),
+            "oldest-pending-ms": found.as_ref().map_or(0, |b| b.oldest_pending_ms(now)),
             "consumers": consumers,
         }));
     }
@@ -96,41 +108,60 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
         }));
     }
     let memory = memory(conn, settings, &sources, &streams);
-
-    let mut daemons = Vec::new();
-    let keys: Vec<String> = redis::cmd("SCAN")
-        .arg(0)
-        .arg("MATCH")
-        .arg(format!("{HEARTBEAT_PREFIX}*"))
-        .arg("COUNT")
-        .arg(1000)
-        .query::<(String, Vec<String>)>(conn)
-        .map(|(_, keys)| keys)
-        .context("cannot list the daemons' heartbeats")?;
-    let now = unix_ms(std::time::SystemTime::now()) as i64;
-    for key in keys {
-        let reply: Value = redis::cmd("HGETALL").arg(&key).query(conn)?;
-        let beat = flat_map(reply);
-        daemons.push(json!({
-            "consumer": beat.get("consumer"),
-            "group": beat.get("group"),
-            "version": beat.get("version"),
-            "pid": number(beat.get("pid")),
-            "plugins": split(beat.get("plugins")),
-            "sources": split(beat.get("sources")),
-            "in-flight": number(beat.get("in-flight")),
-            "reloads-ok": number(beat.get("reloads-ok")),
-            "reloads-failed": number(beat.get("reloads-failed")),
-            "last-reload-error": beat.get("last-reload-error").filter(|e| !e.is_empty()),
-            "seen-ms-ago": now - number(beat.get("updated")),
-        }));
-    }
+    let daemons = daemons(conn, now)?;
     Ok(json!({
         "sources": sources,
         "streams": streams,
         "memory": memory,
         "daemons": daemons,
     }))
+}
+
+/// The daemons whose heartbeat is younger than [`HEARTBEAT_TTL`], by name.
+fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Json>> {
+    let reply: Value = redis::cmd("HGETALL")
+        .arg(DAEMONS_KEY)
+        .query(conn)
+        .with_context(|| format!("cannot read the daemons' heartbeats ({DAEMONS_KEY})"))?;
+    let mut beats: Vec<(String, String)> = flat_map(reply).into_iter().collect();
+    beats.sort();
+    let mut daemons = Vec::new();
+    for (consumer, record) in beats {
+        // A record that is not JSON is stale by the daemons' own rule.
+        let Ok(beat) = serde_json::from_str::<Json>(&record) else {
+            continue;
+        };
+        let updated = beat["updated"].as_u64().unwrap_or(0);
+        let seen = now.saturating_sub(updated);
+        if seen > HEARTBEAT_TTL.as_millis() as u64 {
+            continue;
+        }
+        let list = |key: &str| -> Vec<Json> { beat[key].as_array().cloned().unwrap_or_default() };
+        let error = beat["last-reload-error"].as_str().filter(|e| !e.is_empty());
+        daemons.push(json!({
+            "consumer": consumer,
+            "group": beat["group"],
+            "version": beat["version"],
+            "pid": beat["pid"],
+            "plugins": list("plugins"),
+            "sources": list("sources"),
+            "in-flight": beat["in-flight"],
+            "reloads-ok": beat["reloads-ok"],
+            "reloads-failed": beat["reloads-failed"],
+            "last-reload-error": error,
+            "seen-ms-ago": seen,
+        }));
+    }
+    Ok(daemons)
+}
+
+/// Redis's clock in Unix ms (the heartbeats are stamped with it, and stream
+/// ids are); this machine's clock when Redis will not say.
+fn redis_now_ms(conn: &mut redis::Connection) -> u64 {
+    redis::cmd("TIME")
+        .query::<(u64, u64)>(conn)
+        .map(|(s, us)| s * 1000 + us / 1000)
+        .unwrap_or_else(|_| unix_ms(std::time::SystemTime::now()) as u64)
 }
 
 /// `MEMORY USAGE key` in bytes; null if the key is missing or the user may
@@ -145,7 +176,8 @@ fn memory_usage(conn: &mut redis::Connection, key: &str) -> Option<i64> {
 }
 
 /// The memory of switchyard's keys: the streams (measured), the status
-/// records (counted with SCAN, sized from a sample), and Redis's total.
+/// records (counted, or estimated on a big keyspace: see the module doc;
+/// sized from a sample), and Redis's total.
 fn memory(
     conn: &mut redis::Connection,
     settings: &Settings,
@@ -157,32 +189,36 @@ fn memory(
         .chain(streams)
         .filter_map(|s| s["memory-bytes"].as_i64())
         .sum();
-    let mut count = 0usize;
-    let mut sample = Vec::new();
-    let mut cursor = 0u64;
-    let pattern = format!("{}*", settings.status.prefix);
-    loop {
-        let Ok((next, keys)) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query::<(u64, Vec<String>)>(conn)
-        else {
-            break;
-        };
-        count += keys.len();
-        for key in keys {
-            if sample.len() < STATUS_SAMPLE {
-                sample.push(key);
-            }
+    let prefix = &settings.status.prefix;
+    let keys: u64 = redis::cmd("DBSIZE").query(conn).unwrap_or(0);
+    let (count, sample, method) = if keys <= COUNT_ALL_UP_TO {
+        let counted: Vec<String> = conn
+            .scan_match::<_, String>(format!("{prefix}*"))
+            .map(|iter| iter.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+        let sample = counted.iter().take(STATUS_SAMPLE).cloned().collect();
+        (counted.len() as u64, sample, "counted".to_owned())
+    } else {
+        let mut pipe = redis::pipe();
+        for _ in 0..KEY_SAMPLE {
+            pipe.cmd("RANDOMKEY");
         }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
+        let drawn: Vec<Option<String>> = pipe.query(conn).unwrap_or_default();
+        let mut hits: Vec<String> = drawn
+            .into_iter()
+            .flatten()
+            .filter(|k| k.starts_with(prefix.as_str()))
+            .collect();
+        let estimate = hits.len() as u64 * keys / KEY_SAMPLE as u64;
+        hits.sort();
+        hits.dedup();
+        hits.truncate(STATUS_SAMPLE);
+        (
+            estimate,
+            hits,
+            format!("estimated from {KEY_SAMPLE} random keys of {keys}"),
+        )
+    };
     let sampled: Vec<i64> = sample
         .iter()
         .filter_map(|key| memory_usage(conn, key))
@@ -204,22 +240,56 @@ fn memory(
     json!({
         "streams-bytes": streams_bytes,
         "status-records": count,
+        "status-records-counted": method == "counted",
+        "status-records-method": method,
         "status-records-bytes": status_bytes,
         "status-records-sampled": sampled.len(),
         "switchyard-bytes": streams_bytes + status_bytes,
+        "redis-keys": keys,
         "redis-used-memory": used_memory,
     })
+}
+
+/// A table with no borders, its columns from `header`, numbers (columns
+/// listed in `right`) aligned right.
+fn table(header: &[&str], right: &[usize]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(NOTHING).set_header(header.to_vec());
+    for &column in right {
+        if let Some(column) = table.column_mut(column) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// `table` indented under its section title.
+fn section(out: &mut String, title: &str, table: &Table) {
+    out.push_str(title);
+    out.push('\n');
+    for line in table.lines() {
+        out.push(' ');
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
 }
 
 /// The report as text for a terminal.
 pub fn render(report: &Json) -> String {
     let mut out = String::new();
-    out.push_str("SOURCE STREAMS\n");
-    out.push_str(&format!(
-        "  {:<24} {:>10} {:>10} {:>10}  {}\n",
-        "stream", "length", "lag", "pending", "consumers (pending, idle)"
-    ));
-    for s in report["sources"].as_array().into_iter().flatten() {
+    let sources = report["sources"].as_array().cloned().unwrap_or_default();
+    let mut t = table(
+        &[
+            "stream",
+            "length",
+            "lag",
+            "pending",
+            "oldest pending",
+            "consumers (pending, idle)",
+        ],
+        &[1, 2, 3, 4],
+    );
+    for s in &sources {
         let consumers: Vec<String> = s["consumers"]
             .as_array()
             .into_iter()
@@ -229,48 +299,62 @@ pub fn render(report: &Json) -> String {
                     "{} ({}, {})",
                     text(&c["name"]),
                     c["pending"],
-                    idle(c["idle-ms"].as_i64().unwrap_or(0))
+                    duration(&c["idle-ms"])
                 )
             })
             .collect();
-        let group = if s["group-exists"].as_bool() == Some(true) {
-            ""
+        let mut consumers = consumers.join(", ");
+        if s["group-exists"].as_bool() != Some(true) {
+            consumers.push_str("(no group yet)");
+        }
+        let lag = if s["lag-exact"].as_bool() == Some(false) {
+            format!("~{}", text(&s["lag"]))
         } else {
-            "  (no group yet)"
+            text(&s["lag"])
         };
-        out.push_str(&format!(
-            "  {:<24} {:>10} {:>10} {:>10}  {}{group}\n",
+        let oldest = if s["pending"].as_u64().unwrap_or(0) == 0 {
+            "-".to_owned()
+        } else {
+            duration(&s["oldest-pending-ms"])
+        };
+        t.add_row(vec![
             text(&s["stream"]),
             text(&s["length"]),
-            text(&s["lag"]),
+            lag,
             text(&s["pending"]),
-            consumers.join(", ")
-        ));
+            oldest,
+            consumers,
+        ]);
     }
-    out.push_str("\nOUTPUT STREAMS\n");
-    out.push_str(&format!(
-        "  {:<24} {:<13} {:>10} {:>10}\n",
-        "stream", "role", "length", "memory"
-    ));
+    section(&mut out, "SOURCE STREAMS", &t);
+
+    let mut t = table(&["stream", "role", "length", "memory"], &[2, 3]);
     for s in report["streams"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "  {:<24} {:<13} {:>10} {:>10}\n",
+        t.add_row(vec![
             text(&s["stream"]),
             text(&s["role"]),
             text(&s["length"]),
-            bytes(&s["memory-bytes"])
-        ));
+            bytes(&s["memory-bytes"]),
+        ]);
     }
-    out.push_str("\nRETENTION (per source)\n");
-    out.push_str(&format!(
-        "  {:<24} {:>10} {:>20} {:>20} {:>20} {:>10} {:>10}\n",
-        "stream", "memory", "first entry", "trim point", "trimmed through", "trimmed", "archived"
-    ));
-    for s in report["sources"].as_array().into_iter().flatten() {
+    section(&mut out, "\nOUTPUT STREAMS", &t);
+
+    let mut t = table(
+        &[
+            "stream",
+            "memory",
+            "first entry",
+            "trim point",
+            "trimmed through",
+            "trimmed",
+            "archived",
+        ],
+        &[1, 5, 6],
+    );
+    for s in &sources {
         let r = &s["retention"];
         let or_dash = |v: &Json| if v.is_null() { "-".to_owned() } else { text(v) };
-        out.push_str(&format!(
-            "  {:<24} {:>10} {:>20} {:>20} {:>20} {:>10} {:>10}\n",
+        t.add_row(vec![
             text(&s["stream"]),
             bytes(&s["memory-bytes"]),
             or_dash(&r["first-entry"]),
@@ -278,22 +362,40 @@ pub fn render(report: &Json) -> String {
             or_dash(&r["trimmed-through"]),
             or_dash(&r["trimmed"]),
             or_dash(&r["archived"]),
-        ));
+        ]);
     }
+    section(&mut out, "\nRETENTION (per source)", &t);
+
     let m = &report["memory"];
+    let records = if m["status-records-counted"].as_bool() == Some(true) {
+        format!(
+            "{} ({}, size estimated from {} sampled)",
+            text(&m["status-records"]),
+            bytes(&m["status-records-bytes"]),
+            text(&m["status-records-sampled"]),
+        )
+    } else {
+        format!(
+            "about {} ({}, {}; size from {} sampled)",
+            text(&m["status-records"]),
+            bytes(&m["status-records-bytes"]),
+            text(&m["status-records-method"]),
+            text(&m["status-records-sampled"]),
+        )
+    };
     out.push_str(&format!(
-        "\nMEMORY\n  streams {}, status records {} ({} estimated from {} sampled), switchyard total {}; Redis uses {}\n",
+        "\nMEMORY\n  streams {}, status records {records}, switchyard total {}; Redis uses {}\n",
         bytes(&m["streams-bytes"]),
-        text(&m["status-records"]),
-        bytes(&m["status-records-bytes"]),
-        text(&m["status-records-sampled"]),
         bytes(&m["switchyard-bytes"]),
         bytes(&m["redis-used-memory"]),
     ));
     out.push_str("\nDAEMONS\n");
     let daemons = report["daemons"].as_array().cloned().unwrap_or_default();
     if daemons.is_empty() {
-        out.push_str("  none alive (no heartbeat in the last 15 s)\n");
+        out.push_str(&format!(
+            "  none alive (no heartbeat in the last {})\n",
+            humantime::format_duration(HEARTBEAT_TTL)
+        ));
     }
     for d in daemons {
         out.push_str(&format!(
@@ -301,7 +403,7 @@ pub fn render(report: &Json) -> String {
             text(&d["consumer"]),
             text(&d["version"]),
             d["pid"],
-            idle(d["seen-ms-ago"].as_i64().unwrap_or(0)),
+            duration(&d["seen-ms-ago"]),
             d["in-flight"],
             d["plugins"]
                 .as_array()
@@ -322,39 +424,30 @@ fn number(value: Option<&String>) -> i64 {
     value.and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-fn split(value: Option<&String>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn text(value: &Json) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_owned)
 }
 
+/// Bytes as `12.3 KiB`; `-` when unknown.
 fn bytes(value: &Json) -> String {
-    match value.as_i64() {
-        None => "-".to_owned(),
-        Some(n) if n < 10 << 10 => format!("{n} B"),
-        Some(n) if n < 10 << 20 => format!("{} KiB", n >> 10),
-        Some(n) if n < 10 << 30 => format!("{} MiB", n >> 20),
-        Some(n) => format!("{} GiB", n >> 30),
-    }
+    value.as_u64().map_or_else(
+        || "-".to_owned(),
+        |n| ByteSize::b(n).display().iec().to_string(),
+    )
 }
 
-fn idle(ms: i64) -> String {
-    if ms < 10_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        format!("{}m{}s", ms / 60_000, ms / 1000 % 60)
+/// Milliseconds as `1m 30s` (to the second; below 10 s, to the tenth).
+fn duration(ms: &Json) -> String {
+    let ms = ms.as_u64().unwrap_or(0);
+    let rounded = if ms < 10_000 {
+        Duration::from_millis(ms / 100 * 100)
     } else {
-        format!("{}h{}m", ms / 3_600_000, ms / 60_000 % 60)
+        Duration::from_secs(ms / 1000)
+    };
+    if rounded.is_zero() {
+        return "0s".to_owned();
     }
+    humantime::format_duration(rounded).to_string()
 }

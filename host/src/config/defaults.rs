@@ -32,7 +32,7 @@ pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_millis(30_000);
 /// The shortest `claim-idle-ms`: a smaller one is raised to it.
 pub const MIN_CLAIM_IDLE: Duration = Duration::from_millis(10);
 
-/// `[consumer] forget-idle-ms`: 1 hour. A consumer of the group idle this
+/// `[consumer] forget-idle`: 1 hour. A consumer of the group idle this
 /// long with nothing pending is removed (0 disables).
 pub const DEFAULT_FORGET_IDLE: Duration = Duration::from_secs(3600);
 

@@ -6,6 +6,11 @@
 //! defaults from [`super::defaults`]. Unknown keys are refused, so a typo is
 //! an error rather than a silently ignored setting. Paths in the file are
 //! relative to its directory ([`Base`]).
+//!
+//! A duration is written with its unit, `block = "2s"`, `ttl = "7d"`
+//! (humantime's forms); each also has its older integer key in the unit
+//! it names (`block-ms = 2000`), still read. [`duration`] takes one of the
+//! two and refuses both.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,7 +55,10 @@ pub(super) struct File {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RetentionSection {
-    /// `interval-ms`: time between two rounds.
+    /// `interval`: time between two rounds.
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// `interval-ms`: `interval`, in milliseconds (the older key).
     pub interval_ms: Option<u64>,
     /// `archive-dir`: where trimmed entries are written first.
     pub archive_dir: Option<PathBuf>,
@@ -76,7 +84,10 @@ pub(super) struct RetentionSection {
 pub(super) struct CapSection {
     /// `max-len`: entries kept, at most.
     pub max_len: Option<u64>,
-    /// `max-age-seconds`: older entries are trimmed.
+    /// `max-age`: older entries are trimmed.
+    #[serde(default, with = "humantime_serde")]
+    pub max_age: Option<Duration>,
+    /// `max-age-seconds`: `max-age`, in seconds (the older key).
     pub max_age_seconds: Option<u64>,
 }
 
@@ -112,12 +123,21 @@ pub(super) struct ConsumerSection {
     pub batch: Option<usize>,
     /// `in-flight`: entries read but not settled, at most.
     pub in_flight: Option<usize>,
-    /// `block-ms`: how long one blocking read waits.
+    /// `block`: how long one blocking read waits.
+    #[serde(default, with = "humantime_serde")]
+    pub block: Option<Duration>,
+    /// `block-ms`: `block`, in milliseconds (the older key).
     pub block_ms: Option<u64>,
-    /// `claim-idle-ms`: when a pending entry is taken over.
+    /// `claim-idle`: when a pending entry is taken over.
+    #[serde(default, with = "humantime_serde")]
+    pub claim_idle: Option<Duration>,
+    /// `claim-idle-ms`: `claim-idle`, in milliseconds (the older key).
     pub claim_idle_ms: Option<u64>,
-    /// `forget-idle-ms`: when an idle consumer with nothing pending is
-    /// removed from the group; 0 never.
+    /// `forget-idle`: when an idle consumer with nothing pending is removed
+    /// from the group; 0 never.
+    #[serde(default, with = "humantime_serde")]
+    pub forget_idle: Option<Duration>,
+    /// `forget-idle-ms`: `forget-idle`, in milliseconds.
     pub forget_idle_ms: Option<u64>,
     /// `max-deliveries`: deliveries before an entry is dead-lettered.
     pub max_deliveries: Option<u32>,
@@ -234,7 +254,10 @@ pub(super) enum MatchValue {
 pub(super) struct StatusSection {
     /// `prefix`: the records' key prefix.
     pub prefix: Option<String>,
-    /// `ttl-seconds`: how long a record lives after its last write.
+    /// `ttl`: how long a record lives after its last write.
+    #[serde(default, with = "humantime_serde")]
+    pub ttl: Option<Duration>,
+    /// `ttl-seconds`: `ttl`, in seconds (the older key).
     pub ttl_seconds: Option<u64>,
 }
 
@@ -262,7 +285,19 @@ impl Base {
     }
 }
 
-/// A key given in milliseconds, or `default`.
-pub(super) fn millis(value: Option<u64>, default: Duration) -> Duration {
-    value.map_or(default, Duration::from_millis)
+/// A duration of `[table]`, written as `key = "30s"` or as the older
+/// integer key `old_key` (already made a [`Duration`]); `None` if neither.
+/// Both given is an error naming both, whatever their values.
+pub(super) fn duration(
+    table: &str,
+    (key, written): (&str, Option<Duration>),
+    (old_key, old): (&str, Option<Duration>),
+) -> Result<Option<Duration>, String> {
+    match (written, old) {
+        (Some(_), Some(_)) => Err(format!(
+            "[{table}] {key} and {old_key} are the same setting: give only \
+             `{key}`, with its unit (e.g. \"30s\")"
+        )),
+        (written, old) => Ok(written.or(old)),
+    }
 }

@@ -12,6 +12,8 @@
 //!   [`ConsumerSettings`], [`RouteSettings`], ...).
 //! - [`defaults`]: the value of every key a file may leave out, and the
 //!   bounds values are clamped to.
+//! - [`env`]: `SWITCHYARD_<TABLE>__<KEY>` variables laid over the file's
+//!   keys ([`Overrides`]).
 //! - `parse.rs`: [`Settings::load`] and [`Settings::parse`], one function
 //!   per table; `plugins.rs` and `retention.rs` do the `[plugin.NAME]` and
 //!   `[retention]` tables.
@@ -23,6 +25,7 @@
 //! Redacting a Redis URL for messages is Redis access: [`crate::store::redact`].
 
 pub mod defaults;
+pub mod env;
 mod file;
 mod parse;
 mod plugins;
@@ -31,6 +34,7 @@ pub mod routes;
 pub mod settings;
 pub mod slivka;
 
+pub use env::Overrides;
 pub use routes::{Role, RouteSettings, sources_of, streams_of};
 pub use settings::{
     Cap, ConsumerSettings, PluginConfig, RedisTarget, RetentionSettings, Settings, StatusSettings,

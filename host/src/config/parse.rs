@@ -20,20 +20,23 @@ use super::defaults::{
     DEFAULT_PLUGIN_DIR, DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL, MAX_WORKERS, MIN_BLOCK,
     MIN_CLAIM_IDLE, MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
 };
-use super::file::{Base, millis};
+use super::env::Overrides;
+use super::file::{Base, duration};
 use super::file::{
     ConsumerSection, File, MatchValue, MetricsSection, RedisSection, RouteSection, StatusSection,
 };
 use super::plugins::plugin_configs;
 use super::retention::retention_settings;
-use super::routes::{RouteSettings, check_loops};
+use super::routes::{RouteSettings, check_loops, check_names, check_roles};
 use super::settings::{ConsumerSettings, RedisTarget, Settings, StatusSettings};
 use super::slivka::Slivka;
 use crate::plugin::Limits;
 use crate::store::redact;
 
 impl Settings {
-    /// Reads and validates `file`; `url` and `consumer` override the file.
+    /// Reads and validates `file`, with the `SWITCHYARD_<TABLE>__<KEY>`
+    /// variables of the environment over its keys (see [`Overrides`]);
+    /// `url` and `consumer` (the command line's) override both.
     pub fn load(
         file: &Path,
         url: Option<String>,
@@ -41,19 +44,43 @@ impl Settings {
     ) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read config {}", file.display()))?;
-        Settings::parse(file, &text, url, consumer)
+        let overrides = Overrides::from_env().map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        Settings::parse_overridden(file, &text, url, consumer, &overrides)
     }
 
-    /// Validates `text`, the contents of `file`.
+    /// Validates `text`, the contents of `file`, alone.
     pub fn parse(
         file: &Path,
         text: &str,
         url: Option<String>,
         consumer: Option<String>,
     ) -> anyhow::Result<Settings> {
-        let raw: File = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        Settings::parse_overridden(file, text, url, consumer, &Overrides::none())
+    }
+
+    /// Validates `text`, the contents of `file`, with `overrides` laid over
+    /// its keys. The file is read alone first, so its own errors keep their
+    /// line and column; an error in an override names its variable, and
+    /// every later error names the variables in force beside the file.
+    pub fn parse_overridden(
+        file: &Path,
+        text: &str,
+        url: Option<String>,
+        consumer: Option<String>,
+        overrides: &Overrides,
+    ) -> anyhow::Result<Settings> {
+        let mut raw: File = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let mut origin = file.display().to_string();
+        if !overrides.is_empty() {
+            let table: toml::Table =
+                toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+            raw = overrides
+                .apply(&table)
+                .map_err(|e| anyhow!("{origin}: {e}"))?;
+            origin = format!("{origin} (with {})", overrides.variables().join(", "));
+        }
         let base = Base::of(file);
-        let bad = |msg: String| anyhow!("{}: {msg}", file.display());
+        let bad = |msg: String| anyhow!("{origin}: {msg}");
 
         let redis = redis_target(raw.redis, url, &base).map_err(bad)?;
         let cluster = matches!(redis, RedisTarget::Cluster(_));
@@ -71,10 +98,17 @@ impl Settings {
             .transpose()
             .map_err(bad)?;
         let mut sections = raw.routes;
+        let written = sections.len();
         if let Some(slivka) = &slivka {
             sections.extend(slivka.routes());
         }
         let routes = route_settings(sections, slivka.as_ref()).map_err(bad)?;
+        check_names(&routes, |i| match i < written {
+            true => format!("[[routes]] number {}", i + 1),
+            false => "a [slivka] service file".to_owned(),
+        })
+        .map_err(bad)?;
+        check_roles(&routes).map_err(bad)?;
         check_loops(&routes).map_err(bad)?;
         let mut plugins =
             plugin_configs(&routes, &raw.plugin, &plugin_dir, limits, &base).map_err(bad)?;
@@ -87,7 +121,7 @@ impl Settings {
             }
         }
         let metrics = metrics_listen(raw.metrics).map_err(bad)?;
-        let status = status_settings(raw.status, cluster);
+        let status = status_settings(raw.status, cluster).map_err(bad)?;
         if cluster {
             crate::store::layout::check(&routes, &status.prefix).map_err(bad)?;
         }
@@ -166,6 +200,30 @@ fn consumer_settings(
             "[consumer] batch must be at least 1 and in-flight at least batch (got batch {batch}, in-flight {in_flight})"
         ));
     }
+    let block = duration(
+        "consumer",
+        ("block", section.block),
+        ("block-ms", section.block_ms.map(Duration::from_millis)),
+    )?
+    .unwrap_or(DEFAULT_BLOCK);
+    let claim_idle = duration(
+        "consumer",
+        ("claim-idle", section.claim_idle),
+        (
+            "claim-idle-ms",
+            section.claim_idle_ms.map(Duration::from_millis),
+        ),
+    )?
+    .unwrap_or(DEFAULT_CLAIM_IDLE);
+    let forget_idle = duration(
+        "consumer",
+        ("forget-idle", section.forget_idle),
+        (
+            "forget-idle-ms",
+            section.forget_idle_ms.map(Duration::from_millis),
+        ),
+    )?
+    .unwrap_or(DEFAULT_FORGET_IDLE);
     Ok(ConsumerSettings {
         group: section.group.unwrap_or_else(|| DEFAULT_GROUP.into()),
         name: name
@@ -173,10 +231,9 @@ fn consumer_settings(
             .unwrap_or_else(|| defaults::consumer_name(file)),
         batch,
         in_flight,
-        block: millis(section.block_ms, DEFAULT_BLOCK).max(MIN_BLOCK),
-        claim_idle: millis(section.claim_idle_ms, DEFAULT_CLAIM_IDLE).max(MIN_CLAIM_IDLE),
-        forget_idle: Some(millis(section.forget_idle_ms, DEFAULT_FORGET_IDLE))
-            .filter(|idle| !idle.is_zero()),
+        block: block.max(MIN_BLOCK),
+        claim_idle: claim_idle.max(MIN_CLAIM_IDLE),
+        forget_idle: Some(forget_idle).filter(|idle| !idle.is_zero()),
         max_deliveries: section
             .max_deliveries
             .unwrap_or(DEFAULT_MAX_DELIVERIES)
@@ -257,17 +314,19 @@ fn metrics_listen(section: MetricsSection) -> Result<Option<SocketAddr>, String>
 }
 
 /// `[status]`; on a cluster its keys carry their source's hash tag.
-fn status_settings(section: StatusSection, cluster: bool) -> StatusSettings {
-    StatusSettings {
+fn status_settings(section: StatusSection, cluster: bool) -> Result<StatusSettings, String> {
+    let ttl = duration(
+        "status",
+        ("ttl", section.ttl),
+        ("ttl-seconds", section.ttl_seconds.map(Duration::from_secs)),
+    )?;
+    Ok(StatusSettings {
         prefix: section
             .prefix
             .unwrap_or_else(|| DEFAULT_STATUS_PREFIX.into()),
         tagged: cluster,
-        ttl: section
-            .ttl_seconds
-            .map_or(DEFAULT_STATUS_TTL, Duration::from_secs)
-            .max(MIN_STATUS_TTL),
-    }
+        ttl: ttl.unwrap_or(DEFAULT_STATUS_TTL).max(MIN_STATUS_TTL),
+    })
 }
 
 /// A TOML error as `FILE:LINE:COLUMN: message`.
@@ -321,6 +380,13 @@ mod tests {
         assert_eq!(off.consumer.forget_idle, None);
         let short = parse(&format!("{GOOD}\n[consumer]\nforget-idle-ms = 300\n"));
         assert_eq!(short.consumer.forget_idle, Some(Duration::from_millis(300)));
+        let written = parse(&format!("{GOOD}\n[consumer]\nforget-idle = \"2h\"\n"));
+        assert_eq!(
+            written.consumer.forget_idle,
+            Some(Duration::from_secs(7200))
+        );
+        let off = parse(&format!("{GOOD}\n[consumer]\nforget-idle = \"0s\"\n"));
+        assert_eq!(off.consumer.forget_idle, None);
     }
 
     #[test]
@@ -366,6 +432,171 @@ mod tests {
             .replace("\"jobs:dead\"", "\"{jobs}:dead\"");
         let s = Settings::parse(Path::new("s.toml"), &tagged, None, None).unwrap();
         assert!(s.cluster() && s.status.tagged);
+    }
+
+    fn refusal(text: &str) -> String {
+        let err = Settings::parse(Path::new("s.toml"), text, None, None).unwrap_err();
+        format!("{err:#}")
+    }
+
+    #[test]
+    fn two_routes_of_one_name_are_refused_naming_both() {
+        let text = format!(
+            "{GOOD}\n[[routes]]\nsource = \"other\"\nrouter = \"fasta-size\"\n\
+             targets = [\"queue:local\"]\nrejected = \"jobs:rejected\"\n\
+             dead-letters = \"jobs:dead\"\nname = \"jobs#1\"\n"
+        );
+        assert_eq!(
+            refusal(&text),
+            "s.toml: route `jobs#1`: `name` is given twice, by [[routes]] number 1 and by \
+             [[routes]] number 2; route names must differ"
+        );
+    }
+
+    #[test]
+    fn a_rejected_or_dead_letter_stream_that_is_a_target_or_a_source_is_refused() {
+        let rejected_target = GOOD.replace("\"jobs:rejected\"", "\"queue:local\"");
+        assert_eq!(
+            refusal(&rejected_target),
+            "s.toml: route `jobs#1`: `rejected` stream `queue:local` is also a target of \
+             route `jobs#1`: jobs set aside would reach a runner"
+        );
+        let dead_source = format!(
+            "{GOOD}\n[[routes]]\nname = \"retry\"\nsource = \"jobs:dead\"\n\
+             router = \"fasta-size\"\ntargets = [\"queue:other\"]\n\
+             rejected = \"retry:rejected\"\ndead-letters = \"retry:dead\"\n"
+        );
+        assert_eq!(
+            refusal(&dead_source),
+            "s.toml: route `jobs#1`: `dead-letters` stream `jobs:dead` is also the source \
+             of route `retry`: jobs set aside would be routed again"
+        );
+    }
+
+    #[test]
+    fn durations_are_written_with_their_unit_or_by_the_older_integer_keys() {
+        let parse = |text: &str| Settings::parse(Path::new("s.toml"), text, None, None).unwrap();
+        let new = parse(&format!(
+            "{GOOD}\n[consumer]\nblock = \"2s\"\nclaim-idle = \"1m 30s\"\n\
+             [status]\nttl = \"7d\"\n[plugins]\ndeadline = \"250ms\"\n\
+             [retention]\ninterval = \"5m\"\n[retention.dead-letters]\nmax-age = \"2d\"\n"
+        ));
+        assert_eq!(new.consumer.block, Duration::from_secs(2));
+        assert_eq!(new.consumer.claim_idle, Duration::from_secs(90));
+        assert_eq!(new.status.ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            new.plugins["fasta-size"].settings.limits.deadline,
+            Duration::from_millis(250)
+        );
+        let retention = new.retention.unwrap();
+        assert_eq!(retention.interval, Duration::from_secs(300));
+        assert_eq!(
+            retention.dead_letters.max_age,
+            Some(Duration::from_secs(2 * 86_400))
+        );
+        let old = parse(&format!(
+            "{GOOD}\n[consumer]\nblock-ms = 2000\nclaim-idle-ms = 90000\n\
+             [status]\nttl-seconds = 604800\n[plugins]\ndeadline-ms = 250\n\
+             [retention]\ninterval-ms = 300000\n[retention.dead-letters]\n\
+             max-age-seconds = 172800\n"
+        ));
+        assert_eq!(old.consumer, new.consumer);
+        assert_eq!(old.status, new.status);
+        assert_eq!(old.retention.unwrap().dead_letters, retention.dead_letters);
+    }
+
+    #[test]
+    fn a_duration_given_by_both_keys_is_refused_naming_both() {
+        for (table, keys) in [
+            ("consumer", "block = \"2s\"\nblock-ms = 2000"),
+            ("consumer", "claim-idle = \"2s\"\nclaim-idle-ms = 2000"),
+            ("status", "ttl = \"1d\"\nttl-seconds = 86400"),
+            ("retention", "interval = \"1m\"\ninterval-ms = 60000"),
+            (
+                "retention.rejected",
+                "max-age = \"1d\"\nmax-age-seconds = 86400",
+            ),
+            ("plugins", "deadline = \"1s\"\ndeadline-ms = 1000"),
+        ] {
+            let msg = refusal(&format!("{GOOD}\n[{table}]\n{keys}\n"));
+            let (new, old) = keys.split_once('\n').unwrap();
+            let (new, old) = (
+                new.split(' ').next().unwrap(),
+                old.split(' ').next().unwrap(),
+            );
+            assert!(
+                msg.starts_with(&format!("s.toml: [{table}] {new} and {old} are the same")),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_is_refused_at_its_line_and_column() {
+        let msg = refusal(&format!("{GOOD}\n[consumer]\nblock = \"2\"\n"));
+        let line = GOOD.lines().count() + 3;
+        assert_eq!(
+            msg,
+            format!("s.toml:{line}:9: invalid value: string \"2\", expected a duration")
+        );
+    }
+
+    #[test]
+    fn environment_variables_override_the_files_keys() {
+        let vars = |pairs: &[(&str, &str)]| {
+            Overrides::from_vars(pairs.iter().map(|(k, v)| ((*k).into(), (*v).into()))).unwrap()
+        };
+        let parse = |text: &str, overrides: &Overrides| {
+            Settings::parse_overridden(Path::new("s.toml"), text, None, None, overrides)
+        };
+        let text = format!("{GOOD}\n[consumer]\nbatch = 10\n");
+        let s = parse(
+            &text,
+            &vars(&[
+                ("SWITCHYARD_CONSUMER__BATCH", "50"),
+                ("SWITCHYARD_CONSUMER__CLAIM_IDLE", "45s"),
+                ("SWITCHYARD_REDIS__URL", "redis://10.0.0.7:6380/2"),
+                ("SWITCHYARD_PLUGIN__FASTA_SIZE__DEADLINE", "300ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.consumer.batch, 50);
+        assert_eq!(s.consumer.claim_idle, Duration::from_secs(45));
+        assert_eq!(
+            s.redis,
+            RedisTarget::Url("redis://10.0.0.7:6380/2".to_owned())
+        );
+        assert_eq!(
+            s.plugins["fasta-size"].settings.limits.deadline,
+            Duration::from_millis(300)
+        );
+
+        let err = parse(&text, &vars(&[("SWITCHYARD_CONSUMER__BATCH", "5o")])).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with("s.toml: SWITCHYARD_CONSUMER__BATCH ([consumer] batch = \"5o\"): "),
+            "{msg}"
+        );
+        let err = parse(&text, &vars(&[("SWITCHYARD_CONSUMER__BACTH", "5")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains(
+                "SWITCHYARD_CONSUMER__BACTH ([consumer] bacth = 5): unknown field `bacth`"
+            ),
+            "{err:#}"
+        );
+        let err = parse(&text, &vars(&[("SWITCHYARD_CONSUMER__BATCH", "0")])).unwrap_err();
+        assert!(
+            format!("{err:#}")
+                .starts_with("s.toml (with SWITCHYARD_CONSUMER__BATCH): [consumer] batch must"),
+            "{err:#}"
+        );
+        let broken = format!("{GOOD}\n[consumer]\nbatch = \"x\"\n");
+        let err = parse(&broken, &vars(&[("SWITCHYARD_CONSUMER__BATCH", "5")])).unwrap_err();
+        let line = GOOD.lines().count() + 3;
+        assert!(
+            format!("{err:#}").starts_with(&format!("s.toml:{line}:")),
+            "{err:#}"
+        );
     }
 
     /// Hot reload compares the restart-only settings whole: reading the same

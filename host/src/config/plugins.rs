@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use super::file::Base;
 use super::file::PluginSection;
 use super::routes::RouteSettings;
-use super::settings::PluginConfig;
+use super::settings::{PluginConfig, Settings};
 use crate::plugin::{Grants, Limits, PluginSettings};
 
 /// Every plugin `routes` use, in the order they first appear: its
@@ -118,4 +118,114 @@ fn plugin_settings(
         config,
         config_sources,
     })
+}
+
+impl Settings {
+    /// Refuses a route naming a plugin that does not exist: no `.wasm` file
+    /// where its `[plugin.NAME] file` (or `[plugins] dir`) says. The message
+    /// names the first route and key (`router`, `validators`) that name it,
+    /// the file looked for, and the plugins the directory does hold, since
+    /// a misspelt name is the usual cause. Checked when the plugins are
+    /// loaded, not when the file is read: the commands beside the daemon
+    /// read the config for its Redis URL on machines without the plugins.
+    pub fn check_plugin_files(&self) -> anyhow::Result<()> {
+        for route in &self.routes {
+            let named = route
+                .validators
+                .iter()
+                .map(|name| ("validators", name))
+                .chain([("router", &route.router)]);
+            for (key, name) in named {
+                let Some(plugin) = self.plugins.get(name) else {
+                    continue;
+                };
+                if plugin.file.is_file() {
+                    continue;
+                }
+                let default = self.plugin_dir.join(format!("{name}.wasm"));
+                let looked = if plugin.file == default {
+                    format!(
+                        "no [plugin.{name}] table gives its `file`, and {} does not exist",
+                        default.display()
+                    )
+                } else {
+                    format!(
+                        "[plugin.{name}] file {} does not exist",
+                        plugin.file.display()
+                    )
+                };
+                bail!(
+                    "route `{}`: `{key}` names plugin `{name}`, which does not exist: {looked} \
+                     (plugins in {}: {}; built? `make plugins`)",
+                    route.name,
+                    self.plugin_dir.display(),
+                    wasm_names(&self.plugin_dir)
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The plugin names `dir` holds (`NAME.wasm`), sorted, for messages.
+fn wasm_names(dir: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return "none: cannot read the directory".into();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path();
+            (path.extension()? == "wasm").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    match names.is_empty() {
+        true => "none".into(),
+        false => names.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{GOOD, Settings};
+
+    #[test]
+    fn a_route_naming_a_plugin_that_does_not_exist_is_refused_naming_route_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).unwrap();
+        std::fs::write(plugins.join("fasta-size.wasm"), b"").unwrap();
+        std::fs::write(plugins.join("slivka-form.wasm"), b"").unwrap();
+        let file = dir.path().join("s.toml");
+        let good = Settings::parse(&file, GOOD, None, None).unwrap();
+        good.check_plugin_files().unwrap();
+
+        let misspelt = GOOD.replace("router = \"fasta-size\"", "router = \"fasta-sise\"");
+        let err = Settings::parse(&file, &misspelt, None, None)
+            .unwrap()
+            .check_plugin_files()
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with(
+                "route `jobs#1`: `router` names plugin `fasta-sise`, which does not exist: \
+                 no [plugin.fasta-sise] table gives its `file`"
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("fasta-size, slivka-form"), "{msg}");
+
+        let moved = format!("{GOOD}\n[plugin.slivka-form]\nfile = \"elsewhere.wasm\"\n");
+        let err = Settings::parse(&file, &moved, None, None)
+            .unwrap()
+            .check_plugin_files()
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with("route `jobs#1`: `validators` names plugin `slivka-form`"),
+            "{msg}"
+        );
+        assert!(msg.contains("[plugin.slivka-form] file"), "{msg}");
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::defaults::{DEFAULT_RETENTION_INTERVAL, DEFAULT_TRIM_SOURCES, MIN_RETENTION_INTERVAL};
-use super::file::{Base, millis};
+use super::file::{Base, duration};
 use super::file::{CapSection, RetentionSection};
 use super::routes::RouteSettings;
 use super::settings::{Cap, RetentionSettings};
@@ -29,9 +29,17 @@ pub(super) fn retention_settings(
         let c = cap(&format!("retention.stream.\"{stream}\""), c)?;
         streams.insert(stream, c);
     }
+    let interval = duration(
+        "retention",
+        ("interval", section.interval),
+        (
+            "interval-ms",
+            section.interval_ms.map(Duration::from_millis),
+        ),
+    )?
+    .unwrap_or(DEFAULT_RETENTION_INTERVAL);
     Ok(RetentionSettings {
-        interval: millis(section.interval_ms, DEFAULT_RETENTION_INTERVAL)
-            .max(MIN_RETENTION_INTERVAL),
+        interval: interval.max(MIN_RETENTION_INTERVAL),
         archive_dir: section.archive_dir.map(|d| base.resolve(&d)),
         trim_sources: section.trim_sources.unwrap_or(DEFAULT_TRIM_SOURCES),
         targets: cap("retention.targets", section.targets)?,
@@ -43,14 +51,22 @@ pub(super) fn retention_settings(
 
 /// The cap table `[table]`; a zero would trim everything, so it is refused.
 fn cap(table: &str, c: CapSection) -> Result<Cap, String> {
-    if c.max_len == Some(0) || c.max_age_seconds == Some(0) {
+    let max_age = duration(
+        table,
+        ("max-age", c.max_age),
+        (
+            "max-age-seconds",
+            c.max_age_seconds.map(Duration::from_secs),
+        ),
+    )?;
+    if c.max_len == Some(0) || max_age == Some(Duration::ZERO) {
         return Err(format!(
-            "[{table}] max-len and max-age-seconds must be at least 1 (omit them to keep all)"
+            "[{table}] max-len and max-age must be more than 0 (omit them to keep all)"
         ));
     }
     Ok(Cap {
         max_len: c.max_len,
-        max_age: c.max_age_seconds.map(Duration::from_secs),
+        max_age,
     })
 }
 

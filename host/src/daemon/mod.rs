@@ -22,14 +22,18 @@
 //! - [`heartbeat`]: readiness checks, gauges and the heartbeat record.
 //! - [`notify`]: `sd_notify` for systemd: ready, watchdog, stopping.
 //! - [`metrics`]: what switchyard counts, for Prometheus.
+//! - [`exposition`]: the OpenMetrics and classic text formats, negotiated.
+//! - [`process`]: the standard `process_*` metrics, from `/proc/self`.
 
 pub mod backoff;
 pub mod batch;
 pub mod consume;
+pub mod exposition;
 pub mod health;
 pub mod heartbeat;
 pub mod metrics;
 pub mod notify;
+pub mod process;
 pub mod reload;
 pub mod shutdown;
 pub mod snapshot;

@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::anyhow;
 
+use super::metrics::metrics;
 use crate::config::{RouteSettings, Settings};
 use crate::pipeline::job::Entry;
 use crate::plugin::{Plugin, Runtime};
@@ -63,8 +64,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads every plugin `settings` names and resolves the routes. Plugins
     /// whose file and settings are unchanged since `previous` are reused,
-    /// not recompiled. Fails, naming the file, if any plugin is missing, not
-    /// a component, or of the wrong world for its use. With the null
+    /// not recompiled. Fails, naming the route and the file, if any plugin
+    /// is missing (see [`Settings::check_plugin_files`]), naming the file if
+    /// one is not a component or of the wrong world for its use. With the null
     /// pipeline no plugin is loaded: routes have no validator and the
     /// [`Router::FirstTarget`] router.
     pub fn build(
@@ -87,6 +89,7 @@ impl Snapshot {
                 plugins: BTreeMap::new(),
             });
         }
+        settings.check_plugin_files()?;
         let mut plugins = BTreeMap::new();
         for (name, plugin) in &settings.plugins {
             let (file, plugin_settings) = (&plugin.file, &plugin.settings);
@@ -181,8 +184,9 @@ impl Snapshot {
 pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>);
 
 impl SnapshotCell {
-    /// A cell holding `snapshot`.
+    /// A cell holding `snapshot`; its metric series are created at 0.
     pub fn new(snapshot: Snapshot) -> SnapshotCell {
+        metrics().create_series(&snapshot);
         SnapshotCell(Arc::new(RwLock::new(Arc::new(snapshot))))
     }
 
@@ -194,8 +198,10 @@ impl SnapshotCell {
             .clone()
     }
 
-    /// Makes `snapshot` the one new batches take.
+    /// Makes `snapshot` the one new batches take, its metric series
+    /// created at 0 first.
     pub fn swap(&self, snapshot: Snapshot) {
+        metrics().create_series(&snapshot);
         *self
             .0
             .write()

@@ -46,19 +46,21 @@ impl Plugin {
     /// A plugin that does not export `validate` answers
     /// [`Fault::NotExported`]; see [`Plugin::require_validator`].
     pub fn validate(&self, job: &Job, job_id: &str) -> Result<Validation, Fault> {
-        let indices = self
-            .validate
-            .as_ref()
-            .ok_or_else(|| self.not_exported("validator", super::VALIDATE_EXPORT))?;
-        let answer = self.call("validate", job_id, |store, instance| {
-            indices
-                .load(&mut *store, instance)?
-                .call_validate(&mut *store, job)
-        })?;
-        if let Err(errors) = &answer {
-            self.check_output_size("its errors' JSON", written_errors_len(errors))?;
-        }
-        Ok(answer)
+        self.counted(|| {
+            let indices = self
+                .validate
+                .as_ref()
+                .ok_or_else(|| self.not_exported("validator", super::VALIDATE_EXPORT))?;
+            let answer = self.call("validate", job_id, |store, instance| {
+                indices
+                    .load(&mut *store, instance)?
+                    .call_validate(&mut *store, job)
+            })?;
+            if let Err(errors) = &answer {
+                self.check_output_size("its errors' JSON", written_errors_len(errors))?;
+            }
+            Ok(answer)
+        })
     }
 
     /// Runs `route` on `job` and checks the decision: at least one target,
@@ -73,18 +75,28 @@ impl Plugin {
         job_id: &str,
         allowed: Option<&[String]>,
     ) -> Result<Decision, Fault> {
-        let indices = self
-            .route
-            .as_ref()
-            .ok_or_else(|| self.not_exported("router", super::ROUTE_EXPORT))?;
-        let decision = self.call("route", job_id, |store, instance| {
-            indices
-                .load(&mut *store, instance)?
-                .call_route(&mut *store, job)
-        })?;
-        self.check_output_size("its answer", total_decision_bytes(&decision))?;
-        self.check_decision(&decision, job, allowed)?;
-        Ok(decision)
+        self.counted(|| {
+            let indices = self
+                .route
+                .as_ref()
+                .ok_or_else(|| self.not_exported("router", super::ROUTE_EXPORT))?;
+            let decision = self.call("route", job_id, |store, instance| {
+                indices
+                    .load(&mut *store, instance)?
+                    .call_route(&mut *store, job)
+            })?;
+            self.check_output_size("its answer", total_decision_bytes(&decision))?;
+            self.check_decision(&decision, job, allowed)?;
+            Ok(decision)
+        })
+    }
+
+    /// `answer`, its fault counted in `switchyard_plugin_faults_total` by
+    /// this plugin's name and the fault's kind.
+    fn counted<R>(&self, answer: impl FnOnce() -> Result<R, Fault>) -> Result<R, Fault> {
+        answer().inspect_err(|fault| {
+            crate::daemon::metrics::metrics().plugin_fault(&self.identity.name, fault.kind())
+        })
     }
 
     /// A fresh store for one call: captured stdio, the plugin's grants and

@@ -137,6 +137,10 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// Every name [`Fault::kind`] gives, for the metric series created at 0.
+    pub const KINDS: [&'static str; 5] =
+        ["deadline", "memory", "trap", "bad-output", "wrong-world"];
+
     /// A short stable name for the kind of failure, used in dead-letter
     /// entries, status records and `switchyard try` output.
     pub fn kind(&self) -> &'static str {
@@ -153,6 +157,44 @@ impl Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_lists_every_kind_a_fault_has() {
+        let plugin = || "p@0".to_owned();
+        let faults = [
+            Fault::Deadline {
+                plugin: plugin(),
+                limit_ms: 1,
+            },
+            Fault::Memory {
+                plugin: plugin(),
+                limit: 1,
+                requested: 2,
+            },
+            Fault::Trap {
+                plugin: plugin(),
+                message: String::new(),
+            },
+            Fault::BadOutput {
+                plugin: plugin(),
+                reason: String::new(),
+            },
+            Fault::NotExported {
+                file: PathBuf::new(),
+                reason: String::new(),
+            },
+        ];
+        let kinds: Vec<&str> = faults.iter().map(Fault::kind).collect();
+        assert_eq!(kinds, Fault::KINDS);
+        // Adding a variant breaks this match: add it to `faults` and KINDS.
+        match &faults[0] {
+            Fault::Deadline { .. }
+            | Fault::Memory { .. }
+            | Fault::Trap { .. }
+            | Fault::BadOutput { .. }
+            | Fault::NotExported { .. } => {}
+        }
+    }
 
     #[test]
     fn a_refusal_names_the_plugin_the_key_and_the_file_it_was_read_from() {

@@ -46,7 +46,10 @@ impl Default for Limits {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LimitOverrides {
-    /// Overrides [`Limits::deadline`], in milliseconds.
+    /// Overrides [`Limits::deadline`]: `deadline = "200ms"`.
+    #[serde(default, with = "humantime_serde")]
+    pub deadline: Option<Duration>,
+    /// Overrides [`Limits::deadline`], in milliseconds (the older key).
     pub deadline_ms: Option<u64>,
     /// Overrides [`Limits::memory`], in MiB.
     pub memory_mib: Option<usize>,
@@ -61,11 +64,19 @@ impl LimitOverrides {
     /// sense (zero, or memory over [`MAX_MEMORY_LIMIT`]).
     pub fn apply(&self, base: Limits) -> Result<Limits, String> {
         let mut limits = base;
-        if let Some(ms) = self.deadline_ms {
-            if ms == 0 {
-                return Err("deadline-ms must be at least 1".into());
+        let deadline = match (self.deadline, self.deadline_ms) {
+            (Some(_), Some(_)) => {
+                return Err("deadline and deadline-ms are the same setting: give only \
+                     `deadline`, with its unit (e.g. \"200ms\")"
+                    .into());
             }
-            limits.deadline = Duration::from_millis(ms);
+            (deadline, ms) => deadline.or(ms.map(Duration::from_millis)),
+        };
+        if let Some(deadline) = deadline {
+            if deadline < Duration::from_millis(1) {
+                return Err("deadline must be at least 1ms".into());
+            }
+            limits.deadline = deadline;
         }
         if let Some(mib) = self.memory_mib {
             let bytes = mib.saturating_mul(1 << 20);

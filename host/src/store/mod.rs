@@ -7,8 +7,10 @@
 //! must hold commands of one slot only (see [`crate::store::layout`]).
 //!
 //! The embedded server is in [`embedded`]; the cluster's key layout in
-//! [`layout`]; reading replies in [`reply`].
+//! [`layout`]; reading replies in [`reply`]; a consumer group's lag and
+//! pending entries in [`backlog`].
 
+pub mod backlog;
 pub mod embedded;
 pub mod layout;
 pub mod reply;
