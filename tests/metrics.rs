@@ -6,8 +6,6 @@
 //! metrics are there; label values have no spaces.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -59,47 +57,9 @@ dead-letters = "jobs:dead"
 
 /// `GET /metrics` with `accept` (none: no header): (Content-Type, body).
 fn scrape(port: u16, accept: Option<&str>) -> (String, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: localhost\r\n{accept}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-type")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
-    (content_type, body.to_owned())
-}
-
-/// The port the daemon logged it listens on.
-fn metrics_port(daemon: &Daemon) -> u16 {
-    let mut port = None;
-    assert!(
-        wait_until(TIMEOUT, || {
-            port = daemon
-                .log()
-                .split("metrics listening on 127.0.0.1:")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
-            port.is_some()
-        }),
-        "no metrics listener; log:\n{}",
-        daemon.log()
-    );
-    port.unwrap()
+    let answer = http_get(port, "/metrics", accept).expect("/metrics answers");
+    assert_eq!(answer.code, 200, "{}", answer.body);
+    (answer.content_type, answer.body)
 }
 
 /// What one parser found.
@@ -210,7 +170,7 @@ fn both_prometheus_parsers_read_the_same_typed_families_with_alert_counters_at_z
     push(&mut conn, SOURCE, &jobs);
     let daemon = Daemon::start(&config, "scraped");
     wait_settled(&mut conn, jobs.len(), &daemon);
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
     // The observer's first round creates the pending and lag gauges; after
     // it, nothing moves but the process's own figures.
     assert!(

@@ -3,8 +3,6 @@
 //! run, and replaying dead letters, including a replay killed half-way.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,43 +10,6 @@ use crate::harness::RedisServer;
 use crate::harness::daemon::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// `GET path` on the daemon's listener: (status code, body).
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((code, body))
-}
-
-/// The port the daemon logged it listens on.
-fn metrics_port(daemon: &Daemon) -> u16 {
-    let mut port = None;
-    assert!(
-        wait_until(TIMEOUT, || {
-            port = daemon
-                .log()
-                .split("metrics listening on 127.0.0.1:")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
-            port.is_some()
-        }),
-        "no metrics listener; log:\n{}",
-        daemon.log()
-    );
-    port.unwrap()
-}
 
 /// Sample lines of the exposition as `name{labels}` → value.
 fn samples(text: &str) -> HashMap<String, f64> {
@@ -97,9 +58,9 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
     let daemon = Daemon::start(&config, "counted");
     assert!(wait_until(TIMEOUT, || settled(&mut conn) == n as usize
         && pending(&mut conn) == 0));
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
 
-    let (code, body) = get(port, "/metrics").unwrap();
+    let HttpAnswer { code, body, .. } = http_get(port, "/metrics", None).unwrap();
     assert_eq!(code, 200);
     let m = samples(&body);
     let k = |kind| kinds.get(&kind).copied().unwrap_or(0) as f64;
@@ -208,8 +169,8 @@ fn readyz_follows_redis_away_and_back() {
         "[metrics]\nlisten = \"127.0.0.1:0\"\n",
     );
     let daemon = Daemon::start(&config, "watched");
-    let port = metrics_port(&daemon);
-    let code = |path| get(port, path).map(|(code, _)| code).unwrap_or(0);
+    let port = daemon.metrics_port();
+    let code = |path| http_get(port, path, None).map_or(0, |a| a.code);
     assert!(
         wait_until(TIMEOUT, || code("/readyz") == 200),
         "log:\n{}",
@@ -223,7 +184,7 @@ fn readyz_follows_redis_away_and_back() {
         "log:\n{}",
         daemon.log()
     );
-    let (_, body) = get(port, "/readyz").unwrap();
+    let body = http_get(port, "/readyz", None).unwrap().body;
     assert!(body.contains("Redis is unreachable"), "{body}");
     assert_eq!(code("/healthz"), 200, "the process is alive all along");
 
@@ -468,7 +429,7 @@ fn status_lists_a_running_daemon_among_thousands_of_other_keys() {
 
 /// The value of sample `name` on `/metrics`, once it is there.
 fn gauge(port: u16, name: &str) -> Option<f64> {
-    let (_, body) = get(port, "/metrics")?;
+    let body = http_get(port, "/metrics", None)?.body;
     samples(&body).get(name).copied()
 }
 
@@ -540,7 +501,7 @@ fn lag_reads_zero_after_a_redis_restart_and_counts_what_arrives_later() {
     // The daemon's gauges say the same: it routes the two, and the entry
     // the vanished consumer holds ages.
     let daemon = Daemon::start(&config, "lagless");
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
     assert!(
         wait_until(TIMEOUT, || {
             gauge(port, r#"switchyard_consumer_lag{stream="jobs"}"#) == Some(0.0)
@@ -549,7 +510,7 @@ fn lag_reads_zero_after_a_redis_restart_and_counts_what_arrives_later() {
                     .is_some_and(|age| age > 0.0)
         }),
         "gauges: {:?}; log:\n{}",
-        get(port, "/metrics"),
+        http_get(port, "/metrics", None),
         daemon.log()
     );
 }

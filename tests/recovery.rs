@@ -6,8 +6,6 @@
 //! piling up in the group (forgotten once idle with nothing pending), and
 //! systemd listening (`READY=1`, `WATCHDOG=1`, `STOPPING=1`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,47 +73,12 @@ fn wait_for_group(daemon: &Daemon) {
     );
 }
 
-/// `GET path` on the daemon's listener: (status code, body).
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((code, body))
-}
-
-/// The port the daemon logged it listens on.
-fn metrics_port(daemon: &Daemon) -> u16 {
-    let mut port = None;
-    assert!(
-        wait_until(TIMEOUT, || {
-            port = daemon
-                .log()
-                .split("metrics listening on 127.0.0.1:")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
-            port.is_some()
-        }),
-        "no metrics listener; log:\n{}",
-        daemon.log()
-    );
-    port.unwrap()
-}
-
 /// The value of the sample `name` (labels included, as exposed) on
 /// `/metrics`, 0 when absent.
 fn sample(port: u16, name: &str) -> f64 {
-    let (_, body) = get(port, "/metrics").expect("/metrics answers");
+    let body = http_get(port, "/metrics", None)
+        .expect("/metrics answers")
+        .body;
     body.lines()
         .filter_map(|l| l.rsplit_once(' '))
         .find(|(n, _)| *n == name)
@@ -208,7 +171,7 @@ fn a_deleted_source_stream_gets_its_group_back() {
     let dir = tempfile::tempdir().unwrap();
     let config = clock_config(dir.path(), &redis, "block-ms = 100", 0);
     let daemon = Daemon::start(&config, "keeper");
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
     let mut conn = redis.connection();
     push(&mut conn, SOURCE, &jobs(0, 1));
     assert!(
@@ -254,8 +217,8 @@ fn readyz_is_503_while_intake_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let config = clock_config(dir.path(), &redis, "block-ms = 100", 0);
     let daemon = Daemon::start(&config, "reader");
-    let port = metrics_port(&daemon);
-    let code = || get(port, "/readyz").map(|(code, _)| code).unwrap_or(0);
+    let port = daemon.metrics_port();
+    let code = || http_get(port, "/readyz", None).map_or(0, |a| a.code);
     assert!(
         wait_until(TIMEOUT, || code() == 200),
         "log:\n{}",
@@ -272,7 +235,11 @@ fn readyz_is_503_while_intake_cannot_read() {
         .arg("not a stream")
         .query(&mut conn)
         .unwrap();
-    let readyz = || get(port, "/readyz").unwrap_or_default();
+    let readyz = || {
+        http_get(port, "/readyz", None)
+            .map(|a| (a.code, a.body))
+            .unwrap_or_default()
+    };
     assert!(
         wait_until(TIMEOUT, || readyz().1.contains("WRONGTYPE")),
         "log:\n{}",
@@ -317,7 +284,7 @@ fn entries_in_flight_at_a_redis_restart_run_their_plugins_once() {
         15,
     );
     let daemon = Daemon::start(&config, "alone");
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
     wait_for_group(&daemon);
     let mut conn = redis.connection();
     push(&mut conn, SOURCE, &jobs(0, JOBS));
@@ -460,7 +427,7 @@ fn idle_consumers_with_nothing_pending_are_forgotten() {
         0,
     );
     let daemon = Daemon::start(&config, "live");
-    let port = metrics_port(&daemon);
+    let port = daemon.metrics_port();
     let names = |conn: &mut redis::Connection| -> Vec<String> {
         consumers(conn).into_iter().map(|(name, _)| name).collect()
     };

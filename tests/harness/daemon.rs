@@ -200,6 +200,69 @@ impl Daemon {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The port of its `/metrics`, `/healthz` and `/readyz` listener, as it
+    /// logged it (the configs bind port 0). Waits at most a minute.
+    pub fn metrics_port(&self) -> u16 {
+        let mut port = None;
+        assert!(
+            wait_until(Duration::from_secs(60), || {
+                port = self
+                    .log()
+                    .split("metrics listening on 127.0.0.1:")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
+                port.is_some()
+            }),
+            "no metrics listener; log:\n{}",
+            self.log()
+        );
+        port.unwrap()
+    }
+}
+
+/// What the daemon's listener answered.
+#[derive(Debug, Default)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub code: u16,
+    /// The `Content-Type` header (empty without one).
+    pub content_type: String,
+    /// The body.
+    pub body: String,
+}
+
+/// `GET path` on the daemon's listener at `port`, sending `Accept: accept`
+/// if given; `None` if it does not answer (yet).
+pub fn http_get(port: u16, path: &str, accept: Option<&str>) -> Option<HttpAnswer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let accept = accept.map_or(String::new(), |a| format!("Accept: {a}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{accept}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default();
+    Some(HttpAnswer {
+        code,
+        content_type,
+        body: body.to_owned(),
+    })
 }
 
 impl Drop for Daemon {
