@@ -69,7 +69,7 @@ pub fn list(
         (None, None) => bail!("give --stream or --config"),
     };
     for stream in streams {
-        let letters = read(&mut conn, &stream, "-", count)?;
+        let letters = read(&mut conn, &stream, "-", "+", count)?;
         if !json {
             let total: usize = redis::cmd("XLEN").arg(&stream).query(&mut conn)?;
             println!(
@@ -200,11 +200,14 @@ pub fn run(
 /// One dead letter as `dead-letters` shows it.
 pub type Letter = (String, Vec<(String, Vec<u8>)>);
 
-/// Up to `count` entries of `stream`, oldest first, from `after` (exclusive).
+/// Up to `count` entries of `stream`, oldest first, after `after`
+/// (exclusive; `-`: from the start) and up to `through` (inclusive; `+`:
+/// to the end).
 pub fn read(
     conn: &mut redis::Connection,
     stream: &str,
     after: &str,
+    through: &str,
     count: usize,
 ) -> redis::RedisResult<Vec<Letter>> {
     let start = if after == "-" {
@@ -215,7 +218,7 @@ pub fn read(
     redis::cmd("XRANGE")
         .arg(stream)
         .arg(start)
-        .arg("+")
+        .arg(through)
         .arg("COUNT")
         .arg(count)
         .query(conn)
@@ -284,7 +287,7 @@ pub fn replay(
     let script = redis::Script::new(REPLAY_SCRIPT);
     let mut after = "-".to_owned();
     'pages: while tally.total() < count {
-        let page = read_through(conn, from, &after, &last, 500)?;
+        let page = read(conn, from, &after, &last.to_string(), 500)?;
         let Some((end, _)) = page.last() else { break };
         after = end.clone();
         for letter in page.iter().filter(|l| matches(l, filter)) {
@@ -341,29 +344,6 @@ pub fn replay(
         }
     }
     Ok(tally)
-}
-
-/// Up to `count` entries of `stream` after `after` (exclusive; `-`: from
-/// the start) and up to `last` (inclusive), oldest first.
-fn read_through(
-    conn: &mut redis::Connection,
-    stream: &str,
-    after: &str,
-    last: &EntryId,
-    count: usize,
-) -> redis::RedisResult<Vec<Letter>> {
-    let start = if after == "-" {
-        "-".to_owned()
-    } else {
-        format!("({after}")
-    };
-    redis::cmd("XRANGE")
-        .arg(stream)
-        .arg(start)
-        .arg(last.to_string())
-        .arg("COUNT")
-        .arg(count)
-        .query(conn)
 }
 
 /// `letter`'s field `name` as text.
