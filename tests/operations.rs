@@ -303,8 +303,17 @@ fn an_interrupted_replay_loses_and_duplicates_nothing() {
     assert!(wait_until(TIMEOUT, || xlen(&mut conn, SOURCE) > 1000));
     replay.kill().unwrap();
     replay.wait().unwrap();
-    // Both lengths at one instant: a script the killed replay had already
-    // sent may still run, between two separate reads.
+    // A script the killed replay had already sent may still run: Redis
+    // runs what it read from a client before it sees the client gone. Once
+    // the replay's connection has left CLIENT LIST, nothing of it is left
+    // to run.
+    assert!(
+        wait_until(TIMEOUT, || {
+            let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut conn).unwrap();
+            clients.lines().count() == 1
+        }),
+        "the killed replay's connection is still open"
+    );
     let (moved, left): (usize, usize) = redis::pipe()
         .atomic()
         .cmd("XLEN")

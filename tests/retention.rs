@@ -83,6 +83,20 @@ fn nothing_pending_or_undelivered_is_trimmed_under_load_with_a_slow_group() {
         .query(&mut conn)
         .unwrap();
     let daemon = Daemon::start(&config, "retainer");
+    // The load starts once the daemon reads (its plugins take a second or
+    // two to load): retention must trim while jobs come in.
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let groups: Vec<redis::Value> = redis::cmd("XINFO")
+                .arg("GROUPS")
+                .arg(SOURCE)
+                .query(&mut conn)
+                .unwrap_or_default();
+            groups.len() == 2
+        }),
+        "the daemon never created its group; log:\n{}",
+        daemon.log()
+    );
 
     let mut sent: Vec<String> = Vec::new();
     // What the slow group has acknowledged; everything else (pending in it,
@@ -151,7 +165,8 @@ fn nothing_pending_or_undelivered_is_trimmed_under_load_with_a_slow_group() {
     }
     assert!(
         trimmed_during_load,
-        "nothing was trimmed while jobs came in"
+        "nothing was trimmed while jobs came in; log:\n{}",
+        daemon.log()
     );
 
     // Once the daemon is done, every entry below the slow group's oldest
