@@ -11,8 +11,8 @@
 //! pending, which is all exactly-once needs; an entry reclaimed and settled
 //! elsewhere acks 0 and the script writes nothing for it. Only when the XACK
 //! acked does it XADD the entry to the target and HSET + PEXPIRE the status
-//! record. The target stream's type is checked once per batch. The script
-//! for one batch is sent in the same round trip as the read of the next.
+//! record. The target stream's type is checked once per batch. While Redis
+//! runs one batch's script, the consumer prepares the next.
 //!
 //! No plugin is called and nothing is validated: every job goes to the
 //! route's first target. What is written has the field names and about the
@@ -22,6 +22,8 @@
 //! fixed), `switchyard-source` and `switchyard-plugins`; the status record's
 //! `status`, `state`, `source`, `targets`, `plugins`, `updated` and
 //! `consumer`. The bench compares the two shapes after the drains.
+
+use std::io::Write;
 
 use anyhow::{Context, bail};
 use redis::Value;
@@ -119,6 +121,11 @@ struct Read {
 impl Limit {
     /// Reads and settles the source until a read finds nothing new; runs on
     /// the calling thread, whose CPU time it reports.
+    ///
+    /// One script is in flight while the next batch is prepared: each
+    /// round sends the read of the next batch, then this batch's script, so
+    /// Redis answers the read at once and runs the script while this thread
+    /// turns that answer into the next script call.
     pub fn consume(&self) -> anyhow::Result<Consumed> {
         let started = thread_cpu_seconds();
         let mut conn = redis::Client::open(self.url.as_str())?
@@ -140,39 +147,37 @@ impl Limit {
             .arg("LOAD")
             .arg(SCRIPT)
             .query(&mut conn)?;
+        let read = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(self.batch)
+            .arg("STREAMS")
+            .arg(&self.source)
+            .arg(">")
+            .get_packed_command();
         let mut settled = 0u64;
-        let mut batch: Vec<Read> = Vec::new();
-        // One status key at a time, copied into the call: no allocation per job.
+        // What one round sends; reused, so a round allocates nothing here.
+        let mut out = Vec::new();
         let mut key = Vec::new();
-        loop {
-            let mut pipe = redis::pipe();
-            let settling = !batch.is_empty();
-            if settling {
-                self.add_script(&mut pipe, &sha, &batch, &mut key);
+        conn.send_packed_command(&read)?;
+        let mut batch = entries(conn.recv_response()?)?;
+        // Whether a script was sent and its answer is still to be read.
+        let mut in_flight = false;
+        while !batch.is_empty() {
+            out.clear();
+            out.extend_from_slice(&read);
+            self.write_script(&mut out, &sha, &batch, &mut key);
+            conn.send_packed_command(&out)?;
+            if in_flight {
+                settled += script_answer(conn.recv_response()?)?;
             }
-            pipe.cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(&self.group)
-                .arg(&self.consumer)
-                .arg("COUNT")
-                .arg(self.batch)
-                .arg("STREAMS")
-                .arg(&self.source)
-                .arg(">");
-            let mut replies: Vec<Value> = pipe
-                .query(&mut conn)
-                .context("the limit's round trip failed")?;
-            let read = replies.pop().unwrap_or(Value::Nil);
-            if settling {
-                match replies.pop() {
-                    Some(Value::Int(n)) => settled += n as u64,
-                    other => bail!("the limit's script answered {other:?}"),
-                }
-            }
-            batch = entries(read)?;
-            if batch.is_empty() {
-                break;
-            }
+            batch = entries(conn.recv_response()?)?;
+            in_flight = true;
+        }
+        if in_flight {
+            settled += script_answer(conn.recv_response()?)?;
         }
         Ok(Consumed {
             settled,
@@ -180,39 +185,82 @@ impl Limit {
         })
     }
 
-    /// Adds the script call that settles `batch` to `pipe`; `key` is the
-    /// scratch buffer each status key is built in.
-    fn add_script(&self, pipe: &mut redis::Pipeline, sha: &str, batch: &[Read], key: &mut Vec<u8>) {
+    /// Appends the script call that settles `batch` to `out`, as Redis's
+    /// protocol has it; `key` is the buffer each status key is built in.
+    /// The entries' fields are copied once, from the read's answer to `out`.
+    fn write_script(&self, out: &mut Vec<u8>, sha: &str, batch: &[Read], key: &mut Vec<u8>) {
         let updated = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let cmd = pipe
-            .cmd("EVALSHA")
-            .arg(sha)
-            .arg(2 + batch.len())
-            .arg(&self.source)
-            .arg(&self.target);
+        let fields: usize = batch.iter().map(|entry| 2 + entry.fields.len()).sum();
+        let mut out = Resp(out);
+        out.array(3 + 2 + batch.len() + 6 + 2 * self.extra_fields.len() + fields);
+        out.bulk(b"EVALSHA");
+        out.bulk(sha.as_bytes());
+        out.number(2 + batch.len() as u64);
+        out.bulk(self.source.as_bytes());
+        out.bulk(self.target.as_bytes());
         for entry in batch {
             key.clear();
             key.extend_from_slice(self.status_prefix.as_bytes());
             key.extend_from_slice(job_id(entry));
-            cmd.arg(key.as_slice());
+            out.bulk(key);
         }
-        cmd.arg(&self.group)
-            .arg(&self.consumer)
-            .arg(self.status_ttl_ms)
-            .arg(&self.plugins)
-            .arg(updated)
-            .arg(self.extra_fields.len());
+        out.bulk(self.group.as_bytes());
+        out.bulk(self.consumer.as_bytes());
+        out.number(self.status_ttl_ms);
+        out.bulk(self.plugins.as_bytes());
+        out.number(updated);
+        out.number(self.extra_fields.len() as u64);
         for (name, value) in &self.extra_fields {
-            cmd.arg(name).arg(value);
+            out.bulk(name.as_bytes());
+            out.bulk(value.as_bytes());
         }
         for entry in batch {
-            cmd.arg(entry.id.as_slice()).arg(entry.fields.len() / 2);
+            out.bulk(&entry.id);
+            out.number(entry.fields.len() as u64 / 2);
             for value in &entry.fields {
-                cmd.arg(bytes(value));
+                out.bulk(bytes(value));
             }
         }
+    }
+}
+
+/// A command being written in Redis's protocol (RESP), straight into the
+/// buffer that is sent.
+struct Resp<'a>(
+    /// The buffer; each method appends to it.
+    &'a mut Vec<u8>,
+);
+
+impl Resp<'_> {
+    /// The header of a command of `n` arguments.
+    fn array(&mut self, n: usize) {
+        write!(self.0, "*{n}\r\n").expect("writing to a Vec cannot fail");
+    }
+
+    /// One argument.
+    fn bulk(&mut self, bytes: &[u8]) {
+        write!(self.0, "${}\r\n", bytes.len()).expect("writing to a Vec cannot fail");
+        self.0.extend_from_slice(bytes);
+        self.0.extend_from_slice(b"\r\n");
+    }
+
+    /// One argument, a number in decimal.
+    fn number(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut cursor = &mut digits[..];
+        write!(cursor, "{n}").expect("20 digits hold any u64");
+        let len = 20 - cursor.len();
+        self.bulk(&digits[..len]);
+    }
+}
+
+/// The number of entries a script call settled, from its answer.
+fn script_answer(answer: Value) -> anyhow::Result<u64> {
+    match answer {
+        Value::Int(n) => Ok(n as u64),
+        other => bail!("the limit's script answered {other:?}"),
     }
 }
 

@@ -451,10 +451,15 @@ fn print_table(r: &serde_json::Value) {
     );
     println!();
     println!(
-        "  {:<42} {:>8} {:>8} {:>14} {:>17} {:>8} {:>10}",
-        "drain", "jobs/s", "seconds", "Redis CPU/job", "consumer CPU/job", "rate", "Redis CPU"
+        "  {:<42} {:>8} {:>8} {:>14} {:>17} {:>12} {:>17}",
+        "drain",
+        "jobs/s",
+        "seconds",
+        "Redis CPU/job",
+        "consumer CPU/job",
+        "rate ÷ limit",
+        "Redis CPU ÷ limit"
     );
-    println!("  {:<42} {:>94}", "", "(÷ limit)   (÷ limit)");
     for (name, key) in [
         ("the limit (minimal consumer, no pipeline)", "limit"),
         ("real pipeline (plugins + status)", "real"),
@@ -462,7 +467,7 @@ fn print_table(r: &serde_json::Value) {
         ("real pipeline, two daemons", "real-two-daemons"),
     ] {
         println!(
-            "  {:<42} {:>8.0} {:>8.2} {:>11.1} µs {:>14.1} µs {:>8.3} {:>10.3}",
+            "  {:<42} {:>8.0} {:>8.2} {:>11.1} µs {:>14.1} µs {:>12.3} {:>17.3}",
             name,
             r[key]["jobs-per-s"].as_f64().unwrap_or(0.0),
             r[key]["seconds"].as_f64().unwrap_or(0.0),
@@ -485,7 +490,7 @@ fn print_table(r: &serde_json::Value) {
     let s = &r["real-with-swaps"];
     if !s.is_null() {
         println!(
-            "  {:<42} {:>8.0} {:>8.2} {:>34} {:>8.3}",
+            "  {:<42} {:>8.0} {:>8.2} {:>32} {:>12.3}",
             format!("real pipeline, {} router swaps", s["swaps"]),
             s["jobs-per-s"].as_f64().unwrap_or(0.0),
             s["seconds"].as_f64().unwrap_or(0.0),
@@ -501,7 +506,7 @@ fn print_table(r: &serde_json::Value) {
     let h = &r["real-beside-hostile-plugins"];
     if !h.is_null() {
         println!(
-            "  {:<42} {:>8.0} {:>8.2} {:>34} {:>8.3}",
+            "  {:<42} {:>8.0} {:>8.2} {:>32} {:>12.3}",
             format!("real, beside {} hostile jobs", h["hostile-jobs"]),
             h["good-jobs-per-s"].as_f64().unwrap_or(0.0),
             h["seconds"].as_f64().unwrap_or(0.0),
