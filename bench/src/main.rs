@@ -1,24 +1,36 @@
-//! `switchyard-bench`: how close the router gets to the limit Redis sets.
+//! `switchyard-bench`: how close the router gets to the limit, the least
+//! Redis work a correct exactly-once router must do.
 //!
 //! It starts a private `redis-server`, generates slivka-like jobs from a
 //! fixed seed (the demo's mix: mostly valid, some invalid, a few broken,
 //! about 1 KB each), preloads them and measures, in one run:
-//! 1. the drain rate of the real pipeline (slivka-form + fasta-size, status
+//! 1. the drain rate of *the limit* ([`limit`]): a minimal consumer in this
+//!    process, written without switchyard's pipeline, that reads a batch and
+//!    settles it with one Lua script (per entry XACK, and only if that acked,
+//!    XADD to the route's first target and the status record with its TTL),
+//!    writing the fields switchyard writes. Every other drain's rate and
+//!    Redis CPU per job are printed as a ratio against it;
+//! 2. the drain rate of the real pipeline (slivka-form + fasta-size, status
 //!    records), one daemon, then two daemons in one group;
-//! 2. the drain rate of the *null pipeline*: the same Redis work (read,
-//!    XADD, status, XACK, in the same scripts) with no plugin call;
-//! 3. enqueue → dispatched latency at half the measured rate, from a
+//! 3. the drain rate of the *null pipeline*: switchyard's own pipeline
+//!    (`switchyard run --null-pipeline`, the same scripts) with no plugin
+//!    call, every job sent to its route's first target;
+//! 4. enqueue → dispatched latency at half the measured rate, from a
 //!    producer running beside the daemon to a runner reading the targets;
-//! 4. the daemon's peak RSS;
-//! 5. with `--hostile-every N`, the drain again with one job in N sent to
+//! 5. the daemon's peak RSS;
+//! 6. with `--hostile-every N`, the drain again with one job in N sent to
 //!    a route of its own per hostile fixture plugin (spinning, eating
 //!    memory, panicking, naming a target it may not use, reading files or
 //!    the environment): the good jobs' rate beside the plain run's, and
 //!    where the hostile jobs ended.
 //!
 //! Daemons are the `switchyard` executable built beside this one (`switchyard
-//! run`), so what is measured is what runs in production. This is a dev
-//! harness, kept out of the daemon crate. A benchmark prints figures; it asserts none.
+//! run`), so what is measured is what runs in production. Beside each rate
+//! it prints the CPU time Redis (`INFO cpu`) and the consumer (the daemons'
+//! processes, or the limit's thread) spent per job. This is a dev harness,
+//! kept out of the daemon crate. A benchmark prints figures; it asserts none.
+
+mod limit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +46,22 @@ use switchyard::store::Embedded;
 /// The streams of the bench config.
 const OUTPUTS: [&str; 4] = ["queue:local", "queue:default", "jobs:rejected", "jobs:dead"];
 
-/// Measure the router against the limit Redis sets (starts its own
-/// redis-server, and daemons from the `switchyard` built beside this binary).
+/// The source stream the jobs are preloaded on.
+const SOURCE: &str = "jobs";
+
+/// The consumer group every drain reads with.
+const GROUP: &str = "bench";
+
+/// Entries per read, for the daemons (`[consumer] batch`) and the limit.
+const BATCH: usize = 256;
+
+/// The slivka route's first target: where the limit (and the null
+/// pipeline) sends every job.
+const FIRST_TARGET: &str = "queue:local";
+
+/// Measure the router against the least Redis work a correct router must do
+/// (starts its own redis-server, and daemons from the `switchyard` built
+/// beside this binary).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "switchyard-bench", about)]
 pub struct BenchOptions {
@@ -261,11 +287,50 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         server_version(&mut conn)
     );
 
-    let real = drain(&mut conn, &config, &jobs, 1, false)?;
+    let daemons = |count, null| Router::Daemons {
+        config: &config,
+        count,
+        null,
+    };
+    let limit = limit::Limit {
+        url: url.clone(),
+        source: SOURCE.to_owned(),
+        group: GROUP.to_owned(),
+        consumer: "bench-limit".to_owned(),
+        batch: BATCH,
+        target: FIRST_TARGET.to_owned(),
+        status_prefix: switchyard::config::defaults::DEFAULT_STATUS_PREFIX.to_owned(),
+        status_ttl_ms: switchyard::config::defaults::DEFAULT_STATUS_TTL.as_millis() as u64,
+        plugins: plugin_versions(&own_plugins, &["slivka-form", "fasta-size"])?,
+        // fasta-size's extra fields, with the values of the mix's commonest
+        // job (6 sequences of 120), so each entry has the same fields and
+        // size as the real pipeline's.
+        extra_fields: [
+            ("runner", "local"),
+            ("sequences", "6"),
+            ("average-length", "120"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec(),
+    };
+    // A first drain, not counted: Redis touches its memory for the first
+    // time (page faults, counted as its CPU), which would weigh on
+    // whichever drain came first.
+    drain(&mut conn, &jobs, &Router::Limit(&limit))?;
+    let least = drain(&mut conn, &jobs, &Router::Limit(&limit))?;
+    let least_shape = dispatched_shape(&mut conn)?;
+    eprintln!("bench: the limit {:.0} jobs/s", least.rate);
+    let real = drain(&mut conn, &jobs, &daemons(1, false))?;
+    let real_shape = dispatched_shape(&mut conn)?;
     eprintln!("bench: real pipeline {:.0} jobs/s", real.rate);
-    let bare = drain(&mut conn, &config, &jobs, 1, true)?;
+    if least_shape != real_shape {
+        eprintln!(
+            "bench: warning: the limit writes {least_shape:?}, the real pipeline {real_shape:?}"
+        );
+    }
+    let bare = drain(&mut conn, &jobs, &daemons(1, true))?;
     eprintln!("bench: null pipeline {:.0} jobs/s", bare.rate);
-    let two = drain(&mut conn, &config, &jobs, 2, false)?;
+    let two = drain(&mut conn, &jobs, &daemons(2, false))?;
     eprintln!("bench: real pipeline, two daemons {:.0} jobs/s", two.rate);
     let swaps = options.swaps;
     let (swapped, swap_latencies) = if swaps > 0 {
@@ -276,7 +341,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             let url = url.clone();
             move || swap_router(&url, &router, &original, swaps, interval)
         });
-        let swapped = drain(&mut conn, &config, &jobs, 1, false)?;
+        let swapped = drain(&mut conn, &jobs, &daemons(1, false))?;
         let latencies = swapper
             .join()
             .map_err(|_| anyhow::anyhow!("the swapper panicked"))??;
@@ -306,7 +371,15 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         let hostile_config =
             write_config(dir, "hostile.toml", &url, &own_plugins, &hostile_routes())?;
         let mixed = with_hostile(&jobs, options.hostile_every);
-        let run = drain(&mut conn, &hostile_config, &mixed, 1, false)?;
+        let run = drain(
+            &mut conn,
+            &mixed,
+            &Router::Daemons {
+                config: &hostile_config,
+                count: 1,
+                null: false,
+            },
+        )?;
         let good_rate = jobs.len() as f64 / run.seconds;
         eprintln!(
             "bench: real pipeline beside hostile plugins {:.0} good jobs/s",
@@ -318,7 +391,8 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             "peak-rss-mib": run.rss_mib,
             "good-jobs-per-s": good_rate.round(),
             "seconds": run.seconds,
-            "good-throughput-vs-plain": (good_rate / real.rate * 1000.0).round() / 1000.0,
+            "good-throughput-vs-plain": ratio(good_rate, real.rate),
+            "good-throughput-vs-limit": ratio(good_rate, least.rate),
             "expected": HOSTILE_ROUTES.iter().map(|(s, .., e)| (s.to_string(), e.to_string())).collect::<HashMap<_, _>>(),
             "outcomes": hostile_outcomes(&mut conn)?,
         }))
@@ -344,15 +418,17 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         "machine": { "cores": cores },
         "jobs": jobs.len(),
         "average-job-bytes": bytes / jobs.len().max(1),
-        "real": real.to_json(),
-        "null": bare.to_json(),
-        "ratio-real-to-null": (real.rate / bare.rate * 1000.0).round() / 1000.0,
-        "real-two-daemons": two.to_json(),
+        "limit": least.to_json(&least),
+        "limit-writes-same-fields": least_shape == real_shape,
+        "real": real.to_json(&least),
+        "null": bare.to_json(&least),
+        "real-two-daemons": two.to_json(&least),
         "real-with-swaps": swapped.as_ref().map(|d| json!({
             "swaps": swaps,
             "jobs-per-s": d.rate.round(),
             "seconds": d.seconds,
-            "throughput-vs-no-swaps": (d.rate / real.rate * 1000.0).round() / 1000.0,
+            "throughput-vs-no-swaps": ratio(d.rate, real.rate),
+            "throughput-vs-limit": ratio(d.rate, least.rate),
             "swap-latency-ms": swap_latencies,
         })),
         "real-beside-hostile-plugins": hostile,
@@ -379,35 +455,51 @@ fn print_table(r: &serde_json::Value) {
     );
     println!();
     println!(
-        "  {:<36} {:>12} {:>10} {:>14} {:>15}",
-        "drain", "jobs/s", "seconds", "Redis CPU/job", "daemon CPU/job"
+        "  {:<42} {:>8} {:>8} {:>14} {:>17} {:>13} {:>18}",
+        "drain",
+        "jobs/s",
+        "seconds",
+        "Redis CPU/job",
+        "consumer CPU/job",
+        "rate ÷ limit",
+        "Redis CPU ÷ limit"
     );
     for (name, key) in [
+        ("the limit (minimal consumer, no pipeline)", "limit"),
         ("real pipeline (plugins + status)", "real"),
-        ("null pipeline (same Redis work)", "null"),
+        ("null pipeline (switchyard minus plugins)", "null"),
         ("real pipeline, two daemons", "real-two-daemons"),
     ] {
         println!(
-            "  {:<36} {:>12.0} {:>10.2} {:>11.1} µs {:>12.1} µs",
+            "  {:<42} {:>8.0} {:>8.2} {:>11.1} µs {:>14.1} µs {:>13.3} {:>18.3}",
             name,
             r[key]["jobs-per-s"].as_f64().unwrap_or(0.0),
             r[key]["seconds"].as_f64().unwrap_or(0.0),
             r[key]["redis-cpu-us-per-job"].as_f64().unwrap_or(0.0),
-            r[key]["daemon-cpu-us-per-job"].as_f64().unwrap_or(0.0)
+            r[key]["consumer-cpu-us-per-job"].as_f64().unwrap_or(0.0),
+            r[key]["vs-limit"]["rate"].as_f64().unwrap_or(0.0),
+            r[key]["vs-limit"]["redis-cpu-per-job"]
+                .as_f64()
+                .unwrap_or(0.0),
         );
     }
     println!(
-        "  {:<36} {:>12.3}",
-        "ratio real / null",
-        r["ratio-real-to-null"].as_f64().unwrap_or(0.0)
+        "  the limit: per batch of {BATCH}, one XREADGROUP and one script that per entry XACKs and, if that acked, XADDs + HSET + PEXPIRE; written the same fields as switchyard: {}",
+        if r["limit-writes-same-fields"].as_bool() == Some(true) {
+            "yes"
+        } else {
+            "NO (see the warning above)"
+        }
     );
     let s = &r["real-with-swaps"];
     if !s.is_null() {
         println!(
-            "  {:<36} {:>12.0} {:>10.2}",
+            "  {:<42} {:>8.0} {:>8.2} {:>32} {:>13.3}",
             format!("real pipeline, {} router swaps", s["swaps"]),
             s["jobs-per-s"].as_f64().unwrap_or(0.0),
-            s["seconds"].as_f64().unwrap_or(0.0)
+            s["seconds"].as_f64().unwrap_or(0.0),
+            "",
+            s["throughput-vs-limit"].as_f64().unwrap_or(0.0)
         );
         println!(
             "  swaps: throughput {:.3} of the run without; file written -> first job on the new build (ms): {}",
@@ -418,10 +510,12 @@ fn print_table(r: &serde_json::Value) {
     let h = &r["real-beside-hostile-plugins"];
     if !h.is_null() {
         println!(
-            "  {:<36} {:>12.0} {:>10.2}",
+            "  {:<42} {:>8.0} {:>8.2} {:>32} {:>13.3}",
             format!("real, beside {} hostile jobs", h["hostile-jobs"]),
             h["good-jobs-per-s"].as_f64().unwrap_or(0.0),
-            h["seconds"].as_f64().unwrap_or(0.0)
+            h["seconds"].as_f64().unwrap_or(0.0),
+            "",
+            h["good-throughput-vs-limit"].as_f64().unwrap_or(0.0)
         );
         println!(
             "  hostile plugins: good jobs' throughput {:.3} of the plain run; daemon peak RSS {} MiB with {} plugins loaded; where the hostile jobs went:",
@@ -450,6 +544,23 @@ fn print_table(r: &serde_json::Value) {
         "  daemon peak RSS: {} MiB (real pipeline)",
         r["real"]["peak-rss-mib"]
     );
+}
+
+/// The `switchyard-plugins` value switchyard writes for `names` loaded from
+/// `dir`: `name@` and the first 8 hex digits of the file's SHA-256, by commas.
+fn plugin_versions(dir: &Path, names: &[&str]) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let versions = names
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(dir.join(format!("{name}.wasm")))?;
+            Ok(format!(
+                "{name}@{}",
+                &hex::encode(sha2::Sha256::digest(&bytes))[..8]
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(versions.join(","))
 }
 
 /// slivka-bio's size tiers, the figures the differential test proves on
@@ -486,8 +597,8 @@ fn write_config(
 [redis]
 url = "{url}"
 [consumer]
-group = "bench"
-batch = 256
+group = "{GROUP}"
+batch = {BATCH}
 in-flight = 2048
 claim-idle-ms = 60000
 [plugins]
@@ -501,7 +612,7 @@ target-pattern = "queue:{{runner}}"
 tiers = '''{SLIVKA_BIO_TIERS}'''
 [[routes]]
 name = "slivka"
-source = "jobs"
+source = "{SOURCE}"
 match = {{ service = ["clustalo", "mafft"] }}
 validators = ["slivka-form"]
 router = "fasta-size"
@@ -558,6 +669,7 @@ pub fn generate(n: usize, seed: u64) -> Vec<Fields> {
         .collect()
 }
 
+/// The job generator's random numbers: xorshift64, never seeded with 0.
 struct XorShift(u64);
 
 impl XorShift {
@@ -571,28 +683,78 @@ impl XorShift {
     }
 }
 
+/// The figures of one drain.
 struct Drain {
+    /// Jobs per second, from the first outcome entry's id to the last's.
     rate: f64,
+    /// Seconds from the first outcome entry to the last.
     seconds: f64,
+    /// The daemons' peak RSS in MiB (0 for the limit, which runs in this
+    /// process).
     rss_mib: f64,
     /// CPU time redis-server spent per job during the drain, in µs: on a
     /// shared machine a steadier measure of the Redis work than the rate.
     redis_cpu_us: f64,
-    /// CPU time the daemons spent per job (start-up included), in µs.
-    daemon_cpu_us: f64,
+    /// CPU time the consumer spent per job (start-up included), in µs: the
+    /// daemons' processes, or the limit's thread.
+    consumer_cpu_us: f64,
 }
 
 impl Drain {
-    /// The drain's figures as the JSON result has them.
-    fn to_json(&self) -> serde_json::Value {
+    /// The drain's figures as the JSON result has them, with its rate and
+    /// its Redis CPU per job as ratios against `limit`'s.
+    fn to_json(&self, limit: &Drain) -> serde_json::Value {
         json!({
             "jobs-per-s": self.rate.round(),
             "seconds": self.seconds,
             "peak-rss-mib": self.rss_mib,
             "redis-cpu-us-per-job": self.redis_cpu_us,
-            "daemon-cpu-us-per-job": self.daemon_cpu_us,
+            "consumer-cpu-us-per-job": self.consumer_cpu_us,
+            "vs-limit": {
+                "rate": ratio(self.rate, limit.rate),
+                "redis-cpu-per-job": ratio(self.redis_cpu_us, limit.redis_cpu_us),
+            },
         })
     }
+}
+
+/// `a / b` to three decimals (0 when `b` is 0).
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        return 0.0;
+    }
+    (a / b * 1000.0).round() / 1000.0
+}
+
+/// The field names of the first entry on [`FIRST_TARGET`] and of its status
+/// record: what a drain wrote for a dispatched job, to check that the limit
+/// writes what switchyard writes.
+fn dispatched_shape(conn: &mut redis::Connection) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let first: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(FIRST_TARGET)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query(conn)?;
+    let Some((_, fields)) = first.into_iter().next() else {
+        bail!("nothing was dispatched to {FIRST_TARGET}");
+    };
+    let job_id = fields
+        .iter()
+        .find(|(name, _)| name == "job-id")
+        .map(|(_, id)| id.clone())
+        .unwrap_or_default();
+    let status: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(format!(
+            "{}{job_id}",
+            switchyard::config::defaults::DEFAULT_STATUS_PREFIX
+        ))
+        .query(conn)?;
+    Ok((
+        fields.into_iter().map(|(name, _)| name).collect(),
+        status.into_iter().map(|(name, _)| name).collect(),
+    ))
 }
 
 /// CPU seconds redis-server has used (user + system), from `INFO cpu`.
@@ -628,45 +790,92 @@ fn process_cpu_seconds(pid: u32) -> f64 {
     ticks / per_second
 }
 
-/// Preloads `jobs`, starts `daemons` daemons, and times the drain from the
-/// first settled entry to the last (by their Redis entry ids).
-fn drain(
-    conn: &mut redis::Connection,
-    config: &Path,
-    jobs: &[Fields],
-    daemons: usize,
-    null: bool,
-) -> anyhow::Result<Drain> {
+/// What drains the preloaded jobs.
+enum Router<'a> {
+    /// The limit's minimal consumer, on a thread of this process.
+    Limit(&'a limit::Limit),
+    /// `switchyard run` processes reading in one group.
+    Daemons {
+        /// Their config file.
+        config: &'a Path,
+        /// How many run side by side.
+        count: usize,
+        /// Whether they run the null pipeline (`--null-pipeline`).
+        null: bool,
+    },
+}
+
+/// Preloads `jobs`, starts `router`, and times the drain from the first
+/// settled entry to the last (by their Redis entry ids).
+fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyhow::Result<Drain> {
     redis::cmd("FLUSHALL").exec(conn)?;
-    push(conn, "jobs", jobs, None)?;
+    push(conn, SOURCE, jobs, None)?;
     let redis_cpu_before = redis_cpu_seconds(conn)?;
-    let mut children: Vec<Child> = (0..daemons)
-        .map(|i| spawn(config, &format!("bench-{i}"), null))
-        .collect::<anyhow::Result<_>>()?;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // Polls until every job is settled; fails at the deadline, or when
+    // `stopped` says the consumer has ended with jobs left.
+    let wait = |conn: &mut redis::Connection, stopped: &mut dyn FnMut() -> bool| {
+        loop {
+            let ended = stopped();
+            let count = settled(conn)?;
+            if count >= jobs.len() {
+                return anyhow::Ok(redis_cpu_seconds(conn)? - redis_cpu_before);
+            }
+            if ended || Instant::now() > deadline {
+                bail!(
+                    "the drain did not finish ({count} of {} settled)",
+                    jobs.len()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
     let mut rss = 0.0f64;
-    while settled(conn)? < jobs.len() {
-        if Instant::now() > deadline {
-            bail!(
-                "the drain did not finish in 10 minutes ({} of {})",
-                settled(conn)?,
-                jobs.len()
-            );
+    let (redis_cpu, consumer_cpu) = match *router {
+        Router::Limit(limit) => {
+            let consumer = std::thread::spawn({
+                let limit = limit.clone();
+                move || limit.consume()
+            });
+            let waited = wait(conn, &mut || consumer.is_finished());
+            let consumed = consumer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the limit's consumer panicked"))??;
+            let redis_cpu = waited?;
+            if consumed.settled != jobs.len() as u64 {
+                bail!(
+                    "the limit settled {} of {} jobs",
+                    consumed.settled,
+                    jobs.len()
+                );
+            }
+            (redis_cpu, consumed.cpu_seconds)
         }
-        for child in &children {
-            rss = rss.max(peak_rss_mib(child.id()));
+        Router::Daemons {
+            config,
+            count,
+            null,
+        } => {
+            let mut children: Vec<Child> = (0..count)
+                .map(|i| spawn(config, &format!("bench-{i}"), null))
+                .collect::<anyhow::Result<_>>()?;
+            let waited = wait(conn, &mut || {
+                for child in &children {
+                    rss = rss.max(peak_rss_mib(child.id()));
+                }
+                false
+            });
+            let mut daemon_cpu = 0.0;
+            for child in &children {
+                rss = rss.max(peak_rss_mib(child.id()));
+                daemon_cpu += process_cpu_seconds(child.id());
+            }
+            for child in &mut children {
+                stop(child);
+            }
+            (waited?, daemon_cpu)
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let redis_cpu = redis_cpu_seconds(conn)? - redis_cpu_before;
-    let mut daemon_cpu = 0.0;
-    for child in &children {
-        rss = rss.max(peak_rss_mib(child.id()));
-        daemon_cpu += process_cpu_seconds(child.id());
-    }
-    for child in &mut children {
-        stop(child);
-    }
+    };
     let per_job_us = |cpu: f64| (cpu * 1e6 / jobs.len().max(1) as f64 * 10.0).round() / 10.0;
     let (mut first, mut last) = (u64::MAX, 0u64);
     for stream in OUTPUTS {
@@ -695,14 +904,19 @@ fn drain(
         seconds: (seconds * 1000.0).round() / 1000.0,
         rss_mib: (rss * 10.0).round() / 10.0,
         redis_cpu_us: per_job_us(redis_cpu),
-        daemon_cpu_us: per_job_us(daemon_cpu),
+        consumer_cpu_us: per_job_us(consumer_cpu),
     })
 }
 
+/// Enqueue → dispatched latencies of one latency run.
 struct Latency {
+    /// Jobs measured.
     samples: usize,
+    /// Median, in ms.
     p50: f64,
+    /// 99th percentile, in ms.
     p99: f64,
+    /// Slowest, in ms.
     max: f64,
 }
 
