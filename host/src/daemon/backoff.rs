@@ -57,6 +57,14 @@ impl RedisOp {
         RedisOp::Settle,
     ];
 
+    /// Creates `switchyard_redis_errors_total` at 0 for every operation,
+    /// so an alert sees the first failure.
+    pub fn create_series() {
+        for op in RedisOp::ALL {
+            metrics().create_redis_error_series(op.label());
+        }
+    }
+
     /// The metric label value.
     pub fn label(self) -> &'static str {
         match self {

@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Settling, Unusable};
 use super::health::Readiness;
-use super::metrics::{SettledLabels, metrics};
+use super::metrics::{SettledLabels, StreamLabels, metrics};
 use super::notify::Progress;
 use super::shutdown::Shutdown;
 use super::snapshot::{Snapshot, SnapshotCell};
@@ -338,7 +338,7 @@ impl Processor {
         for (stream, ids) in no_group {
             let group = &self.consumer.group;
             match dispatcher.create_group(&stream).await {
-                Ok(true) => super::consume::group_recreated(&stream, group),
+                Ok(true) => group_recreated(&stream, group),
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(%stream, "cannot create consumer group {group} again: {e}")
@@ -396,6 +396,21 @@ fn record(settlement: &Settlement, outcome: Outcome) {
         to = ?settlement.writes().iter().map(|w| w.stream.as_str()).collect::<Vec<_>>(),
         "{}", outcome.name()
     );
+}
+
+/// Says (once, at warn) and counts that `group` was missing on `stream` and
+/// was created again.
+pub fn group_recreated(stream: &str, group: &str) {
+    tracing::warn!(
+        %stream, %group,
+        "consumer group {group} was missing on stream {stream}; recreated from the stream's start"
+    );
+    metrics()
+        .groups_recreated
+        .get_or_create(&StreamLabels {
+            stream: stream.to_owned(),
+        })
+        .inc();
 }
 
 #[cfg(test)]

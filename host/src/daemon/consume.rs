@@ -15,7 +15,7 @@ use anyhow::anyhow;
 use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Unusable, is_permanent};
-use super::batch::{Batch, Held, Processor};
+use super::batch::{Batch, Held, Processor, group_recreated};
 use super::metrics::{StreamLabels, metrics};
 use super::shutdown::Shutdown;
 use super::supervise::panic_text;
@@ -164,21 +164,6 @@ async fn recreate_groups(intake: &mut Intake) -> redis::RedisResult<bool> {
         group_recreated(stream, intake.group());
     }
     Ok(!created.is_empty())
-}
-
-/// Says (once, at warn) and counts that `group` was missing on `stream` and
-/// was created again.
-pub fn group_recreated(stream: &str, group: &str) {
-    tracing::warn!(
-        %stream, %group,
-        "consumer group {group} was missing on stream {stream}; recreated from the stream's start"
-    );
-    metrics()
-        .groups_recreated
-        .get_or_create(&StreamLabels {
-            stream: stream.to_owned(),
-        })
-        .inc();
 }
 
 /// Every half claim time, until shutdown: removes consumers idle past

@@ -28,9 +28,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::backoff::RedisOp;
 use super::exposition::Format;
-use super::snapshot::{Router, Snapshot};
+use crate::config::RouteSettings;
 use crate::pipeline::settle::Outcome;
 use crate::plugin::Fault;
 
@@ -383,11 +382,6 @@ impl Metrics {
             metrics.reloads.get_or_create_owned(&labels);
             metrics.retention_rounds.get_or_create_owned(&labels);
         }
-        for op in RedisOp::ALL {
-            metrics.redis_errors.get_or_create_owned(&OpLabels {
-                op: op.label().to_owned(),
-            });
-        }
         Metrics {
             registry,
             process,
@@ -395,74 +389,71 @@ impl Metrics {
         }
     }
 
-    /// Creates at 0 every series `snapshot` can move that does not exist
-    /// yet: entries read and reclaimed, groups recreated and consumers
-    /// removed per source, jobs settled per route ×
-    /// outcome × stream it writes (and `none` × dead-lettered for a source's
-    /// entries no route takes), plugin calls per validator and router, and
-    /// faults and dropped log lines per plugin. Called when a snapshot
-    /// becomes current; series of an earlier snapshot stay.
-    pub fn create_series(&self, snapshot: &Snapshot) {
-        let settled = |route: &str, outcome: Outcome, target: &str| {
-            self.settled.get_or_create_owned(&SettledLabels {
-                route: route.to_owned(),
-                outcome: outcome.name().to_owned(),
-                target: target.to_owned(),
-            });
+    /// Creates at 0 the series of source `stream` whose unrouted entries
+    /// go to `dead_letters`: entries read and reclaimed, groups recreated,
+    /// consumers removed, and route `none` × dead-lettered.
+    pub fn create_source_series(&self, stream: &str, dead_letters: &str) {
+        let labels = StreamLabels {
+            stream: stream.to_owned(),
         };
-        for source in snapshot.sources() {
-            let labels = StreamLabels {
-                stream: source.clone(),
-            };
-            self.read.get_or_create_owned(&labels);
-            self.reclaimed.get_or_create_owned(&labels);
-            self.groups_recreated.get_or_create_owned(&labels);
-            self.consumers_removed.get_or_create_owned(&labels);
-            settled(
-                "none",
-                Outcome::DeadLettered,
-                snapshot.dead_letters_for(&source),
-            );
+        self.read.get_or_create_owned(&labels);
+        self.reclaimed.get_or_create_owned(&labels);
+        self.groups_recreated.get_or_create_owned(&labels);
+        self.consumers_removed.get_or_create_owned(&labels);
+        self.create_settled_series("none", Outcome::DeadLettered, dead_letters);
+    }
+
+    /// Creates at 0 the series of `route`: jobs settled per outcome × the
+    /// stream it writes, and a call per validator and router plugin.
+    pub fn create_route_series<'a>(
+        &self,
+        route: &RouteSettings,
+        validators: impl Iterator<Item = &'a str>,
+        router: Option<&str>,
+    ) {
+        for target in &route.targets {
+            self.create_settled_series(&route.name, Outcome::Dispatched, target);
         }
-        let call = |plugin: &str, call: &str| {
+        self.create_settled_series(&route.name, Outcome::Rejected, &route.rejected);
+        self.create_settled_series(&route.name, Outcome::DeadLettered, &route.dead_letters);
+        let calls = validators
+            .map(|plugin| (plugin, "validate"))
+            .chain(router.map(|plugin| (plugin, "route")));
+        for (plugin, call) in calls {
             self.plugin_seconds.get_or_create_owned(&CallLabels {
                 plugin: plugin.to_owned(),
                 call: call.to_owned(),
             });
-        };
-        for route in &snapshot.routes {
-            let route_settings = &route.settings;
-            for target in &route_settings.targets {
-                settled(&route_settings.name, Outcome::Dispatched, target);
-            }
-            settled(
-                &route_settings.name,
-                Outcome::Rejected,
-                &route_settings.rejected,
-            );
-            settled(
-                &route_settings.name,
-                Outcome::DeadLettered,
-                &route_settings.dead_letters,
-            );
-            for validator in &route.validators {
-                call(validator.name(), "validate");
-            }
-            if let Router::Plugin(router) = &route.router {
-                call(router.name(), "route");
-            }
         }
-        for plugin in snapshot.plugins.keys() {
-            for kind in Fault::KINDS {
-                self.plugin_faults.get_or_create_owned(&FaultLabels {
-                    plugin: plugin.clone(),
-                    kind: kind.to_owned(),
-                });
-            }
-            self.plugin_log_dropped.get_or_create_owned(&PluginLabels {
-                plugin: plugin.clone(),
+    }
+
+    /// Creates at 0 the series of `plugin`: its faults of every kind and
+    /// its dropped log lines.
+    pub fn create_plugin_series(&self, plugin: &str) {
+        for kind in Fault::KINDS {
+            self.plugin_faults.get_or_create_owned(&FaultLabels {
+                plugin: plugin.to_owned(),
+                kind: kind.to_owned(),
             });
         }
+        self.plugin_log_dropped.get_or_create_owned(&PluginLabels {
+            plugin: plugin.to_owned(),
+        });
+    }
+
+    /// Creates at 0 the failures of Redis operation `op` (its label).
+    pub fn create_redis_error_series(&self, op: &str) {
+        self.redis_errors
+            .get_or_create_owned(&OpLabels { op: op.to_owned() });
+    }
+
+    /// Creates at 0 jobs settled by `route` with `outcome` into `target`.
+    fn create_settled_series(&self, route: &str, outcome: Outcome, target: &str) {
+        self.settled.get_or_create_owned(&SettledLabels {
+            route: route.to_owned(),
+            outcome: outcome.name().to_owned(),
+            target: target.to_owned(),
+        });
     }
 
     /// Counts a plugin call of `elapsed`.
@@ -501,7 +492,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a fault of `plugin` (its name) of `kind` ([`Fault::kind`]).
+    /// Counts a fault of `plugin` (its name) of `kind` ([`crate::plugin::Fault::kind`]).
     pub fn plugin_fault(&self, plugin: &str, kind: &str) {
         self.plugin_faults
             .get_or_create(&FaultLabels {

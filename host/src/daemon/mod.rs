@@ -76,6 +76,7 @@ pub fn run(
         );
         settings.consumer.null_pipeline = true;
     }
+    RedisOp::create_series();
     let runtime = Arc::new(Runtime::new()?);
     let snapshot = Snapshot::build(&runtime, &settings, None)
         .with_context(|| format!("cannot load the plugins of {}", config.display()))?;
@@ -96,6 +97,12 @@ pub fn run(
         let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
             .context("cannot listen for signals")?;
         let mut tasks = Supervisor::default();
+        let mut stopping = shutdown.clone();
+        tasks.spawn("the stop notice to systemd", async move {
+            stopping.requested().await;
+            notify::stopping();
+            Ok(())
+        });
         let readiness = Arc::new(Readiness::default());
         readiness.snapshot.store(true, Ordering::Relaxed);
         if let Some(addr) = settings.metrics {

@@ -42,7 +42,6 @@ impl Shutdown {
                     tracing::info!(
                         "shutting down: finishing jobs in flight (signal again to exit at once)"
                     );
-                    super::notify::stopping();
                     tx.send_replace(true);
                 } else {
                     tracing::warn!("second signal: exiting now; unfinished entries stay pending");
@@ -61,9 +60,7 @@ impl Shutdown {
 
     /// Asks every task to stop, as the first signal does.
     pub fn request(&self) {
-        if !self.request.send_replace(true) {
-            super::notify::stopping();
-        }
+        self.request.send_replace(true);
     }
 
     /// Whether shutdown has been requested.

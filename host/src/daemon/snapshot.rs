@@ -186,7 +186,7 @@ pub struct SnapshotCell(Arc<RwLock<Arc<Snapshot>>>);
 impl SnapshotCell {
     /// A cell holding `snapshot`; its metric series are created at 0.
     pub fn new(snapshot: Snapshot) -> SnapshotCell {
-        metrics().create_series(&snapshot);
+        snapshot.create_series();
         SnapshotCell(Arc::new(RwLock::new(Arc::new(snapshot))))
     }
 
@@ -201,11 +201,38 @@ impl SnapshotCell {
     /// Makes `snapshot` the one new batches take, its metric series
     /// created at 0 first.
     pub fn swap(&self, snapshot: Snapshot) {
-        metrics().create_series(&snapshot);
+        snapshot.create_series();
         *self
             .0
             .write()
             .expect("the snapshot lock is never poisoned: nothing panics holding it") =
             Arc::new(snapshot);
+    }
+}
+
+impl Snapshot {
+    /// Creates at 0 every metric series this snapshot can move that does
+    /// not exist yet (see [`super::metrics::Metrics::create_source_series`]
+    /// and the two beside it). Called when a snapshot becomes current;
+    /// series of an earlier snapshot stay.
+    fn create_series(&self) {
+        let m = metrics();
+        for source in self.sources() {
+            m.create_source_series(&source, self.dead_letters_for(&source));
+        }
+        for route in &self.routes {
+            let router = match &route.router {
+                Router::Plugin(router) => Some(router.name()),
+                _ => None,
+            };
+            m.create_route_series(
+                &route.settings,
+                route.validators.iter().map(|v| v.name()),
+                router,
+            );
+        }
+        for plugin in self.plugins.keys() {
+            m.create_plugin_series(plugin);
+        }
     }
 }
