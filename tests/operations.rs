@@ -522,6 +522,13 @@ fn lag_reads_zero_after_a_redis_restart_and_counts_what_arrives_later() {
         http_get(port, "/metrics", None),
         daemon.log()
     );
+
+    // Taken over from the vanished consumer, every job ends settled.
+    drop(daemon);
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "claim-idle-ms = 100", "");
+    let daemon = Daemon::start(&config, "lagless");
+    wait_settled(&mut conn, jobs.len() + 3, &daemon);
 }
 
 /// Runs `switchyard ARGS`, killing it if it has not ended within `TIMEOUT`:
@@ -710,6 +717,12 @@ fn replay_sends_each_dead_letter_to_its_own_source_by_default() {
     assert_eq!(ids(&mut conn, SOURCE), [job_id(0), job_id(1), job_id(2)]);
     assert_eq!(ids(&mut conn, "jobs:second"), [job_id(3), job_id(4)]);
     assert_eq!(ids(&mut conn, DEAD), [job_id(5)]);
+
+    // Back on their sources, the five are routed; the sixth stays a dead
+    // letter.
+    let daemon = Daemon::start(&config, "after-replay");
+    wait_settled(&mut conn, 6, &daemon);
+    assert_eq!(xlen(&mut conn, TARGETS[0]), 5, "log:\n{}", daemon.log());
 }
 
 /// A second route like the slivka one, reading `jobs:second`.
