@@ -5,8 +5,9 @@
 #                  python3-venv: the tests make their Python venv in target/venv)
 #   make plugins   build every plugin and fixture into target/plugins/NAME.wasm
 #   make build     the daemon, dev profile (make release: release profile)
-#   make test      plugins, then fmt, clippy and every test (the differential
-#                  test against slivka among them: tests/slivka.rs)
+#   make test      fmt, then the plugins and every test built under clippy's
+#                  lints, then every test (the differential test against
+#                  slivka among them: tests/slivka.rs)
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs, then `switchyard-bench` (router vs Redis limit)
@@ -55,11 +56,19 @@ release:
 # Clippy runs twice: natively over the whole workspace (host, SDK, plugins,
 # with their unit tests), and for wasm32-wasip2 over the plugin crates, the
 # target they ship for.
-test: plugins
+# `make test` lints while it builds: clippy's driver compiles the
+# workspace's own crates (what `cargo clippy` does, with its arguments in
+# CLIPPY_ARGS), so each dependency is compiled once, for the tests, instead
+# of once more for clippy's check. Every target is linted: the plugins as
+# they are built for wasm32-wasip2, then natively with their unit tests,
+# the daemon, its tests and the benches (--all-targets).
+LINT := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+
+test:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) $(addprefix -p ,$(PLUGIN_CRATES)) -- -D warnings
-	$(CARGO) test --workspace
+	$(LINT) $(MAKE) --no-print-directory plugins
+	$(LINT) $(CARGO) test --workspace --all-targets --no-run
+	$(LINT) $(CARGO) test --workspace
 
 # demo.sh runs target/release/switchyard.
 demo: setup plugins release
