@@ -119,7 +119,7 @@ for i = 1, e do
     return shape(i)
   end
   local code = source_code[src] or false
-  if 2 * n + 11 > most then code = code or 'm' end
+  if 2 * n + 12 > most then code = code or 'm' end
   a = a + 5 + 2 * n
   local w = tonumber(ARGV[a])
   if w == nil or w < 1 then return shape(i) end
@@ -135,11 +135,15 @@ for i = 1, e do
   codes[i] = code
 end
 if a ~= last + 1 then return shape(e) end
--- The writes.
+-- The writes. A status record's fields, in one table reused for every
+-- entry: status, state, source, its own fields, updated, consumer.
+local record = {'status', false, 'state', false, 'source', false}
 local function status(key, a, n, source)
-  return redis.pcall('HSET', key, 'status', ARGV[a + 2], 'state', ARGV[a + 3],
-    'source', source, 'updated', updated, 'consumer', consumer,
-    unpack(ARGV, a + 5, a + 4 + 2 * n))
+  record[2], record[4], record[6] = ARGV[a + 2], ARGV[a + 3], source
+  for j = 1, 2 * n do record[6 + j] = ARGV[a + 4 + j] end
+  local r = 6 + 2 * n
+  record[r + 1], record[r + 2], record[r + 3], record[r + 4] = 'updated', updated, 'consumer', consumer
+  return redis.pcall('HSET', key, unpack(record, 1, r + 4))
 end
 for i = 1, e do
   if not codes[i] then
@@ -492,7 +496,7 @@ fn unexpected(answer: &str) -> Settled {
 /// Why a settlement was refused for a command of too many values.
 fn too_many(settlement: &Settlement) -> String {
     let status = settlement.status().fields.len();
-    if 2 * status + 11 > MAX_SCRIPT_VALUES {
+    if 2 * status + 12 > MAX_SCRIPT_VALUES {
         return format!("TOOMANY status record of {status} fields; nothing written");
     }
     match settlement
