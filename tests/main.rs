@@ -14,6 +14,8 @@
 //!   service files and sample jobs.
 //! - `pipeline`: the daemon's main job, end to end, across crashes.
 //! - `faults`: hostile plugins inside the running daemon.
+//! - `settling`: the settle script (exactly once, what it refuses) and keys
+//!   of the wrong type where the daemon writes.
 //! - `reload`: hot reload of plugins and config under load; a plugin that
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
@@ -55,4 +57,5 @@ mod reload;
 mod retention;
 mod sandbox;
 mod services;
+mod settling;
 mod slivka;

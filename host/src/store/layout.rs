@@ -44,11 +44,22 @@ pub fn hash_tag(key: &str) -> Option<&str> {
 /// JOB-ID` on one server, `PREFIX{H}:JOB-ID` on a cluster (see the module
 /// doc).
 pub fn status_key(prefix: &str, tagged: bool, source: &str, job_id: &str) -> String {
+    let mut key = Vec::new();
+    write_status_key(&mut key, prefix, tagged, source, job_id);
+    String::from_utf8(key).expect("a key made of strings is UTF-8")
+}
+
+/// [`status_key`] written into `out` (cleared first), so a batch can build
+/// all its keys in one buffer.
+pub fn write_status_key(out: &mut Vec<u8>, prefix: &str, tagged: bool, source: &str, job_id: &str) {
+    out.clear();
+    out.extend_from_slice(prefix.as_bytes());
     if tagged {
-        format!("{prefix}{{{}}}:{job_id}", hashed_part(source))
-    } else {
-        format!("{prefix}{job_id}")
+        out.push(b'{');
+        out.extend_from_slice(hashed_part(source).as_bytes());
+        out.extend_from_slice(b"}:");
     }
+    out.extend_from_slice(job_id.as_bytes());
 }
 
 /// Checks that every key the settle script touches for a job of each route
