@@ -37,6 +37,46 @@ pub struct PluginSettings {
     /// one (`config-files`, a `[slivka]` service file, `--config KEY=@FILE`):
     /// a refusal of that key names the file.
     pub config_sources: std::collections::BTreeMap<String, PathBuf>,
+    /// How long one instance of the plugin lives: a job, or a batch.
+    pub isolation: Isolation,
+}
+
+/// How long one instance of a plugin lives (`isolation` in `[plugin.NAME]`).
+///
+/// A trade-off the operator makes per plugin: a fresh instance per job
+/// costs an instantiation per call (several microseconds) but no job can see
+/// what another left; a fresh instance per batch costs one instantiation per
+/// batch, but the jobs of one batch run in the same memory, one after the
+/// other, and can see each other's leftovers (statics, caches, the heap).
+/// Nothing survives a batch either way, and an instance that faults is
+/// dropped at once: the next job gets a fresh one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// `"job"` (the default): a fresh instance for every call.
+    #[default]
+    Job,
+    /// `"batch"`: a fresh instance per batch of jobs, called once per job
+    /// (see [`super::batch::Instances`]).
+    Batch,
+}
+
+impl Isolation {
+    /// The setting's value as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Job => "job",
+            Isolation::Batch => "batch",
+        }
+    }
+
+    /// The isolation the config spells `value`; `None` for any other value.
+    pub fn parse(value: &str) -> Option<Isolation> {
+        match value {
+            "job" => Some(Isolation::Job),
+            "batch" => Some(Isolation::Batch),
+            _ => None,
+        }
+    }
 }
 
 /// Which of the contract's interfaces a component exports.
@@ -282,6 +322,11 @@ impl Plugin {
     /// The plugin's limits.
     pub fn limits(&self) -> Limits {
         self.settings.limits
+    }
+
+    /// How long one of its instances lives: a job or a batch.
+    pub fn isolation(&self) -> Isolation {
+        self.settings.isolation
     }
 
     /// Fails unless the plugin can serve as a validator.

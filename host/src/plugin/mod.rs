@@ -11,8 +11,10 @@
 //! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
 //!   it leaves (wizer), so every job's instance starts prepared; or takes
 //!   its refusal of its config ([`LoadError::Refused`]).
-//! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
-//!   turns every failure into a typed [`Fault`].
+//! - [`call`]: runs `validate` / `route` on one job in a fresh `Store` (or
+//!   a batch's instance), and turns every failure into a typed [`Fault`].
+//! - [`batch`]: the [`Instances`] one batch of jobs shares, for plugins
+//!   with `isolation = "batch"`.
 //! - [`output`]: an answer as switchyard writes it, which is what the output
 //!   limit counts.
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
@@ -23,6 +25,7 @@
 //! - [`log`]: the rate each plugin may log at, across all its calls.
 //! - [`error`]: the typed [`LoadError`] (at load) and [`Fault`] (per call).
 
+pub mod batch;
 pub mod call;
 pub mod error;
 pub mod limits;
@@ -36,10 +39,11 @@ pub mod watchdog;
 
 // What callers outside the plugin runtime use: load a `Plugin` (or get a
 // `LoadError`), call it on a `Job` (or get a `Fault`), read its answer.
+pub use batch::Instances;
 pub use call::Validation;
 pub use error::{Fault, LoadError};
 pub use limits::{Grants, LimitOverrides, Limits};
-pub use load::{Plugin, PluginSettings, Worlds};
+pub use load::{Isolation, Plugin, PluginSettings, Worlds};
 pub use output::{WrittenError, total_decision_bytes, written_errors_len};
 pub use runtime::Runtime;
 
