@@ -20,7 +20,8 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::bindings::{Decision, FieldError, Job};
 use super::error::Fault;
-use super::load::Plugin;
+use super::legacy;
+use super::load::{Exports, Plugin};
 use super::output::{total_decision_bytes, written_errors_len};
 use super::runtime::deadline_ticks;
 use super::sandbox::{Captured, EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
@@ -74,18 +75,29 @@ impl Plugin {
         mut held: Option<&mut Held>,
     ) -> Result<Validation, Fault> {
         let answer = self.counted(|| {
-            let indices = self
-                .validate
-                .as_ref()
-                .ok_or_else(|| self.not_exported("validator", super::VALIDATE_EXPORT))?;
+            if !self.worlds.validate {
+                let export = self.contract().validate_export();
+                return Err(self.not_exported("validator", export));
+            }
             let answer = self.call(
                 "validate",
                 job_id,
                 held.as_deref_mut(),
-                |store, instance| {
-                    indices
+                |store, instance| match &self.exports {
+                    Exports::V0_2 {
+                        validate: Some(indices),
+                        ..
+                    } => indices
                         .load(&mut *store, instance)?
-                        .call_validate(&mut *store, job)
+                        .call_validate(&mut *store, job),
+                    Exports::V0_1 {
+                        validate: Some(indices),
+                        ..
+                    } => Ok(indices
+                        .load(&mut *store, instance)?
+                        .call_validate(&mut *store, &legacy::job(job))?
+                        .map_err(|errors| errors.into_iter().map(legacy::field_error).collect())),
+                    _ => unreachable!("`validate` is found at load when the plugin exports it"),
                 },
             )?;
             if let Err(errors) = &answer {
@@ -121,15 +133,33 @@ impl Plugin {
         mut held: Option<&mut Held>,
     ) -> Result<Decision, Fault> {
         let decision = self.counted(|| {
-            let indices = self
-                .route
-                .as_ref()
-                .ok_or_else(|| self.not_exported("router", super::ROUTE_EXPORT))?;
-            let decision = self.call("route", job_id, held.as_deref_mut(), |store, instance| {
-                indices
-                    .load(&mut *store, instance)?
-                    .call_route(&mut *store, job)
-            })?;
+            if !self.worlds.route {
+                let export = self.contract().route_export();
+                return Err(self.not_exported("router", export));
+            }
+            let decision =
+                self.call(
+                    "route",
+                    job_id,
+                    held.as_deref_mut(),
+                    |store, instance| match &self.exports {
+                        Exports::V0_2 {
+                            route: Some(indices),
+                            ..
+                        } => indices
+                            .load(&mut *store, instance)?
+                            .call_route(&mut *store, job),
+                        Exports::V0_1 {
+                            route: Some(indices),
+                            ..
+                        } => Ok(legacy::decision(
+                            indices
+                                .load(&mut *store, instance)?
+                                .call_route(&mut *store, &legacy::job(job))?,
+                        )),
+                        _ => unreachable!("`route` is found at load when the plugin exports it"),
+                    },
+                )?;
             self.check_output_size("its answer", total_decision_bytes(&decision))?;
             self.check_decision(&decision, job, allowed)?;
             Ok(decision)
