@@ -14,7 +14,11 @@
 
 use serde_json::{Value, json};
 
-use switchyard::plugin::{Decision, Job, LoadError, Plugin, PluginSettings, Runtime};
+use switchyard::config::Settings;
+use switchyard::daemon::snapshot::Snapshot;
+use switchyard::pipeline::Deciding;
+use switchyard::pipeline::job::{Entry, EntryId};
+use switchyard::plugin::{Contract, Decision, Job, LoadError, Plugin, PluginSettings, Runtime};
 
 use crate::harness::{
     fasta, job, plugin_path, repo_root, run_try, slivka_example, slivka_job, slivka_tiers,
@@ -1006,4 +1010,132 @@ fn try_runs_the_sample_jobs_like_the_daemon() {
     assert_eq!(code, 0);
     let expected: Value = serde_json::from_str(&slivka_example("expected.json")).unwrap();
     assert_eq!(out["route"], expected["clustalo-too-many.json"]["route"]);
+}
+
+// ---- contract versions: 0.2.0 sends the payload once, 0.1.0 still loads ----
+
+/// Decides entries of `fields` (each with `service = "contract"`, a job id
+/// and payload `{}` first) through the pipeline, on a route whose validator
+/// and router are `validator` and `router`; for each, the stream its first
+/// write went to and that write's fields.
+fn decide_through(
+    validator: &str,
+    router: &str,
+    jobs: &[&[(&str, &str)]],
+) -> Vec<(String, std::collections::HashMap<String, String>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let route = format!(
+        r#"
+[[routes]]
+name = "contract"
+source = "jobs"
+match = {{ service = "contract" }}
+validators = ["{validator}"]
+router = "{router}"
+targets = ["queue:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#
+    );
+    // No daemon runs: the URL is never dialled.
+    let config =
+        crate::harness::daemon::slivka_config(dir.path(), "redis://127.0.0.1:1", "", &route);
+    let settings = Settings::load(&config, None, Some("contract".into())).unwrap();
+    let runtime = Runtime::new().unwrap();
+    let snapshot = Snapshot::build(&runtime, &settings, None).unwrap();
+    let mut deciding = Deciding::new(&snapshot, &settings.consumer);
+    jobs.iter()
+        .enumerate()
+        .map(|(n, extra)| {
+            let mut fields = vec![
+                ("service".to_owned(), b"contract".to_vec()),
+                ("job-id".to_owned(), format!("job-{n}").into_bytes()),
+                ("payload".to_owned(), b"{}".to_vec()),
+            ];
+            fields.extend(
+                extra
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec())),
+            );
+            let entry = Entry {
+                stream: "jobs".to_owned(),
+                id: EntryId::parse(&format!("1700000000000-{n}")).unwrap(),
+                fields,
+                deliveries: 1,
+            };
+            let settlement = deciding.decide(entry);
+            let write = &settlement.writes()[0];
+            let fields = write
+                .fields
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name[..].to_owned(),
+                        String::from_utf8_lossy(&value[..]).into_owned(),
+                    )
+                })
+                .collect();
+            (write.stream.clone(), fields)
+        })
+        .collect()
+}
+
+#[test]
+fn a_plugin_of_contract_0_2_gets_the_payload_once_not_among_the_fields() {
+    let runtime = Runtime::new().unwrap();
+    let counter = Plugin::load(
+        &runtime,
+        "fixture-counter",
+        &plugin_path("fixture-counter"),
+        PluginSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(counter.contract(), Contract::V0_2);
+
+    let decided = decide_through(
+        "fixture-counter",
+        "fixture-counter",
+        &[&[("report-fields", "yes")]],
+    );
+    let (stream, fields) = &decided[0];
+    assert_eq!(stream, "queue:local", "{fields:?}");
+    assert_eq!(fields["fields"], "service,job-id,report-fields");
+    // The outcome entry still carries the job's payload, once.
+    assert_eq!(fields["payload"], "{}");
+}
+
+#[test]
+fn a_plugin_built_against_contract_0_1_still_loads_validates_and_routes() {
+    let runtime = Runtime::new().unwrap();
+    let old = Plugin::load(
+        &runtime,
+        "fixture-contract-0-1",
+        &plugin_path("fixture-contract-0-1"),
+        PluginSettings::default(),
+    )
+    .unwrap_or_else(|e| panic!("a 0.1.0 plugin does not load: {e}"));
+    assert_eq!(old.contract(), Contract::V0_1);
+    assert!(old.is_prepared(), "its 0.1.0 prepare ran at load");
+    assert_eq!(old.worlds().names(), ["validator", "router", "plugin"]);
+
+    let decided = decide_through(
+        "fixture-contract-0-1",
+        "fixture-contract-0-1",
+        &[&[], &[("refuse", "refused as asked")]],
+    );
+    // It validated (it saw `payload` among the fields, as 0.1.0 promises)
+    // and routed.
+    let (stream, fields) = &decided[0];
+    assert_eq!(stream, "queue:local", "{fields:?}");
+    assert_eq!(fields["contract"], "0.1.0");
+    assert_eq!(fields["fields"], "3", "service, job-id and payload");
+    assert_eq!(fields["payload-bytes"], "2");
+    // Its field errors come back as the current contract's.
+    let (stream, fields) = &decided[1];
+    assert_eq!(stream, "jobs:rejected", "{fields:?}");
+    assert!(
+        fields["switchyard-errors"].contains(r#""code":"condition""#)
+            && fields["switchyard-errors"].contains("refused as asked"),
+        "{fields:?}"
+    );
 }

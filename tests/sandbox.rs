@@ -9,9 +9,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+use switchyard::config::Settings;
+use switchyard::daemon::snapshot::Snapshot;
+use switchyard::pipeline::Deciding;
+use switchyard::pipeline::job::{Entry, EntryId};
 use switchyard::plugin::{
-    Decision, ErrorCode, Fault, FieldError, Grants, Job, Limits, LoadError, Plugin, PluginSettings,
-    Runtime,
+    Decision, ErrorCode, Fault, FieldError, Grants, Instances, Isolation, Job, Limits, LoadError,
+    Plugin, PluginSettings, Runtime,
 };
 
 use crate::harness::{
@@ -386,6 +390,210 @@ fn jobs_start_from_what_prepare_left_and_nothing_else() {
             other => panic!("job {round}: expected a dispatch, got {other:?}"),
         }
     }
+}
+
+/// fixture-counter loaded with `isolation` and `deadline`.
+fn counter_with(runtime: &Runtime, isolation: Isolation, deadline: Duration) -> Plugin {
+    let settings = PluginSettings {
+        isolation,
+        limits: Limits {
+            deadline,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    load(runtime, "fixture-counter", settings)
+}
+
+/// The `count` fixture-counter's `route` answered for a job of `fields`,
+/// called through `instances`; or its fault.
+fn count_in<'a>(
+    instances: &mut Instances<'a>,
+    counter: &'a Plugin,
+    fields: &[(&str, &str)],
+) -> Result<String, Fault> {
+    let job = job(fields);
+    match instances.route(counter, &job, "test-job", None)? {
+        Decision::Dispatch(targets) => Ok(targets[0]
+            .extra_fields
+            .iter()
+            .find(|(name, _)| name == "count")
+            .map(|(_, count)| count.clone())
+            .expect("fixture-counter always writes `count`")),
+        other => panic!("fixture-counter always dispatches, got {other:?}"),
+    }
+}
+
+#[test]
+fn batch_isolation_shares_one_instance_per_batch_and_job_isolation_none() {
+    let runtime = Runtime::new().unwrap();
+    let second = Duration::from_secs(1);
+    let batched = counter_with(&runtime, Isolation::Batch, second);
+    let fresh = counter_with(&runtime, Isolation::Job, second);
+    assert_eq!(batched.isolation(), Isolation::Batch);
+    assert_eq!(fresh.isolation(), Isolation::Job);
+
+    for batch in 1..=2 {
+        let mut instances = Instances::new();
+        let counts: Vec<String> = (0..5)
+            .map(|_| count_in(&mut instances, &batched, &[("payload", "{}")]).unwrap())
+            .collect();
+        assert_eq!(
+            counts,
+            ["1", "2", "3", "4", "5"],
+            "batch {batch}: the jobs of one batch share one fresh instance"
+        );
+        let counts: Vec<String> = (0..5)
+            .map(|_| count_in(&mut instances, &fresh, &[("payload", "{}")]).unwrap())
+            .collect();
+        assert_eq!(
+            counts, ["1"; 5],
+            "batch {batch}: with isolation = \"job\" no job sees another's state"
+        );
+    }
+}
+
+#[test]
+fn a_fault_in_a_batch_drops_its_instance_and_the_next_job_starts_fresh() {
+    let runtime = Runtime::new().unwrap();
+    let counter = counter_with(&runtime, Isolation::Batch, Duration::from_secs(1));
+    let mut instances = Instances::new();
+    let plain = [("payload", "{}")];
+    assert_eq!(count_in(&mut instances, &counter, &plain).unwrap(), "1");
+    assert_eq!(count_in(&mut instances, &counter, &plain).unwrap(), "2");
+    match count_in(
+        &mut instances,
+        &counter,
+        &[("crash", "counter crashes as asked")],
+    ) {
+        Err(Fault::Trap { plugin, message }) => {
+            assert!(plugin.starts_with("fixture-counter@"), "{plugin}");
+            assert!(message.contains("counter crashes as asked"), "{message}");
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_eq!(
+        count_in(&mut instances, &counter, &plain).unwrap(),
+        "1",
+        "the job after a trap gets a fresh instance, not the trapped one"
+    );
+    assert_eq!(count_in(&mut instances, &counter, &plain).unwrap(), "2");
+}
+
+#[test]
+fn each_call_of_a_batch_gets_its_own_deadline() {
+    let runtime = Runtime::new().unwrap();
+    let deadline = Duration::from_millis(300);
+    let counter = counter_with(&runtime, Isolation::Batch, deadline);
+    let mut instances = Instances::new();
+    // Together the calls take longer than one deadline; each is well inside
+    // its own.
+    let nap = [("payload", "{}"), ("sleep-ms", "30")];
+    for call in 1..=15 {
+        assert_eq!(
+            count_in(&mut instances, &counter, &nap).unwrap(),
+            call.to_string()
+        );
+    }
+    match count_in(&mut instances, &counter, &[("sleep-ms", "5000")]) {
+        Err(Fault::Deadline { limit_ms, .. }) => assert_eq!(limit_ms, 300),
+        other => panic!("expected a deadline fault, got {other:?}"),
+    }
+    assert_eq!(
+        count_in(&mut instances, &counter, &nap).unwrap(),
+        "1",
+        "the job after a deadline gets a fresh instance"
+    );
+}
+
+#[test]
+fn the_pipeline_decides_a_batch_in_one_instance_of_a_batch_isolated_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let route = |isolation: &str| {
+        format!(
+            r#"
+[[routes]]
+name = "counted"
+source = "jobs"
+match = {{ service = "count" }}
+router = "fixture-counter"
+targets = ["queue:local"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+
+[plugin.fixture-counter]
+isolation = "{isolation}"
+"#
+        )
+    };
+    // No daemon runs: the URL is never dialled.
+    let url = "redis://127.0.0.1:1";
+    let runtime = Runtime::new().unwrap();
+    let entry = |n: u64, extra: Option<(&str, &str)>| {
+        let mut fields = vec![
+            ("service".to_owned(), b"count".to_vec()),
+            ("job-id".to_owned(), format!("job-{n}").into_bytes()),
+            ("payload".to_owned(), b"{}".to_vec()),
+        ];
+        if let Some((name, value)) = extra {
+            fields.push((name.to_owned(), value.as_bytes().to_vec()));
+        }
+        Entry {
+            stream: "jobs".to_owned(),
+            id: EntryId::parse(&format!("1700000000000-{n}")).unwrap(),
+            fields,
+            deliveries: 1,
+        }
+    };
+    let field = |settlement: &switchyard::pipeline::settle::Settlement, name: &str| {
+        let write = &settlement.writes()[0];
+        write
+            .fields
+            .iter()
+            .find(|(n, _)| &n[..] == name)
+            .map(|(_, v)| String::from_utf8_lossy(&v[..]).into_owned())
+    };
+    let decided = |isolation: &str| -> Vec<(String, Option<String>)> {
+        let config = crate::harness::daemon::slivka_config(dir.path(), url, "", &route(isolation));
+        let settings = Settings::load(&config, None, Some("isolation".into())).unwrap();
+        let snapshot = Snapshot::build(&runtime, &settings, None).unwrap();
+        let mut deciding = Deciding::new(&snapshot, &settings.consumer);
+        [None, None, Some(("crash", "boom")), None, None]
+            .into_iter()
+            .enumerate()
+            .map(|(n, extra)| {
+                let settlement = deciding.decide(entry(n as u64, extra));
+                let stream = settlement.writes()[0].stream.clone();
+                if stream == "jobs:dead" {
+                    let reason = field(&settlement, "switchyard-reason").unwrap_or_default();
+                    assert!(reason.contains("boom"), "entry {n}: {reason}");
+                }
+                (stream, field(&settlement, "count"))
+            })
+            .collect()
+    };
+    let count = |n: &str| ("queue:local".to_owned(), Some(n.to_owned()));
+    assert_eq!(
+        decided("batch"),
+        [
+            count("1"),
+            count("2"),
+            ("jobs:dead".to_owned(), None),
+            count("1"),
+            count("2")
+        ],
+        "one instance for the batch, a fresh one after the trap"
+    );
+    assert_eq!(
+        decided("job"),
+        [
+            count("1"),
+            count("1"),
+            ("jobs:dead".to_owned(), None),
+            count("1"),
+            count("1")
+        ]
+    );
 }
 
 #[test]

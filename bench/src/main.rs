@@ -91,6 +91,10 @@ pub struct BenchOptions {
     /// route (0: skip; needs the fixtures from `make plugins`).
     #[arg(long, default_value_t = 0)]
     pub hostile_every: usize,
+    /// `isolation` of slivka-form and fasta-size in the daemons' config:
+    /// `job` (a fresh instance per job) or `batch` (one per batch).
+    #[arg(long, default_value = "job", value_parser = ["job", "batch"])]
+    pub isolation: String,
 }
 
 fn main() -> std::process::ExitCode {
@@ -272,7 +276,11 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             own_plugins.join(format!("{name}.wasm")),
         )?;
     }
-    let config = write_config(dir, "bench.toml", &url, &own_plugins, "")?;
+    let isolation = format!(
+        "[plugin.slivka-form]\nisolation = \"{0}\"\n[plugin.fasta-size]\nisolation = \"{0}\"\n",
+        options.isolation
+    );
+    let config = write_config(dir, "bench.toml", &url, &own_plugins, &isolation)?;
     let mut conn = switchyard::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
     let bytes: usize = jobs
@@ -423,6 +431,8 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         "real": real.to_json(&least),
         "null": bare.to_json(&least),
         "real-two-daemons": two.to_json(&least),
+        "isolation": options.isolation,
+        "plugin-cpu-us-per-job": real.consumer_cpu_us - bare.consumer_cpu_us,
         "real-with-swaps": swapped.as_ref().map(|d| json!({
             "swaps": swaps,
             "jobs-per-s": d.rate.round(),
@@ -490,6 +500,11 @@ fn print_table(r: &serde_json::Value) {
         } else {
             "NO (see the warning above)"
         }
+    );
+    println!(
+        "  plugins (isolation = \"{}\"): {:.1} µs daemon CPU per job (real pipeline's minus the null pipeline's)",
+        r["isolation"].as_str().unwrap_or("?"),
+        r["plugin-cpu-us-per-job"].as_f64().unwrap_or(0.0)
     );
     let s = &r["real-with-swaps"];
     if !s.is_null() {

@@ -51,6 +51,13 @@ pub fn check_plugin(plugin: &Path, config: &[String]) -> ExitCode {
                 loaded.version(),
                 loaded.worlds().names().join(", ")
             );
+            if loaded.contract() != crate::plugin::Contract::V0_2 {
+                println!(
+                    "contract: switchyard:plugin@{}, an earlier version (still loaded; \
+                     rebuild against switchyard-plugin for 0.2.0, which sends the payload once)",
+                    loaded.contract().version()
+                );
+            }
             if loaded.is_prepared() {
                 println!("prepare: ran once at load; every job starts from what it left");
             }

@@ -176,6 +176,9 @@ pub(super) struct PluginSection {
     /// `[plugin.NAME.grants]`: what the sandbox lets it see.
     #[serde(default)]
     pub grants: GrantsSection,
+    /// `isolation`: `"job"` (default) or `"batch"`, checked in
+    /// `config::plugins`.
+    pub isolation: Option<String>,
 }
 
 /// `[plugin.NAME.grants]`.

@@ -1,6 +1,7 @@
 //! `[plugins]` and `[plugin.NAME]`: for each plugin the routes name, its
-//! `.wasm` file, its limits, its config values and what the sandbox grants
-//! it, all resolved at load so a plugin that cannot start fails the load.
+//! `.wasm` file, its limits, its config values, what the sandbox grants it
+//! and how long one of its instances lives (`isolation`), all resolved at
+//! load so a plugin that cannot start fails the load.
 //!
 //! A plugin without a table is `DIR/NAME.wasm` with the `[plugins]` limits;
 //! a table nothing uses is only warned about (see [`super::Settings::parse`]).
@@ -14,7 +15,7 @@ use super::file::Base;
 use super::file::PluginSection;
 use super::routes::RouteSettings;
 use super::settings::{PluginConfig, Settings};
-use crate::plugin::{Grants, Limits, PluginSettings};
+use crate::plugin::{Grants, Isolation, Limits, PluginSettings};
 
 /// Every plugin `routes` use, in the order they first appear: its
 /// `[plugin.NAME]` table if there is one, else `DIR/NAME.wasm` with the
@@ -112,11 +113,21 @@ fn plugin_settings(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     grants.clocks = section.grants.clocks;
+    let isolation = match section.isolation.as_deref() {
+        None => Isolation::default(),
+        Some(value) => Isolation::parse(value).ok_or_else(|| {
+            anyhow!(
+                "[plugin.{name}] isolation = {value:?}: must be \"job\" (a fresh instance per \
+                 job, the default) or \"batch\" (a fresh instance per batch of jobs)"
+            )
+        })?,
+    };
     Ok(PluginSettings {
         limits,
         grants,
         config,
         config_sources,
+        isolation,
     })
 }
 
@@ -227,5 +238,29 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("[plugin.slivka-form] file"), "{msg}");
+    }
+
+    #[test]
+    fn isolation_is_job_unless_a_plugin_table_says_batch_and_nothing_else() {
+        use crate::plugin::Isolation;
+        let file = std::path::Path::new("/etc/switchyard/s.toml");
+        let with = |table: &str| format!("{GOOD}\n[plugin.fasta-size]\n{table}\n");
+        let isolation = |settings: &Settings, name: &str| settings.plugins[name].settings.isolation;
+
+        let plain = Settings::parse(file, GOOD, None, None).unwrap();
+        assert_eq!(isolation(&plain, "fasta-size"), Isolation::Job);
+        let batch = Settings::parse(file, &with("isolation = \"batch\""), None, None).unwrap();
+        assert_eq!(isolation(&batch, "fasta-size"), Isolation::Batch);
+        assert_eq!(isolation(&batch, "slivka-form"), Isolation::Job);
+        let job = Settings::parse(file, &with("isolation = \"job\""), None, None).unwrap();
+        assert_eq!(isolation(&job, "fasta-size"), Isolation::Job);
+
+        let err = Settings::parse(file, &with("isolation = \"shared\""), None, None).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("/etc/switchyard/s.toml"), "{msg}");
+        assert!(
+            msg.contains("[plugin.fasta-size] isolation = \"shared\": must be \"job\""),
+            "{msg}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! the in-flight permits they hold, carried together from intake to settle.
 //!
 //! [`Processor::start`] takes a [`Batch`] and runs it in the background:
-//! every entry is decided ([`crate::pipeline::decide`]) on a worker thread
+//! every entry is decided ([`crate::pipeline::Deciding`]) on a worker thread
 //! with the batch's own snapshot, then all its settlements are dispatched in
 //! one pipeline, retried while Redis is unavailable. The permits are
 //! released when the last settlement is done, so intake never runs further
@@ -231,10 +231,11 @@ impl Processor {
             let _worker = worker;
             // Set once, by this thread only: it cannot be refused.
             let _ = watching.set(ThreadWatch::current());
+            let mut deciding = crate::pipeline::Deciding::new(&snapshot, &consumer);
             entries
                 .into_iter()
                 .map(|entry| {
-                    let settlement = crate::pipeline::decide(&snapshot, &consumer, entry);
+                    let settlement = deciding.decide(entry);
                     progress.mark();
                     settlement
                 })

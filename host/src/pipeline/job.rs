@@ -215,7 +215,8 @@ impl Job {
         self.entry
     }
 
-    /// The job as the plugin contract describes it.
+    /// The job as the plugin contract (0.2.0) describes it: the payload
+    /// once, as `payload`, and every other field in `fields`.
     pub fn to_plugin(&self) -> plugin::Job {
         let payload = self
             .entry
@@ -227,7 +228,13 @@ impl Job {
         plugin::Job {
             source: self.entry.stream.clone(),
             entry_id: self.entry.id.to_string(),
-            fields: self.entry.fields.clone(),
+            fields: self
+                .entry
+                .fields
+                .iter()
+                .filter(|(name, _)| name != PAYLOAD_FIELD)
+                .cloned()
+                .collect(),
             payload,
             delivery_count: self.entry.deliveries,
         }

@@ -9,7 +9,7 @@ use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
 use super::validate::Validated;
 use crate::daemon::snapshot::{Route, Router};
-use crate::plugin::{Decision, Target};
+use crate::plugin::{Decision, Instances, Target};
 
 /// A valid job with the targets its router chose.
 #[derive(Debug)]
@@ -32,8 +32,13 @@ impl Routed {
     }
 }
 
-/// Asks the router of `route` where `validated` goes.
-pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Halt>> {
+/// Asks the router of `route` where `validated` goes, in `instances`'
+/// instance of it (its batch's) when its isolation is `"batch"`.
+pub fn route<'a>(
+    route: &'a Route,
+    validated: Validated,
+    instances: &mut Instances<'a>,
+) -> Result<Routed, Box<Halt>> {
     let (job, contract, mut plugins) = validated.into_parts();
     let decision = match &route.router {
         Router::FirstTarget => Ok(Decision::Dispatch(vec![Target {
@@ -44,7 +49,7 @@ pub fn route(route: &Route, validated: Validated) -> Result<Routed, Box<Halt>> {
         Router::Plugin(router) => {
             plugins.push(router.version().to_owned());
             let contract = contract.unwrap_or_else(|| job.to_plugin());
-            router.route(&contract, job.id(), Some(&route.settings.targets))
+            instances.route(router, &contract, job.id(), Some(&route.settings.targets))
         }
     };
     match decision {

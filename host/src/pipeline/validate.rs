@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
 use crate::daemon::snapshot::Route;
-use crate::plugin::{self, FieldError, WrittenError};
+use crate::plugin::{self, FieldError, Instances, WrittenError};
 
 /// A job every validator of its route accepted. Made only by [`validate`].
 #[derive(Debug)]
@@ -32,8 +32,13 @@ impl Validated {
     }
 }
 
-/// Runs every validator of `route` on `job`.
-pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
+/// Runs every validator of `route` on `job`, each in `instances`' instance
+/// of it (its batch's) when its isolation is `"batch"`.
+pub fn validate<'a>(
+    route: &'a Route,
+    job: Job,
+    instances: &mut Instances<'a>,
+) -> Result<Validated, Box<Halt>> {
     if route.validators.is_empty() {
         return Ok(Validated {
             job,
@@ -46,7 +51,7 @@ pub fn validate(route: &Route, job: Job) -> Result<Validated, Box<Halt>> {
     let mut errors = Vec::new();
     for validator in &route.validators {
         plugins.push(validator.version().to_owned());
-        match validator.validate(&contract, job.id()) {
+        match instances.validate(validator, &contract, job.id()) {
             Ok(Ok(())) => {}
             Ok(Err(found)) => errors.extend(found),
             Err(fault) => {

@@ -1,9 +1,13 @@
-//! One call into a plugin: a fresh `Store`, the deadline armed, the call
-//! made, the answer checked.
+//! One call into a plugin: a fresh `Store` (or the batch's instance), the
+//! deadline armed, the call made, the answer checked.
 //!
-//! Nothing survives from one call to the next: each call instantiates the
-//! prepared component in a new store (the pooling allocator makes that a
-//! matter of microseconds), so a plugin cannot carry state between jobs.
+//! With `isolation = "job"` nothing survives from one call to the next: each
+//! call instantiates the prepared component in a new store (the pooling
+//! allocator makes that a matter of microseconds), so a plugin cannot carry
+//! state between jobs. With `"batch"` the caller holds a [`Held`] slot (see
+//! [`super::batch::Instances`]): the first call fills it, the next calls of
+//! the batch reuse it, each re-armed with its own deadline and job tag, and a
+//! call that fails in any way empties it, so the next job starts fresh.
 //! The function is found through the bindings' `GuestIndices`, built at
 //! load; `load` gives the instance's typed `Guest` to call. Every failure
 //! leaves here as a [`Fault`].
@@ -12,19 +16,32 @@ use std::collections::HashSet;
 
 use wasmtime::component::Instance;
 use wasmtime::{Store, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::bindings::{Decision, FieldError, Job};
 use super::error::Fault;
-use super::load::Plugin;
+use super::legacy;
+use super::load::{Exports, Plugin};
 use super::output::{total_decision_bytes, written_errors_len};
 use super::runtime::deadline_ticks;
-use super::sandbox::{EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
+use super::sandbox::{Captured, EpochWallClock, MemoryLimiter, MonotonicClock, Sandbox, cut};
 use super::watchdog;
 
 /// A validator's answer: valid, or every error it found.
 pub type Validation = Result<(), Vec<FieldError>>;
+
+/// An instance kept for the next call of its batch, with its store.
+pub(crate) struct Live {
+    /// The store the instance lives in, re-armed before each call.
+    store: Store<Sandbox>,
+    /// The instance; `None` until its first call instantiates it (under that
+    /// call's deadline).
+    instance: Option<Instance>,
+}
+
+/// Where a batch keeps a plugin's instance between calls: `None` before the
+/// first call and after a fault.
+pub(crate) type Held = Option<Live>;
 
 /// Most extra fields a router may put on one target: with the job's own
 /// fields (at most [`crate::pipeline::job::MAX_FIELDS`]) an outcome entry
@@ -46,21 +63,49 @@ impl Plugin {
     /// A plugin that does not export `validate` answers
     /// [`Fault::NotExported`]; see [`Plugin::require_validator`].
     pub fn validate(&self, job: &Job, job_id: &str) -> Result<Validation, Fault> {
-        self.counted(|| {
-            let indices = self
-                .validate
-                .as_ref()
-                .ok_or_else(|| self.not_exported("validator", super::VALIDATE_EXPORT))?;
-            let answer = self.call("validate", job_id, |store, instance| {
-                indices
-                    .load(&mut *store, instance)?
-                    .call_validate(&mut *store, job)
-            })?;
+        self.validate_in(job, job_id, None)
+    }
+
+    /// [`Plugin::validate`] in the instance `held` keeps (a batch's), or in
+    /// a fresh one without it.
+    pub(crate) fn validate_in(
+        &self,
+        job: &Job,
+        job_id: &str,
+        mut held: Option<&mut Held>,
+    ) -> Result<Validation, Fault> {
+        let answer = self.counted(|| {
+            if !self.worlds.validate {
+                let export = self.contract().validate_export();
+                return Err(self.not_exported("validator", export));
+            }
+            let answer = self.call(
+                "validate",
+                job_id,
+                held.as_deref_mut(),
+                |store, instance| match &self.exports {
+                    Exports::V0_2 {
+                        validate: Some(indices),
+                        ..
+                    } => indices
+                        .load(&mut *store, instance)?
+                        .call_validate(&mut *store, job),
+                    Exports::V0_1 {
+                        validate: Some(indices),
+                        ..
+                    } => Ok(indices
+                        .load(&mut *store, instance)?
+                        .call_validate(&mut *store, &legacy::job(job))?
+                        .map_err(|errors| errors.into_iter().map(legacy::field_error).collect())),
+                    _ => unreachable!("`validate` is found at load when the plugin exports it"),
+                },
+            )?;
             if let Err(errors) = &answer {
                 self.check_output_size("its errors' JSON", written_errors_len(errors))?;
             }
             Ok(answer)
-        })
+        });
+        forget_on_fault(held, answer)
     }
 
     /// Runs `route` on `job` and checks the decision: at least one target,
@@ -75,20 +120,51 @@ impl Plugin {
         job_id: &str,
         allowed: Option<&[String]>,
     ) -> Result<Decision, Fault> {
-        self.counted(|| {
-            let indices = self
-                .route
-                .as_ref()
-                .ok_or_else(|| self.not_exported("router", super::ROUTE_EXPORT))?;
-            let decision = self.call("route", job_id, |store, instance| {
-                indices
-                    .load(&mut *store, instance)?
-                    .call_route(&mut *store, job)
-            })?;
+        self.route_in(job, job_id, allowed, None)
+    }
+
+    /// [`Plugin::route`] in the instance `held` keeps (a batch's), or in a
+    /// fresh one without it.
+    pub(crate) fn route_in(
+        &self,
+        job: &Job,
+        job_id: &str,
+        allowed: Option<&[String]>,
+        mut held: Option<&mut Held>,
+    ) -> Result<Decision, Fault> {
+        let decision = self.counted(|| {
+            if !self.worlds.route {
+                let export = self.contract().route_export();
+                return Err(self.not_exported("router", export));
+            }
+            let decision =
+                self.call(
+                    "route",
+                    job_id,
+                    held.as_deref_mut(),
+                    |store, instance| match &self.exports {
+                        Exports::V0_2 {
+                            route: Some(indices),
+                            ..
+                        } => indices
+                            .load(&mut *store, instance)?
+                            .call_route(&mut *store, job),
+                        Exports::V0_1 {
+                            route: Some(indices),
+                            ..
+                        } => Ok(legacy::decision(
+                            indices
+                                .load(&mut *store, instance)?
+                                .call_route(&mut *store, &legacy::job(job))?,
+                        )),
+                        _ => unreachable!("`route` is found at load when the plugin exports it"),
+                    },
+                )?;
             self.check_output_size("its answer", total_decision_bytes(&decision))?;
             self.check_decision(&decision, job, allowed)?;
             Ok(decision)
-        })
+        });
+        forget_on_fault(held, decision)
     }
 
     /// `answer`, its fault counted in `switchyard_plugin_faults_total` by
@@ -103,8 +179,8 @@ impl Plugin {
     /// nothing else, the memory limiter, the deadline armed.
     pub(crate) fn store(&self, job_id: &str) -> Store<Sandbox> {
         let limits = self.settings.limits;
-        let stdout = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
-        let stderr = MemoryOutputPipe::new(limits.stdio.max(MIN_STDIO));
+        let stdout = Captured::new(limits.stdio.max(MIN_STDIO));
+        let stderr = Captured::new(limits.stdio.max(MIN_STDIO));
         let mut wasi = WasiCtxBuilder::new();
         // Filesystem calls run on the calling thread, not on a blocking pool,
         // so the watchdog's signal reaches one blocked past the deadline.
@@ -152,22 +228,67 @@ impl Plugin {
         store
     }
 
-    /// Instantiates the plugin in a fresh store and runs `body` on it.
+    /// Instantiates the plugin in a fresh store and runs `body` on it; or,
+    /// given `held`, runs it on the instance `held` keeps (re-armed for this
+    /// call: deadline, job tag, stdio), instantiating one first when it is
+    /// empty, and keeps the instance there when the call succeeds.
     fn call<R>(
         &self,
         call: &str,
         job_id: &str,
+        held: Option<&mut Held>,
         body: impl FnOnce(&mut Store<Sandbox>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, Fault> {
         let started = std::time::Instant::now();
-        let mut store = self.store(job_id);
-        let result = self.watched(&mut store, |store| {
-            let instance = self.pre.instantiate(&mut *store)?;
+        let (mut live, slot) = match held {
+            None => (self.fresh(job_id), None),
+            Some(slot) => {
+                let live = match slot.take() {
+                    Some(live) => self.rearmed(live, job_id),
+                    None => self.fresh(job_id),
+                };
+                (live, Some(slot))
+            }
+        };
+        let Live { store, instance } = &mut live;
+        let result = self.watched(store, |store| {
+            let instance = match instance {
+                Some(instance) => *instance,
+                None => *instance.insert(self.pre.instantiate(&mut *store)?),
+            };
             body(store, &instance)
         });
         crate::daemon::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
-        self.forward_stdio(&store);
-        result.map_err(|e| self.fault(e, &store))
+        self.forward_stdio(&live.store);
+        match result {
+            Ok(answer) => {
+                if let Some(slot) = slot {
+                    *slot = Some(live);
+                }
+                Ok(answer)
+            }
+            Err(e) => Err(self.fault(e, &live.store)),
+        }
+    }
+
+    /// A fresh store for a call on `job_id`, its instance not made yet.
+    fn fresh(&self, job_id: &str) -> Live {
+        Live {
+            store: self.store(job_id),
+            instance: None,
+        }
+    }
+
+    /// `live`, kept from the batch's last call, re-armed for a call on
+    /// `job_id`: a deadline of its own, in the host and in epochs, and its
+    /// log lines and stdio counted afresh (see [`Sandbox::rearm`]).
+    fn rearmed(&self, mut live: Live, job_id: &str) -> Live {
+        let deadline = self.settings.limits.deadline;
+        live.store
+            .data_mut()
+            .rearm(job_id, std::time::Instant::now() + deadline);
+        live.store.set_epoch_deadline(deadline_ticks(deadline));
+        live
     }
 
     /// Classifies a failed call: memory limit, deadline (an epoch trap, or
@@ -332,6 +453,18 @@ impl Plugin {
             reason,
         }
     }
+}
+
+/// `answer`, after emptying `held` if it is a fault: an instance that
+/// trapped, ran out of time or memory, or answered badly is never called
+/// again; the next job of the batch gets a fresh one.
+fn forget_on_fault<R>(held: Option<&mut Held>, answer: Result<R, Fault>) -> Result<R, Fault> {
+    if answer.is_err()
+        && let Some(held) = held
+    {
+        *held = None;
+    }
+    answer
 }
 
 /// The message of a Rust panic, from what the standard library printed to

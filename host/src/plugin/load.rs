@@ -1,7 +1,9 @@
 //! Turning a `.wasm` file into a ready [`Plugin`].
 //!
 //! Loading compiles the component once, checks its imports and exports
-//! against the worlds in `wit/plugin.wit`, runs its `prepare` if it has one
+//! against the worlds in `wit/plugin.wit` (or, for a plugin built against
+//! the previous version, `wit/0.1.0/plugin.wit`: see [`super::legacy`]),
+//! runs its `prepare` if it has one
 //! (see [`super::prepare`]), links it (`InstancePre`), finds its `validate`
 //! and `route` with the bindings' `GuestIndices`, and instantiates it once to
 //! check their types (the bindings' `load`). Everything that can be wrong
@@ -14,15 +16,56 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre};
 
+use super::Contract;
 use super::bindings::exports::switchyard::plugin::{route, validate};
 use super::error::{Fault, LoadError};
+use super::legacy::bindings_0_1::exports::switchyard::plugin::{
+    route as route_0_1, validate as validate_0_1,
+};
 use super::limits::{Grants, Limits};
 use super::runtime::Runtime;
 use super::sandbox::{PluginIdentity, Sandbox};
-use super::{PREPARE_EXPORT, ROUTE_EXPORT, VALIDATE_EXPORT};
+use super::{ROUTE_EXPORT, VALIDATE_EXPORT};
 
-/// The interfaces a plugin may import from switchyard's own package.
-const HOST_IMPORTS: [&str; 2] = ["switchyard:plugin/host@0.1", "switchyard:plugin/types@0.1"];
+/// The interfaces a plugin may import from switchyard's own package, in
+/// either version of the contract.
+const HOST_IMPORTS: [&str; 4] = [
+    "switchyard:plugin/host@0.2",
+    "switchyard:plugin/types@0.2",
+    "switchyard:plugin/host@0.1",
+    "switchyard:plugin/types@0.1",
+];
+
+/// Where a plugin's `validate` and `route` are, found once at load, by the
+/// version of the contract it was built against. Each is `Some` exactly when
+/// the plugin exports it, and its type was checked at load.
+pub(crate) enum Exports {
+    /// Built against 0.2.0: called with the job as it is.
+    V0_2 {
+        /// `validate`, if exported.
+        validate: Option<validate::GuestIndices>,
+        /// `route`, if exported.
+        route: Option<route::GuestIndices>,
+    },
+    /// Built against 0.1.0: called with the job made old
+    /// ([`super::legacy::job`]).
+    V0_1 {
+        /// `validate`, if exported.
+        validate: Option<validate_0_1::GuestIndices>,
+        /// `route`, if exported.
+        route: Option<route_0_1::GuestIndices>,
+    },
+}
+
+impl Exports {
+    /// The contract version these exports belong to.
+    pub(crate) fn contract(&self) -> Contract {
+        match self {
+            Exports::V0_2 { .. } => Contract::V0_2,
+            Exports::V0_1 { .. } => Contract::V0_1,
+        }
+    }
+}
 
 /// How a plugin is configured: limits, grants and its own config table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +80,46 @@ pub struct PluginSettings {
     /// one (`config-files`, a `[slivka]` service file, `--config KEY=@FILE`):
     /// a refusal of that key names the file.
     pub config_sources: std::collections::BTreeMap<String, PathBuf>,
+    /// How long one instance of the plugin lives: a job, or a batch.
+    pub isolation: Isolation,
+}
+
+/// How long one instance of a plugin lives (`isolation` in `[plugin.NAME]`).
+///
+/// A trade-off the operator makes per plugin: a fresh instance per job
+/// costs an instantiation per call (several microseconds) but no job can see
+/// what another left; a fresh instance per batch costs one instantiation per
+/// batch, but the jobs of one batch run in the same memory, one after the
+/// other, and can see each other's leftovers (statics, caches, the heap).
+/// Nothing survives a batch either way, and an instance that faults is
+/// dropped at once: the next job gets a fresh one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// `"job"` (the default): a fresh instance for every call.
+    #[default]
+    Job,
+    /// `"batch"`: a fresh instance per batch of jobs, called once per job
+    /// (see [`super::batch::Instances`]).
+    Batch,
+}
+
+impl Isolation {
+    /// The setting's value as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Job => "job",
+            Isolation::Batch => "batch",
+        }
+    }
+
+    /// The isolation the config spells `value`; `None` for any other value.
+    pub fn parse(value: &str) -> Option<Isolation> {
+        match value {
+            "job" => Some(Isolation::Job),
+            "batch" => Some(Isolation::Batch),
+            _ => None,
+        }
+    }
 }
 
 /// Which of the contract's interfaces a component exports.
@@ -76,12 +159,9 @@ pub struct Plugin {
     pub(crate) worlds: Worlds,
     /// The component, linked against the sandbox's imports.
     pub(crate) pre: InstancePre<Sandbox>,
-    /// Where `validate` is in the component; `Some` exactly when
-    /// `worlds.validate`, and its type checked at load.
-    pub(crate) validate: Option<validate::GuestIndices>,
-    /// Where `route` is in the component; `Some` exactly when
-    /// `worlds.route`, and its type checked at load.
-    pub(crate) route: Option<route::GuestIndices>,
+    /// Where `validate` and `route` are in the component, for the version
+    /// of the contract it was built against.
+    pub(crate) exports: Exports,
     /// Limits, grants and config.
     pub(crate) settings: PluginSettings,
     /// Exports beyond the contract's, which switchyard ignores.
@@ -151,7 +231,7 @@ impl Plugin {
         if !unknown.is_empty() {
             return Err(world_error(format!(
                 "imports {} which the sandbox does not offer (a plugin may import only \
-                 switchyard:plugin/host@0.1.0 and WASI)",
+                 switchyard:plugin/host (0.2.0, or 0.1.0) and WASI)",
                 quote_list(&unknown)
             )));
         }
@@ -160,13 +240,23 @@ impl Plugin {
             .exports(&runtime.engine)
             .map(|(name, _)| name.to_owned())
             .collect();
+        let exported = |name: &str| exports.iter().any(|e| e == name);
+        // The newest version the component exports `validate` or `route` of.
+        let contract = Contract::ALL
+            .into_iter()
+            .find(|c| exported(c.validate_export()) || exported(c.route_export()))
+            .unwrap_or(Contract::V0_2);
         let worlds = Worlds {
-            validate: exports.iter().any(|e| e == VALIDATE_EXPORT),
-            route: exports.iter().any(|e| e == ROUTE_EXPORT),
+            validate: exported(contract.validate_export()),
+            route: exported(contract.route_export()),
         };
         let extra_exports: Vec<String> = exports
             .iter()
-            .filter(|e| *e != VALIDATE_EXPORT && *e != ROUTE_EXPORT && *e != PREPARE_EXPORT)
+            .filter(|e| {
+                *e != contract.validate_export()
+                    && *e != contract.route_export()
+                    && *e != contract.prepare_export()
+            })
             .cloned()
             .collect();
         if !worlds.validate && !worlds.route {
@@ -189,7 +279,7 @@ impl Plugin {
             };
             return Err(world_error(format!(
                 "satisfies none of the worlds validator, router, plugin: it exports neither \
-                 `{VALIDATE_EXPORT}` nor `{ROUTE_EXPORT}`{hint}"
+                 `{VALIDATE_EXPORT}` nor `{ROUTE_EXPORT}` (nor their 0.1.0 versions){hint}"
             )));
         }
 
@@ -200,9 +290,10 @@ impl Plugin {
             config: settings.config.clone(),
             log: super::log::LogBudget::new(name),
         });
-        let prepared = exports.iter().any(|e| e == PREPARE_EXPORT);
+        let prepared = exported(contract.prepare_export());
         let component = if prepared {
-            let bytes = super::prepare::prepare(runtime, &identity, file, bytes, &settings)?;
+            let bytes =
+                super::prepare::prepare(runtime, &identity, file, bytes, &settings, contract)?;
             Component::new(&runtime.engine, &bytes)
                 .map_err(|e| load_error(format!("cannot compile once prepared: {e:#}")))?
         } else {
@@ -215,24 +306,42 @@ impl Plugin {
             .map_err(|e| world_error(format!("cannot be linked in the sandbox: {e:#}")))?;
         // Found once here; each call's `load` then only type-checks the
         // instance's function (checked once below, so it cannot fail later).
-        let validate = worlds
-            .validate
-            .then(|| validate::GuestIndices::new(&pre))
-            .transpose()
-            .map_err(|_| world_error(missing_function(&component, VALIDATE_EXPORT, "validate")))?;
-        let route = worlds
-            .route
-            .then(|| route::GuestIndices::new(&pre))
-            .transpose()
-            .map_err(|_| world_error(missing_function(&component, ROUTE_EXPORT, "route")))?;
+        let missing = |interface: &str, func: &str| {
+            world_error(missing_function(&component, interface, func))
+        };
+        let exports = match contract {
+            Contract::V0_2 => Exports::V0_2 {
+                validate: worlds
+                    .validate
+                    .then(|| validate::GuestIndices::new(&pre))
+                    .transpose()
+                    .map_err(|_| missing(contract.validate_export(), "validate"))?,
+                route: worlds
+                    .route
+                    .then(|| route::GuestIndices::new(&pre))
+                    .transpose()
+                    .map_err(|_| missing(contract.route_export(), "route"))?,
+            },
+            Contract::V0_1 => Exports::V0_1 {
+                validate: worlds
+                    .validate
+                    .then(|| validate_0_1::GuestIndices::new(&pre))
+                    .transpose()
+                    .map_err(|_| missing(contract.validate_export(), "validate"))?,
+                route: worlds
+                    .route
+                    .then(|| route_0_1::GuestIndices::new(&pre))
+                    .transpose()
+                    .map_err(|_| missing(contract.route_export(), "route"))?,
+            },
+        };
 
         let plugin = Plugin {
             identity,
             file: file.to_owned(),
             worlds,
             pre,
-            validate,
-            route,
+            exports,
             settings,
             extra_exports,
             digest: digest.to_vec(),
@@ -263,6 +372,11 @@ impl Plugin {
         self.worlds
     }
 
+    /// The version of the contract the plugin was built against.
+    pub fn contract(&self) -> Contract {
+        self.exports.contract()
+    }
+
     /// Whether the plugin's `prepare` ran at load (it exports one).
     pub fn is_prepared(&self) -> bool {
         self.prepared
@@ -284,6 +398,11 @@ impl Plugin {
         self.settings.limits
     }
 
+    /// How long one of its instances lives: a job or a batch.
+    pub fn isolation(&self) -> Isolation {
+        self.settings.isolation
+    }
+
     /// Fails unless the plugin can serve as a validator.
     pub fn require_validator(&self) -> Result<(), LoadError> {
         if self.worlds.validate {
@@ -291,7 +410,7 @@ impl Plugin {
         }
         Err(LoadError::WrongWorld {
             file: self.file.clone(),
-            reason: self.not_exported_reason("validator", VALIDATE_EXPORT),
+            reason: self.not_exported_reason("validator", self.contract().validate_export()),
         })
     }
 
@@ -302,7 +421,7 @@ impl Plugin {
         }
         Err(LoadError::WrongWorld {
             file: self.file.clone(),
-            reason: self.not_exported_reason("router", ROUTE_EXPORT),
+            reason: self.not_exported_reason("router", self.contract().route_export()),
         })
     }
 
@@ -341,15 +460,29 @@ impl Plugin {
             file: self.file.clone(),
             reason: format!("its `{name}` function does not have the contract's type: {e:#}"),
         };
-        if let Some(indices) = &self.validate {
-            indices
-                .load(&mut store, &instance)
-                .map_err(|e| world_error("validate", e))?;
+        let (validate, route) = match &self.exports {
+            Exports::V0_2 { validate, route } => (
+                validate
+                    .as_ref()
+                    .map(|indices| indices.load(&mut store, &instance).map(drop)),
+                route
+                    .as_ref()
+                    .map(|indices| indices.load(&mut store, &instance).map(drop)),
+            ),
+            Exports::V0_1 { validate, route } => (
+                validate
+                    .as_ref()
+                    .map(|indices| indices.load(&mut store, &instance).map(drop)),
+                route
+                    .as_ref()
+                    .map(|indices| indices.load(&mut store, &instance).map(drop)),
+            ),
+        };
+        if let Some(checked) = validate {
+            checked.map_err(|e| world_error("validate", e))?;
         }
-        if let Some(indices) = &self.route {
-            indices
-                .load(&mut store, &instance)
-                .map_err(|e| world_error("route", e))?;
+        if let Some(checked) = route {
+            checked.map_err(|e| world_error("route", e))?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The plugin runtime: loads WebAssembly components, checks them against the
-//! contract in `wit/`, and calls them in a sandbox.
+//! contract in `wit/` (version 0.2.0, or the previous 0.1.0 in
+//! `wit/0.1.0/`), and calls them in a sandbox.
 //!
 //! # Layout
 //! - [`runtime`]: the process-wide [`Runtime`]: one wasmtime `Engine` with
@@ -11,8 +12,10 @@
 //! - [`prepare`]: runs a plugin's `prepare` once and snapshots the memory
 //!   it leaves (wizer), so every job's instance starts prepared; or takes
 //!   its refusal of its config ([`LoadError::Refused`]).
-//! - [`call`]: runs `validate` / `route` on one job in a fresh `Store`, and
-//!   turns every failure into a typed [`Fault`].
+//! - [`call`]: runs `validate` / `route` on one job in a fresh `Store` (or
+//!   a batch's instance), and turns every failure into a typed [`Fault`].
+//! - [`batch`]: the [`Instances`] one batch of jobs shares, for plugins
+//!   with `isolation = "batch"`.
 //! - [`output`]: an answer as switchyard writes it, which is what the output
 //!   limit counts.
 //! - [`sandbox`]: what a plugin's store holds and the host functions it may
@@ -22,9 +25,13 @@
 //! - [`limits`]: resource limits and capability grants.
 //! - [`log`]: the rate each plugin may log at, across all its calls.
 //! - [`error`]: the typed [`LoadError`] (at load) and [`Fault`] (per call).
+//! - [`legacy`]: the contract's 0.1.0 bindings, and what turns the current
+//!   job into the old one and the old answers into the current ones.
 
+pub mod batch;
 pub mod call;
 pub mod error;
+pub mod legacy;
 pub mod limits;
 pub mod load;
 pub mod log;
@@ -36,14 +43,17 @@ pub mod watchdog;
 
 // What callers outside the plugin runtime use: load a `Plugin` (or get a
 // `LoadError`), call it on a `Job` (or get a `Fault`), read its answer.
+pub use batch::Instances;
 pub use call::Validation;
 pub use error::{Fault, LoadError};
 pub use limits::{Grants, LimitOverrides, Limits};
-pub use load::{Plugin, PluginSettings, Worlds};
+pub use load::{Isolation, Plugin, PluginSettings, Worlds};
 pub use output::{WrittenError, total_decision_bytes, written_errors_len};
 pub use runtime::Runtime;
 
-/// Rust types generated from `wit/plugin.wit`, shared by host and guests.
+/// Rust types generated from `wit/plugin.wit` (0.2.0), shared by host and
+/// guests. A plugin built against 0.1.0 is called through
+/// [`legacy::bindings_0_1`] instead, with these types converted.
 ///
 /// World `plugin` includes every interface of the contract, so its bindings
 /// serve the `validator` and `router` worlds too: the host imports
@@ -82,9 +92,59 @@ pub mod bindings {
 
 pub use bindings::{Decision, ErrorCode, FieldError, Job, Target};
 
-/// The interface names a plugin exports, as they appear in a component.
-pub const VALIDATE_EXPORT: &str = "switchyard:plugin/validate@0.1.0";
+/// A version of the contract a plugin can be built against: what it
+/// exports and how a job crosses to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// `switchyard:plugin@0.2.0`, `wit/plugin.wit`: the payload crosses
+    /// once (not among the fields).
+    V0_2,
+    /// `switchyard:plugin@0.1.0`, `wit/0.1.0/plugin.wit`: the payload also
+    /// among the fields.
+    V0_1,
+}
+
+impl Contract {
+    /// Every version switchyard loads, the current one first.
+    pub const ALL: [Contract; 2] = [Contract::V0_2, Contract::V0_1];
+
+    /// The package version, `0.2.0`.
+    pub fn version(self) -> &'static str {
+        match self {
+            Contract::V0_2 => "0.2.0",
+            Contract::V0_1 => "0.1.0",
+        }
+    }
+
+    /// The `validate` interface as it appears among a component's exports.
+    pub fn validate_export(self) -> &'static str {
+        match self {
+            Contract::V0_2 => VALIDATE_EXPORT,
+            Contract::V0_1 => "switchyard:plugin/validate@0.1.0",
+        }
+    }
+
+    /// The `route` interface as it appears among a component's exports.
+    pub fn route_export(self) -> &'static str {
+        match self {
+            Contract::V0_2 => ROUTE_EXPORT,
+            Contract::V0_1 => "switchyard:plugin/route@0.1.0",
+        }
+    }
+
+    /// The `prepare` interface as it appears among a component's exports.
+    pub fn prepare_export(self) -> &'static str {
+        match self {
+            Contract::V0_2 => PREPARE_EXPORT,
+            Contract::V0_1 => "switchyard:plugin/prepare@0.1.0",
+        }
+    }
+}
+
+/// The interface names a plugin of the current contract exports, as they
+/// appear in a component.
+pub const VALIDATE_EXPORT: &str = "switchyard:plugin/validate@0.2.0";
 /// See [`VALIDATE_EXPORT`].
-pub const ROUTE_EXPORT: &str = "switchyard:plugin/route@0.1.0";
+pub const ROUTE_EXPORT: &str = "switchyard:plugin/route@0.2.0";
 /// See [`VALIDATE_EXPORT`]; optional, run once at load (see [`prepare`]).
-pub const PREPARE_EXPORT: &str = "switchyard:plugin/prepare@0.1.0";
+pub const PREPARE_EXPORT: &str = "switchyard:plugin/prepare@0.2.0";

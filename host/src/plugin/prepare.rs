@@ -23,14 +23,15 @@ use wasmtime::Store;
 use wasmtime::component::{Component, Instance, InstancePre, Lift, WasmList};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-use super::PREPARE_EXPORT;
+use super::Contract;
 use super::bindings::ConfigError;
 use super::bindings::exports::switchyard::plugin as contract;
 use super::error::LoadError;
+use super::legacy::{self, bindings_0_1::exports::switchyard::plugin as contract_0_1};
 // load runs prepare, and prepare runs it in a `Plugin` of its own, to share
 // the one store, limits and fault reports every call has: the two files
 // import each other by design.
-use super::load::{Plugin, PluginSettings, Worlds};
+use super::load::{Exports, Plugin, PluginSettings, Worlds};
 use super::runtime::{Runtime, deadline_ticks};
 use super::sandbox::{MAX_LOG_LINE, PluginIdentity, Sandbox, cut};
 
@@ -43,14 +44,15 @@ pub const MAX_PREPARED_BYTES: usize = 32 << 20;
 /// The least time `prepare` gets, whatever the per-job deadline.
 const MIN_PREPARE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Runs `prepare` of the component in `bytes` and returns the prepared
-/// component's bytes.
+/// Runs `prepare` of the component in `bytes`, built against `contract`,
+/// and returns the prepared component's bytes.
 pub(crate) fn prepare(
     runtime: &Runtime,
     identity: &Arc<PluginIdentity>,
     file: &Path,
     bytes: &[u8],
     settings: &PluginSettings,
+    version: Contract,
 ) -> Result<Vec<u8>, LoadError> {
     let refused = |reason: String| LoadError::Load {
         file: file.to_owned(),
@@ -77,8 +79,10 @@ pub(crate) fn prepare(
             route: false,
         },
         pre,
-        validate: None,
-        route: None,
+        exports: Exports::V0_2 {
+            validate: None,
+            route: None,
+        },
         settings: PluginSettings {
             limits,
             ..settings.clone()
@@ -91,7 +95,7 @@ pub(crate) fn prepare(
     let mut store = preparing.store("(prepare)");
     let ran = preparing.watched(&mut store, |store| {
         let instance = preparing.pre.instantiate(&mut *store)?;
-        call_prepare(store, &preparing.pre, &instance).map(|outcome| (instance, outcome))
+        call_prepare(store, &preparing.pre, &instance, version).map(|outcome| (instance, outcome))
     });
     preparing.forward_stdio(&store);
     let (instance, outcome) = ran.map_err(|e| {
@@ -166,34 +170,53 @@ enum Outcome {
     WrongType(String),
 }
 
-/// Calls the component's `prepare`, found and type-checked by the bindings.
+/// Calls the component's `prepare` of contract `version`, found and
+/// type-checked by the bindings.
 fn call_prepare(
     store: &mut Store<Sandbox>,
     pre: &InstancePre<Sandbox>,
     instance: &Instance,
+    version: Contract,
 ) -> wasmtime::Result<Outcome> {
-    let indices = match contract::prepare::GuestIndices::new(pre) {
-        Ok(indices) => indices,
-        Err(_) => {
-            let reason = match pre.component().get_export_index(None, PREPARE_EXPORT) {
-                None => format!("cannot find export `{PREPARE_EXPORT}`"),
-                Some(_) => format!("exports `{PREPARE_EXPORT}` without its function `prepare`"),
+    let export = version.prepare_export();
+    let missing = || {
+        let reason = match pre.component().get_export_index(None, export) {
+            None => format!("cannot find export `{export}`"),
+            Some(_) => format!("exports `{export}` without its function `prepare`"),
+        };
+        Ok(Outcome::WrongType(reason))
+    };
+    // An older contract's `prepare: func()`, most likely.
+    let wrong_type = |e: wasmtime::Error| {
+        Ok(Outcome::WrongType(format!(
+            "its `prepare` function does not have the contract's type \
+             (`func() -> result<_, config-error>`; rebuild it against this \
+             switchyard-plugin): {e:#}"
+        )))
+    };
+    let answer = match version {
+        Contract::V0_2 => {
+            let Ok(indices) = contract::prepare::GuestIndices::new(pre) else {
+                return missing();
             };
-            return Ok(Outcome::WrongType(reason));
+            match indices.load(&mut *store, instance) {
+                Ok(guest) => guest.call_prepare(&mut *store)?,
+                Err(e) => return wrong_type(e),
+            }
+        }
+        Contract::V0_1 => {
+            let Ok(indices) = contract_0_1::prepare::GuestIndices::new(pre) else {
+                return missing();
+            };
+            match indices.load(&mut *store, instance) {
+                Ok(guest) => guest
+                    .call_prepare(&mut *store)?
+                    .map_err(legacy::config_error),
+                Err(e) => return wrong_type(e),
+            }
         }
     };
-    let guest = match indices.load(&mut *store, instance) {
-        Ok(guest) => guest,
-        // An older contract's `prepare: func()`, most likely.
-        Err(e) => {
-            return Ok(Outcome::WrongType(format!(
-                "its `prepare` function does not have the contract's type \
-                 (`func() -> result<_, config-error>`; rebuild it against this \
-                 switchyard-plugin): {e:#}"
-            )));
-        }
-    };
-    Ok(match guest.call_prepare(&mut *store)? {
+    Ok(match answer {
         Ok(()) => Outcome::Prepared,
         Err(error) => Outcome::Refused(error),
     })

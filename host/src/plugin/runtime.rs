@@ -119,6 +119,15 @@ impl Runtime {
             .map_err(|e| anyhow!("cannot bound plugin sleeps in the linker: {e:#}"))?;
         bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| anyhow!("cannot add switchyard's host interface to the linker: {e:#}"))?;
+        // Plugins built against the contract's 0.1.0 import its interfaces
+        // by their old names.
+        super::legacy::bindings_0_1::Plugin::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |sandbox| sandbox,
+        )
+        .map_err(|e| {
+            anyhow!("cannot add switchyard's 0.1.0 host interface to the linker: {e:#}")
+        })?;
 
         watchdog::install()
             .map_err(|e| anyhow!("cannot install the plugin watchdog's signal handler: {e}"))?;

@@ -1,19 +1,23 @@
 //! What one plugin call's `Store` holds, and the host functions a plugin may
 //! import.
 //!
-//! A `Sandbox` lives for exactly one call: it is created with the job, and
-//! dropped with everything the plugin allocated. It carries the WASI context
-//! (no files, network, environment or stdin beyond the plugin's grants), the
+//! A `Sandbox` lives as long as its instance: one call (`isolation =
+//! "job"`), or the calls of one batch (`"batch"`), re-armed before each
+//! (deadline, job tag, log-line count, captured stdio emptied); it is dropped
+//! with everything the plugin allocated. It carries the WASI context (no
+//! files, network, environment or stdin beyond the plugin's grants), the
 //! memory limiter, and the tags (plugin, job) that the plugin's log lines get.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamError, subscribe};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::Level;
@@ -41,7 +45,7 @@ pub struct PluginIdentity {
     pub log: super::log::LogBudget,
 }
 
-/// The state of one call.
+/// The state of one instance: one call, or one batch's calls.
 pub struct Sandbox {
     /// WASI as the plugin sees it: stdio captured, nothing else granted.
     pub(crate) wasi: WasiCtx,
@@ -51,15 +55,16 @@ pub struct Sandbox {
     pub(crate) limiter: MemoryLimiter,
     /// Who is running.
     pub(crate) plugin: Arc<PluginIdentity>,
-    /// The job's id, for log lines.
+    /// The id of the job of the call under way, for log lines.
     pub(crate) job_id: String,
     /// Log lines written so far in this call.
     pub(crate) log_lines: u32,
-    /// The plugin's captured stdout, copied to the log after the call.
-    pub(crate) stdout: MemoryOutputPipe,
+    /// The plugin's captured stdout, copied to the log after each call and
+    /// emptied before the next.
+    pub(crate) stdout: Captured,
     /// The plugin's captured stderr; also the source of panic messages.
-    pub(crate) stderr: MemoryOutputPipe,
-    /// When the call's deadline passes, in host time.
+    pub(crate) stderr: Captured,
+    /// When the deadline of the call under way passes, in host time.
     pub(crate) deadline: Instant,
     /// What the plugin's monotonic clock counts from; `None` when it has no
     /// clock grant and the clock stands still at 0.
@@ -71,6 +76,19 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Readies the sandbox for the next call of its instance, for job
+    /// `job_id`, with `deadline`: what the call before left (log-line count,
+    /// captured stdio, the overrun mark) is cleared, so the call's lines
+    /// and its faults are its own.
+    pub(crate) fn rearm(&mut self, job_id: &str, deadline: Instant) {
+        job_id.clone_into(&mut self.job_id);
+        self.log_lines = 0;
+        self.stdout.clear();
+        self.stderr.clear();
+        self.deadline = deadline;
+        self.overran = false;
+    }
+
     /// The plugin's monotonic clock, in nanoseconds.
     pub(crate) fn monotonic_now(&self) -> u64 {
         MonotonicClock(self.monotonic_zero).now()
@@ -92,6 +110,119 @@ impl Sandbox {
                 Err(Trap::Interrupt.into())
             }
         }
+    }
+}
+
+/// A plugin's stdout or stderr, captured up to a capacity: what a call
+/// printed, read after the call and emptied before the next one, so an
+/// instance that serves a batch of jobs tags each job's lines with that
+/// job and never fills up across the batch. Clones share the buffer.
+#[derive(Clone)]
+pub struct Captured {
+    /// Bytes one call may print; writes past it fail (the plugin's stdout
+    /// closes for the rest of the call).
+    capacity: usize,
+    /// What the call under way printed so far.
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    /// An empty capture of at most `capacity` bytes per call.
+    pub fn new(capacity: usize) -> Captured {
+        Captured {
+            capacity,
+            buffer: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// What the call under way has printed so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.lock().clone()
+    }
+
+    /// Forgets what was printed: the next call starts empty.
+    fn clear(&mut self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // Nothing panics while holding it: copies and length checks only.
+        self.buffer
+            .lock()
+            .expect("a capture's lock is never poisoned")
+    }
+
+    /// Room left in the capture.
+    fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.lock().len())
+    }
+}
+
+impl IsTerminal for Captured {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Captured {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl OutputStream for Captured {
+    fn write(&mut self, bytes: bytes::Bytes) -> Result<(), StreamError> {
+        let mut buffer = self.lock();
+        if bytes.len() > self.capacity.saturating_sub(buffer.len()) {
+            return Err(StreamError::Trap(wasmtime::format_err!(
+                "wrote past the {} bytes of output a call may print",
+                self.capacity
+            )));
+        }
+        buffer.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        match self.room() {
+            0 => Err(StreamError::Closed),
+            room => Ok(room),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for Captured {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for Captured {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut buffer = self.lock();
+        let take = buf.len().min(self.capacity.saturating_sub(buffer.len()));
+        buffer.extend_from_slice(&buf[..take]);
+        Poll::Ready(Ok(take))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -40,8 +40,8 @@ pub mod routes {
         world: "routes",
         pub_export_macro: true,
         with: {
-            "switchyard:plugin/types@0.1.0": crate::bindings::validates::switchyard::plugin::types,
-            "switchyard:plugin/host@0.1.0": crate::bindings::validates::switchyard::plugin::host,
+            "switchyard:plugin/types@0.2.0": crate::bindings::validates::switchyard::plugin::types,
+            "switchyard:plugin/host@0.2.0": crate::bindings::validates::switchyard::plugin::host,
         },
     });
 }
@@ -55,8 +55,8 @@ pub mod prepares {
         world: "prepares",
         pub_export_macro: true,
         with: {
-            "switchyard:plugin/types@0.1.0": crate::bindings::validates::switchyard::plugin::types,
-            "switchyard:plugin/host@0.1.0": crate::bindings::validates::switchyard::plugin::host,
+            "switchyard:plugin/types@0.2.0": crate::bindings::validates::switchyard::plugin::types,
+            "switchyard:plugin/host@0.2.0": crate::bindings::validates::switchyard::plugin::host,
         },
     });
 }

@@ -2,7 +2,8 @@
 //! generated bindings.
 //!
 //! The traits take `&Job` (a plugin rarely needs to own the job) and have no
-//! `self`: every call runs in a fresh instance, so there is no state to keep
+//! `self`: every call runs in a fresh instance (or, with `isolation =
+//! "batch"`, an instance fresh for its batch), so there is no state to keep
 //! between jobs. State every job needs (a parsed config) is built once, in
 //! `prepare`, and kept in a static (`std::sync::OnceLock`): the host keeps the
 //! memory `prepare` leaves as every instance's starting point.

@@ -3,10 +3,18 @@
 //! Redis does not promise UTF-8, so the record carries raw bytes; these
 //! helpers give the common views (text, JSON) without each plugin repeating
 //! the conversions.
+//!
+//! Since contract 0.2.0 the payload crosses the boundary once: `job.fields`
+//! holds every entry field but `payload`, whose value is `job.payload`.
+//! [`Job::field`] still answers for `payload`, from `job.payload`, so code
+//! written for 0.1.0 reads it as before.
 
 use serde::de::DeserializeOwned;
 
 use crate::Job;
+
+/// The entry field whose value the host sends as `job.payload`.
+const PAYLOAD: &str = "payload";
 
 impl Job {
     /// The value of the entry field `name` as text, or `None` if the entry
@@ -31,11 +39,14 @@ impl Job {
     }
 
     /// The raw value of the entry field `name` (the first one if repeated).
+    /// `payload` is not among `fields` (contract 0.2.0): for it, this is
+    /// `job.payload` (empty if the entry had none).
     pub fn field_bytes(&self, name: &str) -> Option<&[u8]> {
         self.fields
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_slice())
+            .or_else(|| (name == PAYLOAD).then_some(self.payload.as_slice()))
     }
 
     /// The payload as text, or `None` if it is not UTF-8.
@@ -84,6 +95,13 @@ mod tests {
         assert_eq!(job.field("raw"), None);
         assert_eq!(job.field_bytes("raw"), Some(&b"\xff"[..]));
         assert_eq!(job.field("missing"), None);
+    }
+
+    #[test]
+    fn the_payload_field_reads_the_payload_it_is_sent_as() {
+        let sent = job(&[("service", b"mafft")], b"{}");
+        assert_eq!(sent.field("payload"), Some("{}"));
+        assert_eq!(sent.field_bytes("payload"), Some(&b"{}"[..]));
     }
 
     #[test]

@@ -67,7 +67,14 @@
 //! A plugin sees one job per call in a fresh instance: statics do not survive
 //! from one job to the next, except what [`Validator::prepare`] (or
 //! [`Router::prepare`]) left in them once, at load; `prepare` returns a
-//! [`ConfigError`] to refuse a config it cannot work with. Host functions ([`config`], [`log`]) only work
+//! [`ConfigError`] to refuse a config it cannot work with. (An operator may
+//! set `isolation = "batch"` for a plugin: then the jobs of one batch share
+//! one fresh instance, and a static a job writes is there for the batch's
+//! next jobs. Write plugins that keep nothing from a job.)
+//!
+//! The SDK builds against contract 0.2.0 (`wit/plugin.wit`): the payload
+//! crosses once, as `job.payload`, not also among `job.fields`
+//! ([`Job::field`]`("payload")` still reads it). Host functions ([`config`], [`log`]) only work
 //! inside the component; natively (in unit tests) they panic, so keep a
 //! plugin's logic in functions that take plain values.
 
