@@ -506,6 +506,60 @@ fn each_call_of_a_batch_gets_its_own_deadline() {
     );
 }
 
+/// What a [`tracing`] subscriber wrote, for a test to read.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn in_a_batch_each_printed_line_names_the_job_that_printed_it() {
+    let runtime = Runtime::new().unwrap();
+    let counter = counter_with(&runtime, Isolation::Batch, Duration::from_secs(1));
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut instances = Instances::new();
+        for n in 1..=4 {
+            let say = format!("hello from job {n}");
+            // Job 3 prints nothing: nothing of job 2's is left to name it.
+            let job = match n {
+                3 => job(&[("payload", "{}")]),
+                _ => job(&[("payload", "{}"), ("say", &say)]),
+            };
+            let decision = instances.route(&counter, &job, &format!("job-{n}"), None);
+            assert!(
+                matches!(decision, Ok(Decision::Dispatch(_))),
+                "{decision:?}"
+            );
+        }
+    });
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let printed: Vec<&str> = log.lines().filter(|l| l.contains("hello from")).collect();
+    assert_eq!(printed.len(), 3, "{log}");
+    for n in [1, 2, 4] {
+        let line = printed
+            .iter()
+            .find(|l| l.contains(&format!("hello from job {n}")))
+            .unwrap_or_else(|| panic!("job {n} printed no line: {log}"));
+        assert!(line.contains(&format!("job=job-{n} ")), "{line}");
+    }
+    assert!(!log.contains("job=job-3"), "job 3 printed nothing: {log}");
+}
+
 #[test]
 fn the_pipeline_decides_a_batch_in_one_instance_of_a_batch_isolated_plugin() {
     let dir = tempfile::tempdir().unwrap();
