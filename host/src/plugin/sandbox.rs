@@ -78,8 +78,8 @@ pub struct Sandbox {
 impl Sandbox {
     /// Readies the sandbox for the next call of its instance, for job
     /// `job_id`, with `deadline`: what the call before left (log-line count,
-    /// captured stdio, the overrun mark) is cleared, so the call's lines
-    /// and its faults are its own.
+    /// captured stdio, the overrun mark, a refused memory growth) is
+    /// cleared, so the call's lines and its faults are its own.
     pub(crate) fn rearm(&mut self, job_id: &str, deadline: Instant) {
         job_id.clone_into(&mut self.job_id);
         self.log_lines = 0;
@@ -87,6 +87,10 @@ impl Sandbox {
         self.stderr.clear();
         self.deadline = deadline;
         self.overran = false;
+        // A growth refused in an earlier call that the plugin survived (it
+        // answered) is not this call's fault; what the memories hold stays
+        // counted.
+        self.limiter.refused = None;
     }
 
     /// The plugin's monotonic clock, in nanoseconds.
