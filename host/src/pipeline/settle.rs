@@ -87,9 +87,15 @@ impl Settlement {
         let (job, route, targets, plugins) = routed.into_parts();
         let plugins = Text::from(plugins.join(","));
         let source = Text::from(source_of(job.entry()));
-        let names: Vec<&str> = targets.iter().map(|t| t.stream.as_str()).collect();
+        let mut names = String::new();
+        for target in &targets {
+            if !names.is_empty() {
+                names.push(',');
+            }
+            names.push_str(&target.stream);
+        }
         let status = Status::new(State::Accepted)
-            .with("targets", names.join(","))
+            .with("targets", names)
             .with("plugins", plugins.clone());
         let fields = &job.entry().fields;
         let writes: Vec<Write> = targets
@@ -288,7 +294,28 @@ impl Settlement {
 
 /// `STREAM/ENTRY-ID`: where an outcome came from.
 pub fn source_of(entry: &Entry) -> String {
-    format!("{}/{}", entry.stream, entry.id)
+    let mut source = String::with_capacity(entry.stream.len() + 42);
+    source.push_str(&entry.stream);
+    source.push('/');
+    push_u64(&mut source, entry.id.ms);
+    source.push('-');
+    push_u64(&mut source, entry.id.seq);
+    source
+}
+
+/// Appends `n`'s decimal digits to `text`, without the formatting machinery.
+fn push_u64(text: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// An entry for the rejected or dead-letter stream: the job's fields (at
@@ -378,6 +405,13 @@ mod tests {
                 (PLUGINS_FIELD, b""),
             ]
         );
+        assert_eq!(source_of(&entry), "jobs/5-1");
+        let mut big = entry.clone();
+        big.id = EntryId {
+            ms: u64::MAX,
+            seq: 0,
+        };
+        assert_eq!(source_of(&big), format!("jobs/{}-0", u64::MAX));
         // Shared, not copied: the same bytes as the entry's.
         assert_eq!(write.fields[1].1.as_ptr(), entry.fields[2].1.as_ptr());
         let status = settlement.status().to_fields("jobs/5-1");

@@ -99,24 +99,26 @@ fn pack(flat: &[Value]) -> Vec<(Bytes, Bytes)> {
         flat.chunks_exact(2)
             .filter_map(|pair| Some((slice_of(&pair[0])?, slice_of(&pair[1]).unwrap_or_default())))
     };
-    let size: usize = pairs().map(|(n, v)| n.len() + v.len()).sum();
+    let mut size = 0;
+    let mut count = 0;
+    for (name, value) in pairs() {
+        size += name.len() + value.len();
+        count += 1;
+    }
     let mut buffer = BytesMut::with_capacity(size);
-    let mut ends = Vec::with_capacity(flat.len() / 2);
     for (name, value) in pairs() {
         buffer.extend_from_slice(&name);
-        let name_end = buffer.len();
         buffer.extend_from_slice(&value);
-        ends.push((name_end, buffer.len()));
     }
     let buffer = buffer.freeze();
+    let mut fields = Vec::with_capacity(count);
     let mut start = 0;
-    ends.into_iter()
-        .map(|(name_end, end)| {
-            let field = (buffer.slice(start..name_end), buffer.slice(name_end..end));
-            start = end;
-            field
-        })
-        .collect()
+    for (name, value) in pairs() {
+        let (name_end, end) = (start + name.len(), start + name.len() + value.len());
+        fields.push((buffer.slice(start..name_end), buffer.slice(name_end..end)));
+        start = end;
+    }
+    fields
 }
 
 /// A reply's bytes, borrowed where the reply holds them: a bulk or simple
