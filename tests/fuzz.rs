@@ -211,7 +211,7 @@ fn entry() -> impl Strategy<Value = Entry> {
             Entry {
                 stream: SOURCE.to_owned(),
                 id: EntryId::parse("1700000000000-7").unwrap(),
-                fields,
+                fields: switchyard::pipeline::job::fields_of(fields),
                 deliveries,
             }
         })

@@ -1060,7 +1060,7 @@ dead-letters = "jobs:dead"
             let entry = Entry {
                 stream: "jobs".to_owned(),
                 id: EntryId::parse(&format!("1700000000000-{n}")).unwrap(),
-                fields,
+                fields: switchyard::pipeline::job::fields_of(fields),
                 deliveries: 1,
             };
             let settlement = deciding.decide(entry);

@@ -595,7 +595,7 @@ isolation = "{isolation}"
         Entry {
             stream: "jobs".to_owned(),
             id: EntryId::parse(&format!("1700000000000-{n}")).unwrap(),
-            fields,
+            fields: switchyard::pipeline::job::fields_of(fields),
             deliveries: 1,
         }
     };

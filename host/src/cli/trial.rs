@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 
-use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json};
+use crate::pipeline::job::{DecodeLimits, Entry, EntryId, Job, fields_from_json, fields_of};
 use crate::pipeline::validate::errors_json;
 use crate::plugin::{Decision, Fault, LimitOverrides, Plugin, PluginSettings, Runtime};
 
@@ -199,7 +199,7 @@ pub fn read_job(source: Option<&PathBuf>) -> anyhow::Result<Job> {
     let entry = Entry {
         stream: "try".into(),
         id: EntryId { ms: 0, seq: 1 },
-        fields,
+        fields: fields_of(fields),
         deliveries: 1,
     };
     // Decoded as the daemon decodes, bar the limits the config sets.

@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Settling, Unusable};
 use super::health::Readiness;
-use super::metrics::{SettledLabels, StreamLabels, metrics};
+use super::metrics::{StreamLabels, metrics};
 use super::notify::Progress;
 use super::shutdown::Shutdown;
 use super::snapshot::{Snapshot, SnapshotCell};
@@ -383,14 +383,7 @@ fn refused(snapshot: &Snapshot, settlement: Settlement, reason: String) -> Settl
 fn record(settlement: &Settlement, outcome: Outcome) {
     let route = settlement.route().unwrap_or("none");
     for write in settlement.writes() {
-        metrics()
-            .settled
-            .get_or_create(&SettledLabels {
-                route: route.to_owned(),
-                outcome: outcome.name().to_owned(),
-                target: write.stream.clone(),
-            })
-            .inc();
+        metrics().settled(route, outcome, &write.stream);
     }
     tracing::debug!(
         job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),

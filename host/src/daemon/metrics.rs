@@ -17,8 +17,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
@@ -232,6 +232,10 @@ pub struct Metrics {
     pub plugin_faults: Family<FaultLabels, Counter>,
     /// 1, labelled with what was built.
     pub build_info: Family<BuildLabels, Gauge>,
+    /// The series of [`Metrics::settled`] found so far, by route, outcome
+    /// and target: a job's count is found without building its labels.
+    /// Each counter is the one in `settled` (they share their value).
+    settled_series: RwLock<Vec<(String, Outcome, String, Counter)>>,
     /// Holds all of the above for encoding.
     registry: Registry,
     /// The `process_*` metrics, unprefixed.
@@ -267,6 +271,7 @@ impl Metrics {
             consumers_removed: Family::default(),
             plugin_faults: Family::default(),
             build_info: Family::default(),
+            settled_series: RwLock::default(),
             registry: Registry::default(),
             process: Registry::default(),
         };
@@ -456,6 +461,39 @@ impl Metrics {
         });
     }
 
+    /// Counts a job settled by `route` (`none` if none took it) with
+    /// `outcome`, written to `target`. A settled job is counted per stream
+    /// written, so this runs once per job or more: the series is looked up
+    /// by its label values as they are, and only the first time created
+    /// with owned labels.
+    pub fn settled(&self, route: &str, outcome: Outcome, target: &str) {
+        let found = |series: &[(String, Outcome, String, Counter)]| {
+            series
+                .iter()
+                .find(|(r, o, t, _)| *o == outcome && r == route && t == target)
+                .map(|(_, _, _, counter)| counter.clone())
+        };
+        let known = found(&self.settled_series.read().expect("never poisoned"));
+        let counter = known.unwrap_or_else(|| {
+            let mut series = self.settled_series.write().expect("never poisoned");
+            found(&series).unwrap_or_else(|| {
+                let counter = self.settled.get_or_create_owned(&SettledLabels {
+                    route: route.to_owned(),
+                    outcome: outcome.name().to_owned(),
+                    target: target.to_owned(),
+                });
+                series.push((
+                    route.to_owned(),
+                    outcome,
+                    target.to_owned(),
+                    counter.clone(),
+                ));
+                counter
+            })
+        });
+        counter.inc();
+    }
+
     /// Counts a plugin call of `elapsed`.
     pub fn plugin_call(&self, plugin: &str, call: &str, elapsed: Duration) {
         self.plugin_seconds
@@ -526,6 +564,37 @@ pub fn metrics() -> &'static Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_settled_job_counts_in_its_series_whether_or_not_it_was_created() {
+        let m = metrics();
+        let labels = |route: &str, target: &str| SettledLabels {
+            route: route.to_owned(),
+            outcome: Outcome::Dispatched.name().to_owned(),
+            target: target.to_owned(),
+        };
+        m.create_settled_series("settled-test", Outcome::Dispatched, "out-a");
+        m.settled("settled-test", Outcome::Dispatched, "out-a");
+        m.settled("settled-test", Outcome::Dispatched, "out-a");
+        m.settled("settled-test", Outcome::Dispatched, "out-b");
+        m.settled("settled-test", Outcome::Rejected, "out-a");
+        assert_eq!(
+            m.settled
+                .get_or_create(&labels("settled-test", "out-a"))
+                .get(),
+            2
+        );
+        assert_eq!(
+            m.settled
+                .get_or_create(&labels("settled-test", "out-b"))
+                .get(),
+            1
+        );
+        let text = m.encode(Format::OpenMetrics);
+        assert!(text.contains(
+            "switchyard_jobs_settled_total{route=\"settled-test\",outcome=\"rejected\",target=\"out-a\"} 1"
+        ));
+    }
 
     #[test]
     fn label_values_are_tokens_without_spaces_quotes_or_backslashes() {

@@ -593,7 +593,7 @@ mod tests {
         let entry = Entry {
             stream: "jobs".into(),
             id: EntryId { ms: job, seq: 0 },
-            fields: vec![("payload".into(), vec![b'x'; size])],
+            fields: vec![("payload".into(), vec![b'x'; size].into())],
             deliveries: 1,
         };
         let failure = Failure::Refused {

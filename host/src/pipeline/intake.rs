@@ -20,9 +20,11 @@ use std::time::Duration;
 
 use redis::{RedisResult, Value};
 
-use super::job::{Cursor, Entry, EntryId};
+use super::job::{Cursor, Entry, EntryId, Text};
 use crate::store::Conn;
-use crate::store::reply::{RawEntry, groups, parse_entries, parse_streams, text, text_list};
+use crate::store::reply::{
+    PackedEntry, groups, parse_packed_entries, parse_streams, text, text_list,
+};
 
 /// A connection to the group on behalf of one consumer.
 pub struct Intake {
@@ -245,13 +247,16 @@ impl Intake {
                 tracing::warn!(stream = %source, "pending entries deleted from the stream before they were routed: {}", deleted.join(", "));
             }
         }
-        let list = parts.pop().map(parse_entries).unwrap_or_default();
+        let list = parts
+            .pop()
+            .map(|list| parse_packed_entries(&list))
+            .unwrap_or_default();
         // XAUTOCLAIM answers `0-0` when the whole pending list was walked.
         let next = match parts.pop().and_then(text).and_then(|t| EntryId::parse(&t)) {
             Some(id) if id != EntryId::default() => Cursor::After(id),
             _ => Cursor::Done,
         };
-        let live: Vec<RawEntry> = list.into_iter().filter(|(_, f)| f.is_some()).collect();
+        let live: Vec<PackedEntry> = list.into_iter().filter(|(_, f)| f.is_some()).collect();
         let counts = self.delivery_counts(source, &live).await?;
         Ok((next, entries_of(source, live, &counts)))
     }
@@ -261,7 +266,7 @@ impl Intake {
     async fn delivery_counts(
         &mut self,
         source: &str,
-        entries: &[RawEntry],
+        entries: &[PackedEntry],
     ) -> RedisResult<HashMap<String, u32>> {
         let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
             return Ok(HashMap::new());
@@ -366,14 +371,19 @@ pub fn is_nogroup(error: &redis::RedisError) -> bool {
 /// Entries of `stream` as read, with their delivery counts from `counts`
 /// (1 when not listed: a first delivery). Entries deleted from the stream
 /// while pending (no fields) and ids Redis would never send are skipped.
-fn entries_of(stream: &str, list: Vec<RawEntry>, counts: &HashMap<String, u32>) -> Vec<Entry> {
+/// Field names that are not UTF-8 are read with U+FFFD in place of each
+/// invalid sequence.
+fn entries_of(stream: &str, list: Vec<PackedEntry>, counts: &HashMap<String, u32>) -> Vec<Entry> {
     list.into_iter()
         .filter_map(|(id, fields)| {
             Some(Entry {
                 stream: stream.to_owned(),
                 deliveries: counts.get(&id).copied().unwrap_or(1),
                 id: EntryId::parse(&id)?,
-                fields: fields?,
+                fields: fields?
+                    .into_iter()
+                    .map(|(name, value)| (Text::from_utf8_lossy(name), value))
+                    .collect(),
             })
         })
         .collect()

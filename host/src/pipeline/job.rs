@@ -5,8 +5,15 @@
 //! within the limit); whether the payload makes sense is the plugins' to say.
 //! An entry that cannot be decoded keeps its fields so the dead letter can
 //! carry them. A [`Job`] is made only by [`Job::decode`].
+//!
+//! An entry's field names and values are [`Text`] and [`Bytes`]: slices of
+//! one buffer per entry, so the outcome entries and the status record made
+//! from them share it instead of copying every field.
 
 use std::fmt;
+use std::ops::Deref;
+
+pub use bytes::Bytes;
 
 use crate::plugin;
 
@@ -75,6 +82,107 @@ pub enum Cursor {
     Done,
 }
 
+/// Text shared without copying: UTF-8 bytes behind a reference count, so a
+/// clone costs no allocation once the bytes are shared (every field of an
+/// entry read from Redis is a slice of one buffer). Reads as a `&str`.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Text(
+    /// Always valid UTF-8: every constructor checks or starts from a `str`.
+    Bytes,
+);
+
+impl Text {
+    /// Text of a `&'static str`, without copying it.
+    pub const fn from_static(text: &'static str) -> Text {
+        Text(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// `bytes` as text, shared as they are when they are UTF-8; otherwise
+    /// copied with each invalid sequence replaced by U+FFFD.
+    pub fn from_utf8_lossy(bytes: Bytes) -> Text {
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => Text(bytes),
+            Err(_) => Text::from(String::from_utf8_lossy(&bytes).into_owned()),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: the bytes are UTF-8 (the field's invariant).
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The bytes, shared.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text(Bytes::from(text))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text goes to Redis as its bytes.
+impl redis::ToRedisArgs for Text {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        out.write_arg(&self.0)
+    }
+}
+
+/// An entry's fields in Redis order: names, and values as raw bytes.
+pub type Fields = Vec<(Text, Bytes)>;
+
+/// `pairs` as entry fields (for entries not read from Redis: `try`, tests).
+pub fn fields_of(pairs: Vec<(String, Vec<u8>)>) -> Fields {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (Text::from(name), Bytes::from(value)))
+        .collect()
+}
+
 /// One entry as read from a source stream, before any check.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -83,7 +191,7 @@ pub struct Entry {
     /// Its entry id (`1700000000000-0`).
     pub id: EntryId,
     /// Its fields in Redis order; values are raw bytes.
-    pub fields: Vec<(String, Vec<u8>)>,
+    pub fields: Fields,
     /// How many times it has been delivered, this time included.
     pub deliveries: u32,
 }
@@ -98,11 +206,18 @@ impl Entry {
     }
 
     /// The id status records are kept under: the `job-id` field when it is
-    /// usable text, else the entry id.
-    pub fn job_id(&self) -> String {
-        match self.field(JOB_ID_FIELD) {
-            Some(id) if !id.is_empty() && id.len() <= 256 => id.to_owned(),
-            _ => self.id.to_string(),
+    /// usable text (shared, not copied), else the entry id.
+    pub fn job_id(&self) -> Text {
+        let field = self
+            .fields
+            .iter()
+            .find(|(name, _)| name == JOB_ID_FIELD)
+            .map(|(_, value)| value);
+        match field {
+            Some(id) if !id.is_empty() && id.len() <= 256 && std::str::from_utf8(id).is_ok() => {
+                Text(id.clone())
+            }
+            _ => Text::from(self.id.to_string()),
         }
     }
 
@@ -165,7 +280,7 @@ pub struct Job {
     /// The entry it came from.
     entry: Entry,
     /// Where status records for it are kept: see [`Entry::job_id`].
-    job_id: String,
+    job_id: Text,
 }
 
 impl Job {
@@ -210,6 +325,11 @@ impl Job {
         &self.job_id
     }
 
+    /// The id its status record is kept under, shared.
+    pub fn shared_id(&self) -> &Text {
+        &self.job_id
+    }
+
     /// The entry back, for an outcome that carries its fields.
     pub fn into_entry(self) -> Entry {
         self.entry
@@ -223,7 +343,7 @@ impl Job {
             .fields
             .iter()
             .find(|(name, _)| name == PAYLOAD_FIELD)
-            .map(|(_, value)| value.clone())
+            .map(|(_, value)| value.to_vec())
             .unwrap_or_default();
         plugin::Job {
             source: self.entry.stream.clone(),
@@ -233,7 +353,7 @@ impl Job {
                 .fields
                 .iter()
                 .filter(|(name, _)| name != PAYLOAD_FIELD)
-                .cloned()
+                .map(|(name, value)| (name.to_string(), value.to_vec()))
                 .collect(),
             payload,
             delivery_count: self.entry.deliveries,
@@ -282,7 +402,7 @@ mod tests {
             id: EntryId { ms: 1, seq: 0 },
             fields: fields
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .map(|(k, v)| (Text::from(*k), Bytes::copy_from_slice(v.as_bytes())))
                 .collect(),
             deliveries: 1,
         }
@@ -338,6 +458,28 @@ mod tests {
                 max: 5
             }
         );
+    }
+
+    #[test]
+    fn text_reads_as_str_and_replaces_what_is_not_utf8() {
+        let text = Text::from_utf8_lossy(Bytes::from_static(b"service"));
+        assert_eq!(text, "service");
+        assert_eq!(text.len(), 7);
+        assert_eq!(format!("{text} {text:?}"), "service \"service\"");
+        let bad = Text::from_utf8_lossy(Bytes::from_static(b"a\xffb"));
+        assert_eq!(bad, "a\u{fffd}b");
+    }
+
+    #[test]
+    fn the_job_id_is_shared_with_its_field() {
+        let job = Job::decode(entry(&[("job-id", "abc"), ("payload", "{}")]), LIMITS).unwrap();
+        let field = &job.entry().fields[0].1;
+        assert_eq!(job.shared_id().bytes().as_ptr(), field.as_ptr());
+        let mut odd = entry(&[("payload", "{}")]);
+        odd.fields
+            .push((Text::from("job-id"), Bytes::from_static(b"\xff")));
+        let job = Job::decode(odd, LIMITS).unwrap();
+        assert_eq!(job.id(), "1-0", "a job-id that is not text is not used");
     }
 
     #[test]

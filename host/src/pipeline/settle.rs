@@ -6,9 +6,12 @@
 //! It can only be built from a `Routed` job, a [`Halt`] or a [`Failure`],
 //! and its fields are private, so nothing is acknowledged without its
 //! outcome written.
+//!
+//! The outcome entries share the job's field values (see [`Text`] and
+//! [`Bytes`]) rather than copying them, once per target.
 
 use super::failure::{Failure, Halt, Stage};
-use super::job::{Entry, EntryId, Job, MAX_FIELDS, PAYLOAD_FIELD};
+use super::job::{Bytes, Entry, EntryId, Fields, Job, MAX_FIELDS, PAYLOAD_FIELD, Text};
 use super::route::Routed;
 use super::status::{State, Status};
 use crate::config::RouteSettings;
@@ -55,8 +58,9 @@ impl Outcome {
 pub struct Write {
     /// The stream.
     pub stream: String,
-    /// Its fields, in order.
-    pub fields: Vec<(String, Vec<u8>)>,
+    /// Its fields, in order; names and values shared with the job's entry
+    /// where they are its own.
+    pub fields: Fields,
 }
 
 /// Everything that records one job's end; performed all or nothing.
@@ -65,7 +69,7 @@ pub struct Settlement {
     /// The route that took the job; `None` when it failed before any did.
     route: Option<String>,
     /// The job id: the status record's key suffix.
-    job_id: String,
+    job_id: Text,
     /// How the job ended.
     outcome: Outcome,
     /// Entries to add: at least one.
@@ -81,43 +85,52 @@ impl Settlement {
     /// The job goes to the targets its router chose.
     pub fn dispatched(routed: Routed) -> Settlement {
         let (job, route, targets, plugins) = routed.into_parts();
-        let plugins = plugins.join(",");
-        let source = source_of(job.entry());
+        let plugins = Text::from(plugins.join(","));
+        let source = Text::from(source_of(job.entry()));
+        let mut names = String::new();
+        for target in &targets {
+            if !names.is_empty() {
+                names.push(',');
+            }
+            names.push_str(&target.stream);
+        }
+        let status = Status::new(State::Accepted)
+            .with("targets", names)
+            .with("plugins", plugins.clone());
+        let fields = &job.entry().fields;
         let writes: Vec<Write> = targets
-            .iter()
+            .into_iter()
             .map(|target| {
+                let payload = target.payload.map(Bytes::from);
+                let mut out: Fields =
+                    Vec::with_capacity(fields.len() + target.extra_fields.len() + 2);
                 // The job's own `switchyard-*` fields are dropped: those
                 // names are switchyard's to write, and a second
                 // `switchyard-source` would let a sender forge provenance.
-                let mut fields: Vec<(String, Vec<u8>)> = job
-                    .entry()
-                    .fields
-                    .iter()
-                    .filter(|(name, _)| !name.starts_with("switchyard-"))
-                    .map(|(name, value)| match (&target.payload, name.as_str()) {
-                        (Some(payload), PAYLOAD_FIELD) => (name.clone(), payload.clone()),
-                        _ => (name.clone(), value.clone()),
-                    })
-                    .collect();
-                fields.extend(
+                out.extend(
+                    fields
+                        .iter()
+                        .filter(|(name, _)| !name.starts_with("switchyard-"))
+                        .map(|(name, value)| match (&payload, name.as_str()) {
+                            (Some(payload), PAYLOAD_FIELD) => (name.clone(), payload.clone()),
+                            _ => (name.clone(), value.clone()),
+                        }),
+                );
+                out.extend(
                     target
                         .extra_fields
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone().into_bytes())),
+                        .into_iter()
+                        .map(|(k, v)| (Text::from(k), Bytes::from(v))),
                 );
-                fields.push((SOURCE_FIELD.into(), source.clone().into_bytes()));
-                fields.push((PLUGINS_FIELD.into(), plugins.clone().into_bytes()));
+                out.push((Text::from_static(SOURCE_FIELD), source.bytes().clone()));
+                out.push((Text::from_static(PLUGINS_FIELD), plugins.bytes().clone()));
                 Write {
-                    stream: target.stream.clone(),
-                    fields,
+                    stream: target.stream,
+                    fields: out,
                 }
             })
             .collect();
-        let names: Vec<&str> = targets.iter().map(|t| t.stream.as_str()).collect();
-        let status = Status::new(State::Accepted)
-            .with("targets", names.join(","))
-            .with("plugins", plugins);
-        let job_id = job.id().to_owned();
+        let job_id = job.shared_id().clone();
         Settlement {
             route: Some(route),
             job_id,
@@ -189,7 +202,7 @@ impl Settlement {
         let status = status.with("plugins", plugins);
         Settlement {
             route: Some(route.name.clone()),
-            job_id: job.id().to_owned(),
+            job_id: job.shared_id().clone(),
             outcome: Outcome::Rejected,
             writes: vec![write],
             status,
@@ -281,13 +294,38 @@ impl Settlement {
 
 /// `STREAM/ENTRY-ID`: where an outcome came from.
 pub fn source_of(entry: &Entry) -> String {
-    format!("{}/{}", entry.stream, entry.id)
+    let mut source = String::with_capacity(entry.stream.len() + 42);
+    source.push_str(&entry.stream);
+    source.push('/');
+    push_u64(&mut source, entry.id.ms);
+    source.push('-');
+    push_u64(&mut source, entry.id.seq);
+    source
+}
+
+/// Appends `n`'s decimal digits to `text`, without the formatting machinery.
+fn push_u64(text: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    text.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// An entry for the rejected or dead-letter stream: the job's fields (at
 /// most [`MAX_FIELDS`]), the pointer to the source, and the given fields.
-fn outcome_entry<const N: usize>(entry: &Entry, stream: &str, extra: [(&str, String); N]) -> Write {
-    let mut fields: Vec<(String, Vec<u8>)> = if entry.fields.len() <= MAX_FIELDS {
+fn outcome_entry<const N: usize>(
+    entry: &Entry,
+    stream: &str,
+    extra: [(&'static str, String); N],
+) -> Write {
+    let mut fields: Fields = if entry.fields.len() <= MAX_FIELDS {
         entry
             .fields
             .iter()
@@ -297,15 +335,121 @@ fn outcome_entry<const N: usize>(entry: &Entry, stream: &str, extra: [(&str, Str
     } else {
         Vec::new()
     };
-    fields.push((SOURCE_FIELD.into(), source_of(entry).into_bytes()));
+    fields.push((
+        Text::from_static(SOURCE_FIELD),
+        Bytes::from(source_of(entry)),
+    ));
     fields.extend(
         extra
             .into_iter()
             .filter(|(_, value)| !value.is_empty())
-            .map(|(name, value)| (name.to_owned(), value.into_bytes())),
+            .map(|(name, value)| (Text::from_static(name), Bytes::from(value))),
     );
     Write {
         stream: stream.to_owned(),
         fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::daemon::snapshot::Snapshot;
+    use crate::plugin::Runtime;
+
+    /// A dispatched settlement of `fields` on a null-pipeline route reading
+    /// `jobs` into `out`.
+    fn dispatched(fields: &[(&str, &str)]) -> (Settlement, Entry) {
+        let text = "[redis]\nurl = \"redis://127.0.0.1:1\"\n[[routes]]\nsource = \"jobs\"\n\
+                    router = \"r\"\ntargets = [\"out\"]\nrejected = \"rej\"\ndead-letters = \"dead\"\n";
+        let mut settings = Settings::parse(Path::new("t.toml"), text, None, None).unwrap();
+        settings.consumer.null_pipeline = true;
+        let snapshot = Snapshot::build(&Runtime::new().unwrap(), &settings, None).unwrap();
+        let entry = Entry {
+            stream: "jobs".into(),
+            id: EntryId { ms: 5, seq: 1 },
+            fields: fields
+                .iter()
+                .map(|(k, v)| (Text::from(*k), Bytes::copy_from_slice(v.as_bytes())))
+                .collect(),
+            deliveries: 1,
+        };
+        let settlement = crate::pipeline::decide(&snapshot, &settings.consumer, entry.clone());
+        (settlement, entry)
+    }
+
+    #[test]
+    fn a_dispatched_job_shares_its_fields_with_the_outcome_entry() {
+        let (settlement, entry) = dispatched(&[
+            ("job-id", "j1"),
+            ("switchyard-source", "forged/1-0"),
+            ("payload", "{\"x\":1}"),
+        ]);
+        assert_eq!(settlement.outcome(), Outcome::Dispatched);
+        assert_eq!(settlement.job_id(), "j1");
+        let [write] = settlement.writes() else {
+            panic!("one target: {settlement:?}")
+        };
+        assert_eq!(write.stream, "out");
+        let fields: Vec<(&str, &[u8])> =
+            write.fields.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+        assert_eq!(
+            fields,
+            [
+                ("job-id", &b"j1"[..]),
+                ("payload", b"{\"x\":1}"),
+                (SOURCE_FIELD, b"jobs/5-1"),
+                (PLUGINS_FIELD, b""),
+            ]
+        );
+        assert_eq!(source_of(&entry), "jobs/5-1");
+        let mut big = entry.clone();
+        big.id = EntryId {
+            ms: u64::MAX,
+            seq: 0,
+        };
+        assert_eq!(source_of(&big), format!("jobs/{}-0", u64::MAX));
+        // Shared, not copied: the same bytes as the entry's.
+        assert_eq!(write.fields[1].1.as_ptr(), entry.fields[2].1.as_ptr());
+        let status = settlement.status().to_fields("jobs/5-1");
+        let status: Vec<(&str, &str)> = status.iter().map(|(n, v)| (*n, &v[..])).collect();
+        assert_eq!(
+            &status[..5],
+            [
+                ("status", "ACCEPTED"),
+                ("state", "3"),
+                ("source", "jobs/5-1"),
+                ("targets", "out"),
+                ("plugins", ""),
+            ]
+        );
+        assert_eq!(status[5].0, "updated");
+        assert!(status[5].1.parse::<u64>().unwrap() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn a_dead_letter_keeps_the_fields_and_says_why() {
+        let (settlement, _) = dispatched(&[("job-id", "j2"), ("service", "x")]);
+        assert_eq!(settlement.outcome(), Outcome::DeadLettered);
+        assert_eq!(settlement.job_id(), "j2");
+        let [write] = settlement.writes() else {
+            panic!("one dead letter: {settlement:?}")
+        };
+        assert_eq!(write.stream, "dead");
+        let field = |name: &str| {
+            write
+                .fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(field("service").as_deref(), Some("x"));
+        assert_eq!(field(SOURCE_FIELD).as_deref(), Some("jobs/5-1"));
+        assert_eq!(field(STAGE_FIELD).as_deref(), Some("decode"));
+        assert_eq!(field(ERROR_FIELD).as_deref(), Some("no-payload"));
+        assert_eq!(field(PLUGINS_FIELD), None, "no plugin decided");
     }
 }
