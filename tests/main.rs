@@ -14,6 +14,8 @@
 //!   service files and sample jobs.
 //! - `pipeline`: the daemon's main job, end to end, across crashes.
 //! - `faults`: hostile plugins inside the running daemon.
+//! - `latency`: jobs settled as they are decided, a batch spread over the
+//!   workers.
 //! - `reload`: hot reload of plugins and config under load; a plugin that
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
@@ -46,6 +48,7 @@ mod clients;
 mod cluster;
 mod faults;
 mod fuzz;
+mod latency;
 mod metrics;
 mod operations;
 mod pipeline;
