@@ -328,8 +328,10 @@ impl Processor {
                     let _worker = worker;
                     // Set once, by this thread only: it cannot be refused.
                     let _ = watching.set(ThreadWatch::current());
+                    // What decides this chunk's entries, one at a time.
+                    let mut deciding = EachAlone::new(&snapshot, &consumer);
                     for entry in chunk {
-                        let settlement = crate::pipeline::decide(&snapshot, &consumer, entry);
+                        let settlement = deciding.decide(entry);
                         progress.mark();
                         if decided.send(settlement).is_err() {
                             // The batch gave up (shutdown, Redis refusing
@@ -504,6 +506,27 @@ impl Processor {
                 "consumer group {group} was gone when this batch settled; nothing written for its entries, which the recreated group delivers again if they are still in the stream"
             );
         }
+    }
+}
+
+/// Decides a chunk's entries each on its own
+/// ([`crate::pipeline::decide`]), with the shape of a decider that holds
+/// state for the chunk: a decider that keeps plugin instances for a batch
+/// takes its place in one line.
+struct EachAlone<'a> {
+    /// The batch's rules.
+    snapshot: &'a Snapshot,
+    /// Decode limits.
+    consumer: &'a ConsumerSettings,
+}
+
+impl<'a> EachAlone<'a> {
+    fn new(snapshot: &'a Snapshot, consumer: &'a ConsumerSettings) -> EachAlone<'a> {
+        EachAlone { snapshot, consumer }
+    }
+
+    fn decide(&mut self, entry: Entry) -> Settlement {
+        crate::pipeline::decide(self.snapshot, self.consumer, entry)
     }
 }
 
