@@ -79,10 +79,10 @@ fn jobs_decided_before_a_slow_one_on_its_worker_are_dispatched_without_waiting_f
 
 #[test]
 fn a_batch_is_spread_over_the_workers_so_a_slow_first_job_holds_back_only_its_own_chunk() {
-    // Two workers: the slow job is the batch's first, so the worker that
-    // takes it decides nothing else for 5 s; the other worker's half of
-    // the batch (6 of its 12 jobs) is dispatched meanwhile.
+    // Two workers: the slow job is the first of a batch of 16, so the
+    // worker that takes it (with the next 7) decides nothing else for 5 s;
+    // the other worker's half of the batch (8 jobs) is dispatched meanwhile.
     let mut jobs = vec![slow_job(99)];
-    jobs.extend((0..11).map(|n| job_of(Kind::Local, n)));
-    dispatched_beside_a_slow_job(2, &jobs, 6);
+    jobs.extend((0..15).map(|n| job_of(Kind::Local, n)));
+    dispatched_beside_a_slow_job(2, &jobs, 8);
 }

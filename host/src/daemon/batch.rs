@@ -2,15 +2,16 @@
 //! the in-flight permits they hold, carried together from intake to settle.
 //!
 //! [`Processor::start`] takes a [`Batch`] and runs it in the background. Its
-//! entries are split into one chunk per worker, each decided
-//! ([`crate::pipeline::decide`]) on a worker thread of its own with the
-//! batch's snapshot (the `workers` semaphore bounds the threads of all
-//! batches together). A job is settled as soon as it is decided, not when
-//! its batch is: each settle of the batch takes every settlement decided
-//! since the previous one returned, in one pipeline, retried while Redis is
-//! unavailable (so a busy Redis gets bigger pipelines, an idle one a job at
-//! once). Each entry's in-flight permit is released when it is settled, so
-//! intake never runs further ahead than `in-flight` entries.
+//! entries are split into one chunk per worker (of at least [`MIN_CHUNK`]
+//! entries), each decided ([`crate::pipeline::decide`]) on a worker thread
+//! of its own with the batch's snapshot (the `workers` semaphore bounds the
+//! threads of all batches together). A job is settled as soon as it is
+//! decided, not when its batch is: each settle of the batch takes every
+//! settlement decided since the previous one returned, and those decided
+//! within [`LINGER`] of the first of them, in one pipeline, retried while
+//! Redis is unavailable (so a busy Redis gets bigger pipelines). Each
+//! entry's in-flight permit is released when it is settled, so intake never
+//! runs further ahead than `in-flight` entries.
 //!
 //! While a batch runs, its unsettled entries are [`Held`]: a read of this
 //! consumer's own pending list (after Redis comes back) or a takeover round
@@ -48,6 +49,17 @@ use crate::plugin::watchdog::ThreadWatch;
 /// the call may still hold its worker before shutdown stops waiting for the
 /// worker's batch: this covers a wait the signal cannot break.
 pub const STUCK_AFTER: Duration = Duration::from_millis(500);
+
+/// How long a settle waits, from the first job decided since the previous
+/// settle returned, for more of its batch's jobs to be decided (unless all
+/// are): a job waits at most this long for company, and a batch being
+/// decided is settled in a few pipelines rather than one per job.
+const LINGER: Duration = Duration::from_millis(1);
+
+/// The fewest entries a batch gives a worker: a smaller batch is decided on
+/// fewer workers, as handing it to another thread costs more than the
+/// jobs take.
+const MIN_CHUNK: usize = 8;
 
 /// How often shutdown looks at a batch's worker.
 const STUCK_POLL: Duration = Duration::from_millis(50);
@@ -262,8 +274,16 @@ impl Processor {
         let mut settled = Ok(());
         while let Some(first) = self.next_decided(&mut deciding, &chunks).await {
             let mut ready = vec![first];
-            while let Ok(more) = deciding.try_recv() {
-                ready.push(more);
+            let flush = tokio::time::Instant::now() + LINGER;
+            loop {
+                tokio::select! {
+                    more = deciding.recv() => match more {
+                        Some(more) => ready.push(more),
+                        // Every chunk is done: nothing more to wait for.
+                        None => break,
+                    },
+                    _ = tokio::time::sleep_until(flush) => break,
+                }
             }
             let keys: Vec<EntryKey> = ready
                 .iter()
@@ -309,7 +329,10 @@ impl Processor {
         mut entries: Vec<Entry>,
         decided: mpsc::UnboundedSender<Settlement>,
     ) -> Vec<Chunk> {
-        let size = entries.len().div_ceil(self.consumer.workers.max(1)).max(1);
+        let size = entries
+            .len()
+            .div_ceil(self.consumer.workers.max(1))
+            .max(MIN_CHUNK);
         let mut chunks = Vec::new();
         while !entries.is_empty() {
             let rest = entries.split_off(size.min(entries.len()));
