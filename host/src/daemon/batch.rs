@@ -272,7 +272,16 @@ impl Processor {
         let chunks = self.chunks(&snapshot, entries, decided);
         let mut report = Report::default();
         let mut settled = Ok(());
-        while let Some(first) = self.next_decided(&mut deciding, &chunks).await {
+        let mut given_up = false;
+        loop {
+            let first = match self.next_decided(&mut deciding, &chunks).await {
+                Next::Decided(first) => first,
+                Next::Done => break,
+                Next::GivenUp => {
+                    given_up = true;
+                    break;
+                }
+            };
             let mut ready = vec![first];
             let flush = tokio::time::Instant::now() + LINGER;
             loop {
@@ -292,15 +301,18 @@ impl Processor {
             settled = self.settle(&snapshot, ready, &mut report).await;
             self.release(&keys, &mut unsettled, &mut permit);
             if settled.is_err() {
+                given_up = true;
                 break;
             }
         }
-        // A given-up chunk's task is waiting for a worker, or its thread is
-        // stuck: it sends nothing more.
+        // Given up: a chunk still running waits for a worker, or its thread
+        // is stuck, and what it decides is not settled here. Otherwise every
+        // chunk has sent all it decided, and its task ends now (or has
+        // ended), with its panic if its thread panicked.
         drop(deciding);
         let mut panicked = None;
         for chunk in chunks {
-            if !chunk.task.is_finished() {
+            if given_up && !chunk.task.is_finished() {
                 chunk.task.abort();
                 continue;
             }
@@ -371,23 +383,23 @@ impl Processor {
         chunks
     }
 
-    /// The next decided settlement; `None` once every chunk is done, or
-    /// when shutdown gives up on the batch: every chunk still running is
+    /// The next decided settlement, or that every chunk is done, or that
+    /// shutdown gives up on the batch: every chunk still running is
     /// stuck in a plugin's host call [`STUCK_AFTER`] after the watchdog
     /// interrupted it, or waiting for a worker behind such a call.
     async fn next_decided(
         &self,
         deciding: &mut mpsc::UnboundedReceiver<Settlement>,
         chunks: &[Chunk],
-    ) -> Option<Settlement> {
+    ) -> Next {
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
-            decided = deciding.recv() => return decided,
+            decided = deciding.recv() => return decided.map_or(Next::Done, Next::Decided),
             _ = shutdown.requested() => {}
         }
         loop {
             tokio::select! {
-                decided = deciding.recv() => return decided,
+                decided = deciding.recv() => return decided.map_or(Next::Done, Next::Decided),
                 _ = tokio::time::sleep(STUCK_POLL) => {}
             }
             let running: Vec<&Chunk> = chunks.iter().filter(|c| !c.task.is_finished()).collect();
@@ -413,7 +425,7 @@ impl Processor {
                      decided are left pending, to be read again or reclaimed",
                     stuck.as_millis()
                 );
-                return None;
+                return Next::GivenUp;
             }
         }
     }
@@ -551,6 +563,16 @@ impl<'a> EachAlone<'a> {
     fn decide(&mut self, entry: Entry) -> Settlement {
         crate::pipeline::decide(self.snapshot, self.consumer, entry)
     }
+}
+
+/// What a batch's settle loop waits for next.
+enum Next {
+    /// A job decided, to be settled.
+    Decided(Settlement),
+    /// Every chunk has ended: all is decided (or a worker panicked).
+    Done,
+    /// Shutdown gave up on the batch's stuck workers.
+    GivenUp,
 }
 
 /// A part of a batch being decided on a worker thread of its own.
