@@ -16,6 +16,8 @@
 //! - `faults`: hostile plugins inside the running daemon.
 //! - `settling`: the settle script (exactly once, what it refuses) and keys
 //!   of the wrong type where the daemon writes.
+//! - `latency`: jobs settled as they are decided, a batch spread over the
+//!   workers.
 //! - `reload`: hot reload of plugins and config under load; a plugin that
 //!   refuses its config.
 //! - `services`: `[slivka]`, a directory of slivka service files as routes.
@@ -48,6 +50,7 @@ mod clients;
 mod cluster;
 mod faults;
 mod fuzz;
+mod latency;
 mod metrics;
 mod operations;
 mod pipeline;

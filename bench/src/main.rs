@@ -15,8 +15,8 @@
 //! 3. the drain rate of the *null pipeline*: switchyard's own pipeline
 //!    (`switchyard run --null-pipeline`, the same scripts) with no plugin
 //!    call, every job sent to its route's first target;
-//! 4. enqueue → dispatched latency at half the measured rate, from a
-//!    producer running beside the daemon to a runner reading the targets;
+//! 4. enqueue → dispatched latency at half the measured rate ([`latency`]),
+//!    offered smoothly and in bursts, to one daemon and to two;
 //! 5. the daemon's peak RSS;
 //! 6. with `--hostile-every N`, the drain again with one job in N sent to
 //!    a route of its own per hostile fixture plugin (spinning, eating
@@ -30,6 +30,7 @@
 //! processes, or the limit's thread) spent per job. This is a dev harness,
 //! kept out of the daemon crate. A benchmark prints figures; it asserts none.
 
+mod latency;
 mod limit;
 
 use std::collections::HashMap;
@@ -45,6 +46,9 @@ use switchyard::store::Embedded;
 
 /// The streams of the bench config.
 const OUTPUTS: [&str; 4] = ["queue:local", "queue:default", "jobs:rejected", "jobs:dead"];
+
+/// The `switchyard` executable of `--daemon`, when given.
+static DAEMON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// The source stream the jobs are preloaded on.
 const SOURCE: &str = "jobs";
@@ -81,6 +85,20 @@ pub struct BenchOptions {
     /// measured rate).
     #[arg(long, default_value_t = 0.0)]
     pub latency_rate: f64,
+    /// In the bursty latency runs, jobs per burst (0: the offered rate's
+    /// worth of `--burst-every`).
+    #[arg(long, default_value_t = 0)]
+    pub burst: usize,
+    /// In the bursty latency runs, milliseconds between bursts.
+    #[arg(long, default_value_t = 50)]
+    pub burst_every: u64,
+    /// Only the latency runs (needs `--latency-rate`): no drain.
+    #[arg(long)]
+    pub latency_only: bool,
+    /// The `switchyard` executable the daemons run (default: the one
+    /// beside this binary).
+    #[arg(long)]
+    pub daemon: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -238,6 +256,14 @@ fn hostile_outcomes(conn: &mut redis::Connection) -> anyhow::Result<serde_json::
 
 /// Runs the benchmark and prints its table (or JSON).
 pub fn run(options: &BenchOptions) -> anyhow::Result<()> {
+    if let Some(daemon) = &options.daemon {
+        DAEMON
+            .set(std::path::absolute(daemon)?)
+            .expect("set once, here");
+    }
+    if options.latency_only && options.latency_rate <= 0.0 {
+        bail!("--latency-only needs --latency-rate (there is no drain to take half of)");
+    }
     let plugins = std::path::absolute(&options.plugins)?;
     for name in ["slivka-form", "fasta-size"] {
         if !plugins.join(format!("{name}.wasm")).is_file() {
@@ -295,6 +321,16 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         server_version(&mut conn)
     );
 
+    if options.latency_only {
+        let latency = latency_runs(&mut conn, &config, options, options.latency_rate)?;
+        tokio.block_on(embedded.stop());
+        if options.json {
+            println!("{}", serde_json::to_string_pretty(&latency)?);
+        } else {
+            latency::print(&latency);
+        }
+        return Ok(());
+    }
     let daemons = |count, null| Router::Daemons {
         config: &config,
         count,
@@ -412,13 +448,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     } else {
         (real.rate / 2.0).max(100.0)
     };
-    let latency = latency(
-        &mut conn,
-        &config,
-        offered,
-        Duration::from_secs(options.latency_seconds),
-        options.seed,
-    )?;
+    let latency = latency_runs(&mut conn, &config, options, offered)?;
     tokio.block_on(embedded.stop());
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -442,13 +472,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             "swap-latency-ms": swap_latencies,
         })),
         "real-beside-hostile-plugins": hostile,
-        "latency": {
-            "offered-jobs-per-s": offered.round(),
-            "samples": latency.samples,
-            "p50-ms": latency.p50,
-            "p99-ms": latency.p99,
-            "max-ms": latency.max,
-        },
+        "latency": latency,
     });
     if options.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -550,11 +574,7 @@ fn print_table(r: &serde_json::Value) {
         }
     }
     println!();
-    let l = &r["latency"];
-    println!(
-        "  latency enqueue -> dispatched (outcome entry ids, 1 ms steps) at {} jobs/s ({} jobs): p50 {} ms, p99 {} ms, max {} ms",
-        l["offered-jobs-per-s"], l["samples"], l["p50-ms"], l["p99-ms"], l["max-ms"]
-    );
+    latency::print(&r["latency"]);
     println!(
         "  daemon peak RSS: {} MiB (real pipeline)",
         r["real"]["peak-rss-mib"]
@@ -923,87 +943,40 @@ fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyh
     })
 }
 
-/// Enqueue → dispatched latencies of one latency run.
-struct Latency {
-    /// Jobs measured.
-    samples: usize,
-    /// Median, in ms.
-    p50: f64,
-    /// 99th percentile, in ms.
-    p99: f64,
-    /// Slowest, in ms.
-    max: f64,
-}
-
-/// Offers jobs at `rate` for `duration` to a running daemon, then reads
-/// when each was dispatched: the id Redis gave its outcome entry (the time
-/// of the settle script's XADD, to the millisecond; its middle is taken).
-/// Latency is that time − the producer's send time. Reading the outputs after the run, rather
-/// than with a runner blocked on them during it, keeps the measurement off
-/// the 2 cores it measures: a blocked reader woke Redis for every batch and
-/// doubled Redis's work per job.
-fn latency(
+/// The latency runs at `offered` jobs/s: smooth, then in bursts (of
+/// `--burst` every `--burst-every` ms), each to one daemon, then to two in
+/// one group; as JSON.
+fn latency_runs(
     conn: &mut redis::Connection,
     config: &Path,
-    rate: f64,
-    duration: Duration,
-    seed: u64,
-) -> anyhow::Result<Latency> {
-    redis::cmd("FLUSHALL").exec(conn)?;
-    let mut child = spawn(config, "bench-latency", false)?;
-    // Warm up: one job through, so plugins are compiled and groups exist.
-    push(conn, "jobs", &generate(1, seed), Some(now_us()))?;
-    let warm = Instant::now();
-    while settled(conn)? < 1 {
-        if warm.elapsed() > Duration::from_secs(60) {
-            bail!("the latency daemon did not start");
+    options: &BenchOptions,
+    offered: f64,
+) -> anyhow::Result<serde_json::Value> {
+    let every = Duration::from_millis(options.burst_every.max(1));
+    let burst = if options.burst > 0 {
+        options.burst
+    } else {
+        ((offered * every.as_secs_f64()).round() as usize).max(1)
+    };
+    let mut runs = Vec::new();
+    for daemons in [1, 2] {
+        for offer in [
+            latency::Offer::Smooth { rate: offered },
+            latency::Offer::Bursty { burst, every },
+        ] {
+            let run = latency::run(
+                conn,
+                config,
+                offer,
+                daemons,
+                Duration::from_secs(options.latency_seconds),
+                options.seed,
+            )?;
+            eprintln!("bench: latency {}", run.to_json());
+            runs.push(run.to_json());
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
-    let jobs = generate((rate * duration.as_secs_f64()) as usize + 1, seed ^ 0x5eed);
-    let started = Instant::now();
-    let mut sent = 0usize;
-    while sent < jobs.len() {
-        let due = ((started.elapsed().as_secs_f64() * rate) as usize).min(jobs.len());
-        if due > sent {
-            push(conn, "jobs", &jobs[sent..due], Some(now_us()))?;
-            sent = due;
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while settled(conn)? < jobs.len() + 1 {
-        if Instant::now() > deadline {
-            bail!("the latency run's jobs were not all settled within 2 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    stop(&mut child);
-    let mut latencies = Vec::with_capacity(jobs.len());
-    for stream in OUTPUTS {
-        for_each_entry(conn, stream, |id, fields| {
-            if let Some(sent) = fields
-                .get("bench-sent-us")
-                .and_then(|s| s.parse::<u64>().ok())
-            {
-                // The id says which millisecond; take its middle.
-                let dispatched_us = id_ms(id) * 1000 + 500;
-                latencies.push(dispatched_us.saturating_sub(sent) as f64 / 1000.0);
-            }
-        })?;
-    }
-    if latencies.is_empty() {
-        bail!("no job came through during the latency run");
-    }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    let at =
-        |q: f64| (latencies[((latencies.len() - 1) as f64 * q) as usize] * 100.0).round() / 100.0;
-    Ok(Latency {
-        samples: latencies.len(),
-        p50: at(0.5),
-        p99: at(0.99),
-        max: at(1.0),
-    })
+    Ok(serde_json::Value::Array(runs))
 }
 
 /// Rewrites `router` `swaps` times, `interval` apart, each time as a new
@@ -1098,8 +1071,12 @@ fn settled(conn: &mut redis::Connection) -> anyhow::Result<usize> {
 }
 
 fn spawn(config: &Path, consumer: &str, null: bool) -> anyhow::Result<Child> {
-    // The daemon is the `switchyard` cargo built into the same directory.
-    let exe = std::env::current_exe()?.with_file_name("switchyard");
+    // The daemon is `--daemon`, or the `switchyard` cargo built into the
+    // same directory.
+    let exe = match DAEMON.get() {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe()?.with_file_name("switchyard"),
+    };
     if !exe.is_file() {
         bail!(
             "{} is missing: build the daemon too (`cargo build --release`)",

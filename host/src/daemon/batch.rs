@@ -1,27 +1,35 @@
 //! A batch: the entries of one read, the snapshot they were read with and
 //! the in-flight permits they hold, carried together from intake to settle.
 //!
-//! [`Processor::start`] takes a [`Batch`] and runs it in the background:
-//! every entry is decided ([`crate::pipeline::Deciding`]) on a worker thread
-//! with the batch's own snapshot, then all its settlements are dispatched in
-//! one pipeline, retried while Redis is unavailable. The permits are
-//! released when the last settlement is done, so intake never runs further
-//! ahead than `in-flight` entries.
+//! [`Processor::start`] takes a [`Batch`] and runs it in the background. Its
+//! entries are split into one chunk per worker (of at least [`MIN_CHUNK`]
+//! entries), each decided ([`crate::pipeline::Deciding`]) on a worker thread
+//! of its own with the batch's snapshot (the `workers` semaphore bounds the
+//! threads of all batches together). A job is settled as soon as it is
+//! decided, not when its batch is: each settle of the batch takes every
+//! settlement decided since the previous one returned, and those decided
+//! within [`LINGER`] of the first of them, in one pipeline, retried while
+//! Redis is unavailable (so a busy Redis gets bigger pipelines). Each
+//! entry's in-flight permit is released when it is settled, so intake never
+//! runs further ahead than `in-flight` entries.
 //!
-//! While a batch runs, its entries are [`Held`]: a read of this consumer's
-//! own pending list (after Redis comes back) or a takeover round skips
-//! them, so no plugin runs twice on an entry this process still holds.
+//! While a batch runs, its unsettled entries are [`Held`]: a read of this
+//! consumer's own pending list (after Redis comes back) or a takeover round
+//! skips them, so no plugin runs twice on an entry this process still holds.
+//! What happens to many entries alike (claimed by another consumer, their
+//! group gone) is logged once per batch.
 //!
-//! At shutdown a batch is waited for while its worker's plugin calls keep
-//! their deadlines. One whose worker is stuck in a host call past
-//! [`STUCK_AFTER`] after the watchdog interrupted it is given up: its entries stay
+//! At shutdown a batch is waited for while its workers' plugin calls keep
+//! their deadlines. Once every chunk still running is stuck in a host call
+//! past [`STUCK_AFTER`] after the watchdog interrupted it (or waits for a
+//! worker behind one), the batch is given up: its undecided entries stay
 //! pending, to be read again or reclaimed.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Settling, Unusable};
@@ -41,6 +49,17 @@ use crate::plugin::watchdog::ThreadWatch;
 /// the call may still hold its worker before shutdown stops waiting for the
 /// worker's batch: this covers a wait the signal cannot break.
 pub const STUCK_AFTER: Duration = Duration::from_millis(500);
+
+/// How long a settle waits, from the first job decided since the previous
+/// settle returned, for more of its batch's jobs to be decided (unless all
+/// are): a job waits at most this long for company, and a batch being
+/// decided is settled in a few pipelines rather than one per job.
+const LINGER: Duration = Duration::from_millis(1);
+
+/// The fewest entries a batch gives a worker: a smaller batch is decided on
+/// fewer workers, as handing it to another thread costs more than the
+/// jobs take.
+const MIN_CHUNK: usize = 8;
 
 /// How often shutdown looks at a batch's worker.
 const STUCK_POLL: Duration = Duration::from_millis(50);
@@ -169,6 +188,50 @@ impl Processor {
             .expect("the in-flight semaphore is never closed")
     }
 
+    /// Warms the path a job takes, so the first job read is as fast as the
+    /// rest: instantiates each plugin of the current snapshot once per
+    /// worker (all at once, so as many instance slots are touched as calls
+    /// can run together) on a worker thread, and drops the instances
+    /// uncalled. The settle script was loaded, and its connection made a
+    /// round trip, when the dispatcher was made.
+    pub async fn warm(&self) {
+        let snapshot = self.snapshot.current();
+        if snapshot.plugins.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let worker = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the worker semaphore is never closed");
+        let instances = self.consumer.workers.max(1);
+        let warmed = tokio::task::spawn_blocking(move || {
+            let _worker = worker;
+            for plugin in snapshot.plugins.values() {
+                let mut warm = Vec::with_capacity(instances);
+                for _ in 0..instances {
+                    let mut store = plugin.store("warm-up");
+                    if let Err(e) = plugin.pre.instantiate(&mut store) {
+                        // Its jobs will say what is wrong, job by job.
+                        tracing::debug!(plugin = %plugin.version(), "cannot warm up: {e:#}");
+                        break;
+                    }
+                    warm.push(store);
+                }
+            }
+        })
+        .await;
+        if let Err(e) = warmed {
+            tracing::warn!("warming up the plugins {}", super::supervise::panic_text(e));
+        }
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "plugins warmed up"
+        );
+    }
+
     /// Runs `batch` in `batches`, in the background, until it is settled;
     /// its entries are [`Held`] meanwhile. The task fails only if Redis
     /// refuses the settlements for good.
@@ -181,8 +244,7 @@ impl Processor {
                 batch.entries.iter().filter(|e| e.stream == stream).count(),
             );
         }
-        let count = batch.entries.len() as i64;
-        m.in_flight.inc_by(count);
+        m.in_flight.inc_by(batch.entries.len() as i64);
         let keys: Vec<EntryKey> = batch
             .entries
             .iter()
@@ -190,99 +252,220 @@ impl Processor {
             .collect();
         self.held.hold(&keys);
         let processor = self.clone();
-        batches.spawn(async move {
-            let Batch {
-                snapshot,
-                entries,
-                permit,
-            } = batch;
-            let settled = match processor.decide(&snapshot, entries).await {
-                Some(settlements) => processor.settle(&snapshot, settlements).await,
-                None => Ok(()),
-            };
-            processor.held.release(&keys);
-            metrics().in_flight.dec_by(count);
-            drop(permit);
-            Ok(settled?)
-        });
+        batches.spawn(async move { processor.run(batch, keys).await });
     }
 
-    /// Decides every entry on a worker thread; `None` if shutdown gave up
-    /// on it, stuck in a plugin's host call [`STUCK_AFTER`] after the watchdog
-    /// interrupted it.
-    async fn decide(
+    /// Decides `batch` in chunks, one worker thread each, and settles what
+    /// is decided as it comes: each settle takes every settlement decided
+    /// since the previous one returned. Each settled entry is released
+    /// (held, its in-flight permit) at once; entries left undecided because
+    /// shutdown gave up on a stuck worker are released at the end, still
+    /// pending.
+    async fn run(&self, batch: Batch, keys: Vec<EntryKey>) -> anyhow::Result<()> {
+        let Batch {
+            snapshot,
+            entries,
+            mut permit,
+        } = batch;
+        let mut unsettled: HashSet<EntryKey> = keys.into_iter().collect();
+        let (decided, mut deciding) = mpsc::unbounded_channel();
+        let chunks = self.chunks(&snapshot, entries, decided);
+        let mut report = Report::default();
+        let mut settled = Ok(());
+        let mut given_up = false;
+        loop {
+            let first = match self.next_decided(&mut deciding, &chunks).await {
+                Next::Decided(first) => first,
+                Next::Done => break,
+                Next::GivenUp => {
+                    given_up = true;
+                    break;
+                }
+            };
+            let mut ready = vec![first];
+            let flush = tokio::time::Instant::now() + LINGER;
+            loop {
+                tokio::select! {
+                    more = deciding.recv() => match more {
+                        Some(more) => ready.push(more),
+                        // Every chunk is done: nothing more to wait for.
+                        None => break,
+                    },
+                    _ = tokio::time::sleep_until(flush) => break,
+                }
+            }
+            let keys: Vec<EntryKey> = ready
+                .iter()
+                .map(|s| (s.source().to_owned(), s.entry_id()))
+                .collect();
+            settled = self.settle(&snapshot, ready, &mut report).await;
+            self.release(&keys, &mut unsettled, &mut permit);
+            if settled.is_err() {
+                given_up = true;
+                break;
+            }
+        }
+        // Given up: a chunk still running waits for a worker, or its thread
+        // is stuck, and what it decides is not settled here. Otherwise every
+        // chunk has sent all it decided, and its task ends now (or has
+        // ended), with its panic if its thread panicked.
+        drop(deciding);
+        let mut panicked = None;
+        for chunk in chunks {
+            if given_up && !chunk.task.is_finished() {
+                chunk.task.abort();
+                continue;
+            }
+            if let Err(e) = chunk.task.await
+                && e.is_panic()
+            {
+                panicked = Some(e.into_panic());
+            }
+        }
+        self.report(report).await;
+        let left: Vec<EntryKey> = unsettled.iter().cloned().collect();
+        self.release(&left, &mut unsettled, &mut permit);
+        if let Some(panic) = panicked {
+            std::panic::resume_unwind(panic);
+        }
+        Ok(settled?)
+    }
+
+    /// Splits `entries` into one chunk per worker (in order) and starts
+    /// each: it waits for a worker permit, then decides its entries on a
+    /// blocking thread, sending each settlement to `decided` as soon as it
+    /// is made.
+    fn chunks(
         &self,
         snapshot: &Arc<Snapshot>,
-        entries: Vec<Entry>,
-    ) -> Option<Vec<Settlement>> {
-        let worker = self
-            .workers
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the worker semaphore is never closed");
-        let (snapshot, consumer) = (snapshot.clone(), self.consumer.clone());
-        let progress = self.progress.clone();
-        let count = entries.len();
-        // The worker thread's watch, once it has started.
-        let watch = Arc::new(OnceLock::new());
-        let watching = watch.clone();
-        let mut deciding = tokio::task::spawn_blocking(move || {
-            let _worker = worker;
-            // Set once, by this thread only: it cannot be refused.
-            let _ = watching.set(ThreadWatch::current());
-            let mut deciding = crate::pipeline::Deciding::new(&snapshot, &consumer);
-            entries
-                .into_iter()
-                .map(|entry| {
-                    let settlement = deciding.decide(entry);
-                    progress.mark();
-                    settlement
+        mut entries: Vec<Entry>,
+        decided: mpsc::UnboundedSender<Settlement>,
+    ) -> Vec<Chunk> {
+        let size = entries
+            .len()
+            .div_ceil(self.consumer.workers.max(1))
+            .max(MIN_CHUNK);
+        let mut chunks = Vec::new();
+        while !entries.is_empty() {
+            let rest = entries.split_off(size.min(entries.len()));
+            let chunk = std::mem::replace(&mut entries, rest);
+            let watch = Arc::new(OnceLock::new());
+            let watching = watch.clone();
+            let (snapshot, consumer) = (snapshot.clone(), self.consumer.clone());
+            let (workers, progress) = (self.workers.clone(), self.progress.clone());
+            let decided = decided.clone();
+            let task = tokio::spawn(async move {
+                let worker = workers
+                    .acquire_owned()
+                    .await
+                    .expect("the worker semaphore is never closed");
+                tokio::task::spawn_blocking(move || {
+                    let _worker = worker;
+                    // Set once, by this thread only: it cannot be refused.
+                    let _ = watching.set(ThreadWatch::current());
+                    // What decides this chunk's entries, one at a time.
+                    let mut deciding = crate::pipeline::Deciding::new(&snapshot, &consumer);
+                    for entry in chunk {
+                        let settlement = deciding.decide(entry);
+                        progress.mark();
+                        if decided.send(settlement).is_err() {
+                            // The batch gave up (shutdown, Redis refusing
+                            // for good): the rest stays pending.
+                            return;
+                        }
+                    }
                 })
-                .collect()
-        });
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+            });
+            chunks.push(Chunk { task, watch });
+        }
+        chunks
+    }
+
+    /// The next decided settlement, or that every chunk is done, or that
+    /// shutdown gives up on the batch: every chunk still running is
+    /// stuck in a plugin's host call [`STUCK_AFTER`] after the watchdog
+    /// interrupted it, or waiting for a worker behind such a call.
+    async fn next_decided(
+        &self,
+        deciding: &mut mpsc::UnboundedReceiver<Settlement>,
+        chunks: &[Chunk],
+    ) -> Next {
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
-            decided = &mut deciding => return Some(decided.expect(DECIDE_PANICS)),
+            decided = deciding.recv() => return decided.map_or(Next::Done, Next::Decided),
             _ = shutdown.requested() => {}
         }
         loop {
             tokio::select! {
-                decided = &mut deciding => return Some(decided.expect(DECIDE_PANICS)),
+                decided = deciding.recv() => return decided.map_or(Next::Done, Next::Decided),
                 _ = tokio::time::sleep(STUCK_POLL) => {}
             }
-            let overdue = watch.get().and_then(|watch| watch.overdue());
-            if let Some(overdue) = overdue.filter(|overdue| *overdue > STUCK_AFTER) {
+            let running: Vec<&Chunk> = chunks.iter().filter(|c| !c.task.is_finished()).collect();
+            let overdue = |chunk: &&Chunk| {
+                chunk
+                    .watch
+                    .get()
+                    .and_then(|watch| watch.overdue())
+                    .filter(|overdue| *overdue > STUCK_AFTER)
+            };
+            let Some(stuck) = running.iter().find_map(overdue) else {
+                continue;
+            };
+            // A chunk that has not started waits for a worker; one of this
+            // batch's is stuck, so it may wait for ever.
+            if running
+                .iter()
+                .all(|chunk| chunk.watch.get().is_none() || overdue(chunk).is_some())
+            {
                 tracing::error!(
-                    entries = count,
                     "shutting down: a worker is stuck in a plugin's host call {} ms after the \
-                     watchdog interrupted it at its deadline; its batch is left pending, to be \
-                     read again or reclaimed",
-                    overdue.as_millis()
+                     watchdog interrupted it at its deadline; the entries of its batch not yet \
+                     decided are left pending, to be read again or reclaimed",
+                    stuck.as_millis()
                 );
-                return None;
+                return Next::GivenUp;
             }
         }
+    }
+
+    /// Releases the entries `keys` (settled, or given up): no longer held,
+    /// nor in flight, their permits given back.
+    fn release(
+        &self,
+        keys: &[EntryKey],
+        unsettled: &mut HashSet<EntryKey>,
+        permit: &mut OwnedSemaphorePermit,
+    ) {
+        let keys: Vec<EntryKey> = keys
+            .iter()
+            .filter(|key| unsettled.remove(*key))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        self.held.release(&keys);
+        metrics().in_flight.dec_by(keys.len() as i64);
+        drop(permit.split(keys.len()));
     }
 
     /// Settles `settlements`, retrying while Redis is unavailable. A
     /// settlement Redis refuses (a target of the wrong type) becomes a dead
     /// letter of `snapshot`'s route. What happens to many entries of the
-    /// batch alike (settled by another consumer, their group gone) is
-    /// logged once for the batch, with a count. Fails only when Redis
+    /// batch alike (settled by another consumer, their group gone) goes to
+    /// `report`, to be logged once for the batch. Fails only when Redis
     /// refuses for good ([`Unusable`]).
     async fn settle(
         &self,
         snapshot: &Snapshot,
         settlements: Vec<Settlement>,
+        report: &mut Report,
     ) -> Result<(), Unusable> {
         let mut dispatcher = self.dispatcher.clone();
         let mut backoff = Backoff::default();
         let mut pending = settlements;
-        // Per source stream: entries another consumer settles; entries
-        // whose group is gone.
-        let mut not_owned: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
-        let mut no_group: BTreeMap<String, Vec<EntryId>> = BTreeMap::new();
         loop {
             let results = match dispatcher.settle(&pending).await {
                 Ok(results) => results,
@@ -301,11 +484,13 @@ impl Processor {
                         retry.push(settlement);
                     }
                     Settled::Done(outcome) => record(&settlement, outcome),
-                    Settled::NotOwner => not_owned
+                    Settled::NotOwner => report
+                        .not_owned
                         .entry(settlement.source().to_owned())
                         .or_default()
                         .push(settlement.entry_id()),
-                    Settled::NoGroup => no_group
+                    Settled::NoGroup => report
+                        .no_group
                         .entry(settlement.source().to_owned())
                         .or_default()
                         .push(settlement.entry_id()),
@@ -323,20 +508,26 @@ impl Processor {
                 }
             }
             if retry.is_empty() {
-                break;
+                return Ok(());
             }
             pending = retry;
             if let Some(e) = unavailable {
                 backoff.fail(RedisOp::Settle, &e, &mut Settling).await?;
             }
         }
-        for (stream, ids) in not_owned {
+    }
+
+    /// Logs once, with a count, what happened to many of a batch's entries
+    /// alike, and creates again the groups found gone.
+    async fn report(&self, report: Report) {
+        for (stream, ids) in report.not_owned {
             tracing::info!(
                 %stream, entries = ids.len(), first = %ids[0],
                 "entries of this batch were claimed by another consumer (or settled already); nothing written for them here"
             );
         }
-        for (stream, ids) in no_group {
+        let mut dispatcher = self.dispatcher.clone();
+        for (stream, ids) in report.no_group {
             let group = &self.consumer.group;
             match dispatcher.create_group(&stream).await {
                 Ok(true) => group_recreated(&stream, group),
@@ -350,13 +541,37 @@ impl Processor {
                 "consumer group {group} was gone when this batch settled; nothing written for its entries, which the recreated group delivers again if they are still in the stream"
             );
         }
-        Ok(())
     }
 }
 
-/// Why a worker's result is always there.
-const DECIDE_PANICS: &str =
-    "deciding turns every plugin failure into a settlement; it does not panic";
+/// What a batch's settle loop waits for next.
+enum Next {
+    /// A job decided, to be settled.
+    Decided(Settlement),
+    /// Every chunk has ended: all is decided (or a worker panicked).
+    Done,
+    /// Shutdown gave up on the batch's stuck workers.
+    GivenUp,
+}
+
+/// A part of a batch being decided on a worker thread of its own.
+struct Chunk {
+    /// Waits for a worker, then decides the chunk's entries on it; ends
+    /// when all are sent (or the batch stopped listening).
+    task: tokio::task::JoinHandle<()>,
+    /// The worker thread's watch, once it has started.
+    watch: Arc<OnceLock<Arc<ThreadWatch>>>,
+}
+
+/// What happened to many of a batch's entries alike, per source stream,
+/// gathered over its settles to be logged once.
+#[derive(Default)]
+struct Report {
+    /// Entries another consumer settles (or settled already).
+    not_owned: BTreeMap<String, Vec<EntryId>>,
+    /// Entries whose consumer group was gone.
+    no_group: BTreeMap<String, Vec<EntryId>>,
+}
 
 /// The dead letter for a settlement Redis refused: to its route's
 /// dead-letter stream in the batch's snapshot.

@@ -28,7 +28,9 @@ use crate::store::Store;
 /// the batches it started. Fails if a batch panicked or Redis refuses for
 /// good ([`super::backoff::Unusable`]).
 ///
-/// Each read says whether intake can read (`/readyz`), and the first that
+/// Before the first read it warms the path a job takes
+/// ([`Processor::warm`]). Each read says whether intake can read
+/// (`/readyz`), and the first that
 /// succeeds tells systemd the daemon is ready. A consumer group found
 /// missing (`NOGROUP`: its stream was deleted, or Redis restarted without
 /// persistence) is created again at once.
@@ -43,6 +45,8 @@ pub async fn read_loop(
     // page by page; None once caught up.
     let mut recovering: Option<Recovery> = Some(Recovery::default());
     let mut backoff = Backoff::default();
+    // So the first job read is as fast as the rest.
+    processor.warm().await;
     while !shutdown.is_requested() {
         reap(&mut batches)?;
         let permit = tokio::select! {

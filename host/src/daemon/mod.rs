@@ -10,8 +10,8 @@
 //! # Layout
 //! - [`consume`]: the read loops (one per hash slot on a cluster) and the
 //!   claim loop.
-//! - [`batch`]: a batch, decided on a worker thread and settled in one
-//!   pipeline, holding its in-flight permits until then.
+//! - [`batch`]: a batch, split over the worker threads, each job settled
+//!   as soon as it is decided, holding its in-flight permit until then.
 //! - [`backoff`]: waiting out Redis, with the operation that failed typed.
 //! - [`supervise`]: every task named; the first failure ends the daemon.
 //! - [`shutdown`]: the signal every task stops on.
