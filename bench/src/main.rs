@@ -825,6 +825,32 @@ fn process_cpu_seconds(pid: u32) -> f64 {
     ticks / per_second
 }
 
+/// Each daemon's CPU seconds when it first read (its consumer appears in
+/// the group): its start-up (loading and preparing the plugins, warming
+/// them), which the CPU per job leaves out as the rate does (the rate runs
+/// from the first settled entry to the last). A daemon that has not read
+/// within a minute counts from zero.
+fn startup_cpu(conn: &mut redis::Connection, children: &[Child]) -> anyhow::Result<Vec<f64>> {
+    let mut startup: Vec<Option<f64>> = vec![None; children.len()];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while startup.iter().any(Option::is_none) && Instant::now() < deadline {
+        let consumers: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(SOURCE)
+            .arg(GROUP)
+            .query(conn)
+            .unwrap_or_default();
+        for (i, child) in children.iter().enumerate() {
+            let name = format!("bench-{i}");
+            if startup[i].is_none() && consumers.consumers.iter().any(|c| c.name == name) {
+                startup[i] = Some(process_cpu_seconds(child.id()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(startup.into_iter().map(|s| s.unwrap_or(0.0)).collect())
+}
+
 /// What drains the preloaded jobs.
 enum Router<'a> {
     /// The limit's minimal consumer, on a thread of this process.
@@ -894,6 +920,7 @@ fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyh
             let mut children: Vec<Child> = (0..count)
                 .map(|i| spawn(config, &format!("bench-{i}"), null))
                 .collect::<anyhow::Result<_>>()?;
+            let startup = startup_cpu(conn, &children)?;
             let waited = wait(conn, &mut || {
                 for child in &children {
                     rss = rss.max(peak_rss_mib(child.id()));
@@ -901,9 +928,9 @@ fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyh
                 false
             });
             let mut daemon_cpu = 0.0;
-            for child in &children {
+            for (child, startup) in children.iter().zip(startup) {
                 rss = rss.max(peak_rss_mib(child.id()));
-                daemon_cpu += process_cpu_seconds(child.id());
+                daemon_cpu += process_cpu_seconds(child.id()) - startup;
             }
             for child in &mut children {
                 stop(child);
