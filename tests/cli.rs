@@ -1,8 +1,8 @@
 //! The command line as an operator meets it: `run --dry-run` on good and
 //! bad configs, config from the environment, `--help` with examples and
-//! exit codes, and the shell completions and man page generated from the
-//! CLI. Only `run --dry-run` needs the built plugins; nothing here starts
-//! the daemon.
+//! exit codes, the shell completions and man page generated from the CLI,
+//! and the progress `send` and `replay` show on a terminal. Only
+//! `run --dry-run` needs the built plugins; nothing here starts the daemon.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -257,4 +257,78 @@ fn completions_and_the_man_page_name_every_subcommand() {
         let page = dir.path().join(format!("switchyard-{command}.1"));
         assert!(Path::new(&page).is_file(), "no {}", page.display());
     }
+}
+
+/// Runs `switchyard ARGS...` with its stdout and stderr on a terminal (a
+/// pty from util-linux `script`); returns what the terminal showed.
+fn switchyard_on_a_terminal(args: &[&str]) -> String {
+    let mut line = shell_words(switchyard_bin().to_str().unwrap());
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_words(arg));
+    }
+    let output = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .expect("cannot run `script` (util-linux) for a terminal");
+    assert!(output.status.success(), "{line}: {output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `text` quoted for sh.
+fn shell_words(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[test]
+fn send_and_replay_show_progress_on_a_terminal_and_only_their_summary_when_piped() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.ndjson");
+    let line = r#"{"service":"clustalo","payload":{"inputs":{"input":">s\nMKV\n"}}}"#;
+    std::fs::write(&jobs, format!("{line}\n").repeat(3000)).unwrap();
+    let url = redis.url();
+    let send = [
+        "send",
+        "--stream",
+        "dead",
+        "--redis-url",
+        &url,
+        jobs.to_str().unwrap(),
+    ];
+
+    let shown = switchyard_on_a_terminal(&send);
+    assert!(shown.contains("sent 3000 jobs to dead"), "{shown}");
+    assert!(
+        shown.contains("jobs.ndjson to dead"),
+        "no progress shown: {shown}"
+    );
+
+    let piped = switchyard(&send, &[]);
+    let (stdout, stderr) = text(&piped);
+    assert!(piped.status.success(), "{stderr}");
+    assert_eq!(stdout, "sent 3000 jobs to dead\n");
+    assert!(
+        !stderr.contains("jobs.ndjson to dead"),
+        "progress drawn into a pipe: {stderr}"
+    );
+
+    // Replay the 6000 "dead letters" back onto a stream: the bar counts
+    // the letters looked at, out of the stream's length.
+    let replay = [
+        "replay",
+        "--from",
+        "dead",
+        "--to",
+        "jobs",
+        "--redis-url",
+        &url,
+    ];
+    let shown = switchyard_on_a_terminal(&replay);
+    assert!(shown.contains("replayed 6000"), "{shown}");
+    assert!(
+        shown.contains("replaying dead"),
+        "no progress shown: {shown}"
+    );
+    assert!(shown.contains("/6000 letters"), "no length shown: {shown}");
 }

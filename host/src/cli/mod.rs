@@ -12,6 +12,7 @@
 
 pub mod archive;
 pub mod dry_run;
+pub mod progress;
 pub mod replay;
 pub mod send;
 pub mod status;

@@ -278,11 +278,20 @@ pub fn replay(
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read stream {from}")),
     };
-    let Some(last) = crate::store::reply::flat_map(info)
+    let mut info = crate::store::reply::flat_map(info);
+    let Some(last) = info
         .remove("last-generated-id")
         .and_then(|id| EntryId::parse(&id))
     else {
         bail!("stream {from} has no last-generated-id: is it a stream?");
+    };
+    // The letters there at the start, each looked at once; a dry run prints
+    // each letter instead.
+    let progress = if dry_run {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let length = info.remove("length").and_then(|n| n.parse::<u64>().ok());
+        super::progress::bar(length, &format!("replaying {from}"), "letters")
     };
     let script = redis::Script::new(REPLAY_SCRIPT);
     let mut after = "-".to_owned();
@@ -290,6 +299,7 @@ pub fn replay(
         let page = read(conn, from, &after, &last.to_string(), 500)?;
         let Some((end, _)) = page.last() else { break };
         after = end.clone();
+        progress.inc(page.len() as u64);
         for letter in page.iter().filter(|l| matches(l, filter)) {
             if tally.total() >= count {
                 break 'pages;
@@ -343,6 +353,7 @@ pub fn replay(
             }
         }
     }
+    progress.finish_and_clear();
     Ok(tally)
 }
 

@@ -30,6 +30,7 @@ pub fn run(
     let mut conn = client
         .get_connection()
         .with_context(|| format!("cannot connect to Redis at {}", crate::store::redact(&url)))?;
+    let progress = super::progress::bar(None, &format!("sending {name} to {stream}"), "jobs");
     let mut pipe = redis::pipe();
     let mut queued = 0usize;
     let mut sent = 0usize;
@@ -57,6 +58,7 @@ pub fn run(
             pipe.exec(&mut conn)
                 .with_context(|| format!("cannot XADD to {stream}"))?;
             sent += queued;
+            progress.set_position(sent as u64);
             queued = 0;
             pipe = redis::pipe();
         }
@@ -66,6 +68,7 @@ pub fn run(
             .with_context(|| format!("cannot XADD to {stream}"))?;
         sent += queued;
     }
+    progress.finish_and_clear();
     println!("sent {sent} jobs to {stream}");
     Ok(())
 }
