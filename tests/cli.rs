@@ -15,15 +15,21 @@ use crate::harness::{RedisServer, switchyard_bin};
 fn switchyard(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(switchyard_bin());
     command.args(args);
+    without_switchyard_env(&mut command)
+        .envs(env.iter().copied())
+        .output()
+        .expect("cannot run the switchyard binary")
+}
+
+/// `command` with the variables switchyard reads removed from the
+/// environment it passes on.
+fn without_switchyard_env(command: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars() {
         if name.starts_with("SWITCHYARD_") {
             command.env_remove(name);
         }
     }
     command
-        .envs(env.iter().copied())
-        .output()
-        .expect("cannot run the switchyard binary")
 }
 
 /// Stdout and stderr of `output`, as text.
@@ -259,16 +265,16 @@ fn completions_and_the_man_page_name_every_subcommand() {
     }
 }
 
-/// Runs `switchyard ARGS...` with its stdout and stderr on a terminal (a
-/// pty from util-linux `script`); returns what the terminal showed.
+/// Runs `switchyard ARGS...` as [`switchyard`] does, but with its stdout
+/// and stderr on a terminal (a pty from util-linux `script`); returns what
+/// the terminal showed.
 fn switchyard_on_a_terminal(args: &[&str]) -> String {
     let mut line = shell_words(switchyard_bin().to_str().unwrap());
     for arg in args {
         line.push(' ');
         line.push_str(&shell_words(arg));
     }
-    let output = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    let output = without_switchyard_env(Command::new("script").args(["-qec", &line, "/dev/null"]))
         .output()
         .expect("cannot run `script` (util-linux) for a terminal");
     assert!(output.status.success(), "{line}: {output:?}");
