@@ -559,7 +559,9 @@ fn dead_letters(source: &str, first: u64, n: u64) -> Vec<Fields> {
     (first..first + n)
         .map(|i| {
             let mut fields = job_of(Kind::Local, i);
-            fields.push(("switchyard-source".into(), source.as_bytes().to_vec()));
+            // As the daemon writes it: the source stream and the entry's id.
+            let from = format!("{source}/{}-0", 1_700_000_000_000 + i);
+            fields.push(("switchyard-source".into(), from.into_bytes()));
             fields.push(("switchyard-error".into(), b"no-route".to_vec()));
             fields
         })

@@ -27,6 +27,7 @@
 //! live in their own crate (`bench/`).
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod daemon;
 pub mod logging;
 pub mod pipeline;

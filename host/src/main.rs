@@ -179,6 +179,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the web console (and its JSON API) alone, where no daemon runs.
+    #[command(after_help = concat!(
+        "The daemon serves the same console on its [metrics] listener.\n",
+        "\n",
+        "Examples:\n",
+        "  switchyard console --config /etc/switchyard/switchyard.toml\n",
+        "  switchyard console --config switchyard.toml --listen 0.0.0.0:8080\n",
+        "\n",
+        exit_codes!(),
+    ))]
+    Console {
+        /// The routing config (for the Redis URL, the streams and [console]).
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
+        config: PathBuf,
+        /// Overrides the config's Redis URL.
+        #[arg(long, env = "SWITCHYARD_REDIS_URL")]
+        redis_url: Option<String>,
+        /// Where to listen, HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:9780")]
+        listen: std::net::SocketAddr,
+    },
     /// List dead letters with their reasons, oldest first.
     #[command(after_help = concat!(
         "Examples:\n",
@@ -347,6 +368,11 @@ fn main() -> ExitCode {
         Command::Status { redis, json } => {
             report(status::run(redis.redis_url, redis.config.as_deref(), json))
         }
+        Command::Console {
+            config,
+            redis_url,
+            listen,
+        } => report(switchyard::console::serve_alone(&config, redis_url, listen)),
         Command::DeadLetters {
             redis,
             stream,

@@ -128,7 +128,7 @@ impl Tally {
     }
 
     /// One line: `N dead letters from F (to S: n, ...)`, and what was left.
-    fn describe(&self, from: &str) -> String {
+    pub fn describe(&self, from: &str) -> String {
         let mut text = format!("{} dead letters from {from}", self.total());
         if !self.moved.is_empty() {
             let each: Vec<String> = self
@@ -306,23 +306,25 @@ pub fn replay(
             }
             let to = match destination {
                 Destination::Stream(to) => to.clone(),
-                Destination::OwnSource(sources) => match field(letter, SOURCE_FIELD) {
-                    None => {
-                        *tally
-                            .left
-                            .entry(format!("no {SOURCE_FIELD} field (give --to)"))
-                            .or_default() += 1;
-                        continue;
+                Destination::OwnSource(sources) => {
+                    match field(letter, SOURCE_FIELD).map(|from| source_stream(&from).to_owned()) {
+                        None => {
+                            *tally
+                                .left
+                                .entry(format!("no {SOURCE_FIELD} field (give --to)"))
+                                .or_default() += 1;
+                            continue;
+                        }
+                        Some(source) if source == from || !sources.contains(&source) => {
+                            *tally
+                                .left
+                                .entry(format!("source {source} is read by no route"))
+                                .or_default() += 1;
+                            continue;
+                        }
+                        Some(source) => source,
                     }
-                    Some(source) if source == from || !sources.contains(&source) => {
-                        *tally
-                            .left
-                            .entry(format!("source {source} is read by no route"))
-                            .or_default() += 1;
-                        continue;
-                    }
-                    Some(source) => source,
-                },
+                }
             };
             if dry_run {
                 let d = describe(from, letter);
@@ -355,6 +357,15 @@ pub fn replay(
     }
     progress.finish_and_clear();
     Ok(tally)
+}
+
+/// The stream of a `switchyard-source` value: the daemon writes
+/// `STREAM/ENTRY-ID`; a value without an entry id is a stream name.
+pub fn source_stream(from: &str) -> &str {
+    match from.rsplit_once('/') {
+        Some((stream, id)) if EntryId::parse(id).is_some() => stream,
+        _ => from,
+    }
 }
 
 /// `letter`'s field `name` as text.

@@ -118,7 +118,7 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
 }
 
 /// The daemons whose heartbeat is younger than [`HEARTBEAT_TTL`], by name.
-fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Json>> {
+pub fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Json>> {
     let reply: Value = redis::cmd("HGETALL")
         .arg(DAEMONS_KEY)
         .query(conn)
@@ -157,7 +157,7 @@ fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Json>> 
 
 /// Redis's clock in Unix ms (the heartbeats are stamped with it, and stream
 /// ids are); this machine's clock when Redis will not say.
-fn redis_now_ms(conn: &mut redis::Connection) -> u64 {
+pub fn redis_now_ms(conn: &mut redis::Connection) -> u64 {
     redis::cmd("TIME")
         .query::<(u64, u64)>(conn)
         .map(|(s, us)| s * 1000 + us / 1000)

@@ -47,6 +47,9 @@ pub(super) struct File {
     /// `[metrics]`: where the metrics and health endpoints listen.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// `[console]`: the web console's actions.
+    #[serde(default)]
+    pub console: ConsoleSection,
     /// `[retention]`; absent: Redis keeps everything.
     pub retention: Option<RetentionSection>,
 }
@@ -97,6 +100,17 @@ pub(super) struct CapSection {
 pub(super) struct MetricsSection {
     /// `listen`: `HOST:PORT`; absent: no listener.
     pub listen: Option<String>,
+}
+
+/// `[console]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct ConsoleSection {
+    /// `actions`: whether the console may replay dead letters.
+    pub actions: Option<bool>,
+    /// `token-env`: the environment variable holding the actions' bearer
+    /// token.
+    pub token_env: Option<String>,
 }
 
 /// `[redis]`.

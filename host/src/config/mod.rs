@@ -37,7 +37,8 @@ pub mod slivka;
 pub use env::Overrides;
 pub use routes::{Role, RouteSettings, sources_of, streams_of};
 pub use settings::{
-    Cap, ConsumerSettings, PluginConfig, RedisTarget, RetentionSettings, Settings, StatusSettings,
+    CONSOLE_TOKEN_ENV, Cap, ConsoleSettings, ConsumerSettings, PluginConfig, RedisTarget,
+    RetentionSettings, Settings, StatusSettings,
 };
 
 /// A config the tests of every table start from: one route, two plugins

@@ -28,7 +28,9 @@ use super::file::{
 use super::plugins::plugin_configs;
 use super::retention::retention_settings;
 use super::routes::{RouteSettings, check_loops, check_names, check_roles};
-use super::settings::{ConsumerSettings, RedisTarget, Settings, StatusSettings};
+use super::settings::{
+    CONSOLE_TOKEN_ENV, ConsoleSettings, ConsumerSettings, RedisTarget, Settings, StatusSettings,
+};
 use super::slivka::Slivka;
 use crate::plugin::Limits;
 use crate::store::redact;
@@ -121,6 +123,13 @@ impl Settings {
             }
         }
         let metrics = metrics_listen(raw.metrics).map_err(bad)?;
+        let console = ConsoleSettings {
+            actions: raw.console.actions.unwrap_or(false),
+            token_env: raw
+                .console
+                .token_env
+                .unwrap_or_else(|| CONSOLE_TOKEN_ENV.to_owned()),
+        };
         let status = status_settings(raw.status, cluster).map_err(bad)?;
         if cluster {
             crate::store::layout::check(&routes, &status.prefix).map_err(bad)?;
@@ -140,6 +149,7 @@ impl Settings {
         Ok(Settings {
             retention,
             metrics,
+            console,
             file: file.to_owned(),
             redis,
             consumer,

@@ -162,7 +162,23 @@ pub struct Settings {
     pub metrics: Option<std::net::SocketAddr>,
     /// Trimming and archiving; `None` (no `[retention]`): Redis keeps all.
     pub retention: Option<RetentionSettings>,
+    /// The web console's actions.
+    pub console: ConsoleSettings,
 }
+
+/// `[console]`: whether the console's actions (replaying dead letters) are
+/// on, and where their bearer token is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    /// Whether the actions are on (off unless the config says so).
+    pub actions: bool,
+    /// The environment variable that holds the bearer token (never the
+    /// config file itself, which is often world-readable).
+    pub token_env: String,
+}
+
+/// The variable the actions' token is read from unless `token-env` names another.
+pub const CONSOLE_TOKEN_ENV: &str = "SWITCHYARD_CONSOLE_TOKEN";
 
 impl Settings {
     /// Whether Redis is a cluster.

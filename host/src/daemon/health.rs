@@ -1,7 +1,8 @@
 //! The HTTP listener operators and orchestrators poll: `/metrics`
 //! (Prometheus, classic or OpenMetrics as the scraper asks), `/healthz` (the
 //! process is alive) and `/readyz` (Redis is reachable, a snapshot is loaded
-//! and intake can read its sources).
+//! and intake can read its sources), and the web console ([`crate::console`]:
+//! `/` and `/api/...`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,23 +54,29 @@ impl Readiness {
     }
 }
 
-/// Binds `addr` and returns the task that serves until shutdown. Binding
-/// happens before, so a busy port fails the start with a clear error.
+/// Binds `addr` and returns the task that serves until shutdown, with
+/// `console`'s routes (the web console, [`crate::console`]) beside the
+/// health ones. Binding happens before, so a busy port fails the start with
+/// a clear error.
 pub async fn listen(
     addr: SocketAddr,
     readiness: Arc<Readiness>,
+    console: Router,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("[metrics] listen: cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!("metrics listening on {local} (/metrics, /healthz, /readyz)");
+    tracing::info!(
+        "metrics listening on {local} (/metrics, /healthz, /readyz; the console on http://{local}/)"
+    );
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .with_state(readiness);
+        .with_state(readiness)
+        .merge(console);
     Ok(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.requested().await })

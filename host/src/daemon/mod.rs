@@ -48,6 +48,7 @@ use anyhow::Context;
 use tokio::sync::Semaphore;
 
 use crate::config::{RedisTarget, Settings};
+use crate::console::Console;
 use crate::pipeline::dispatch::Dispatcher;
 use crate::pipeline::intake::Intake;
 use crate::plugin::Runtime;
@@ -105,12 +106,26 @@ pub fn run(
         });
         let readiness = Arc::new(Readiness::default());
         readiness.snapshot.store(true, Ordering::Relaxed);
+        let snapshot = SnapshotCell::new(snapshot);
         if let Some(addr) = settings.metrics {
-            let listener = health::listen(addr, readiness.clone(), shutdown.clone()).await?;
+            let current = snapshot.clone();
+            let routes = Box::new(move || {
+                current
+                    .current()
+                    .routes
+                    .iter()
+                    .map(|route| route.settings.clone())
+                    .collect()
+            });
+            let console =
+                Console::new(&store::url_for(&settings.redis)?, settings.clone(), routes)?;
+            tokio::spawn(console.clone().sample_until(shutdown.clone()));
+            let console = crate::console::router(console);
+            let listener =
+                health::listen(addr, readiness.clone(), console, shutdown.clone()).await?;
             tasks.spawn("the metrics listener", listener);
         }
         let settings = Arc::new(settings);
-        let snapshot = SnapshotCell::new(snapshot);
         let reloads = Arc::new(Mutex::new(ReloadReport::default()));
         let reloader = Reloader {
             config: config.to_owned(),
