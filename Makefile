@@ -2,10 +2,12 @@
 # the daemon, the checks CI runs, a demo and the plugin cost benchmark.
 #
 #   make setup     install what is missing (wasm32-wasip2 target, redis-server,
-#                  python3-venv: the tests make their Python venv in target/venv)
+#                  chromium for the console's test, python3-venv: the tests make
+#                  their Python venv in target/venv)
 #   make plugins   build every plugin and fixture into target/plugins/NAME.wasm
 #   make build     the daemon, dev profile (make release: release profile)
-#   make test      fmt, then the plugins and every test built under clippy's
+#   make screenshot  docs/console.png, the console as the README shows it
+#   make test      setup, fmt, then the plugins and every test built under clippy's
 #                  lints, then every test (the differential test against
 #                  slivka among them: tests/slivka.rs)
 #   make demo      the daemon on an embedded Redis, routing the sample jobs
@@ -30,7 +32,7 @@ FIXTURE_CRATES := $(foreach manifest,$(sort $(wildcard tests/fixtures/plugins/*/
 	$(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(manifest) | head -n 1))
 PLUGIN_CRATES := slivka-form fasta-size $(strip $(FIXTURE_CRATES))
 
-.PHONY: all plugins build release test demo demo-try setup bench chaos fuzz
+.PHONY: all plugins build release test demo demo-try setup bench chaos fuzz screenshot
 
 all: build plugins
 
@@ -64,7 +66,7 @@ release:
 # the daemon, its tests and the benches (--all-targets).
 LINT := RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 
-test:
+test: setup
 	$(CARGO) fmt --all --check
 	$(LINT) $(MAKE) --no-print-directory plugins
 	$(LINT) $(CARGO) test --workspace --all-targets --no-run
@@ -73,6 +75,11 @@ test:
 # demo.sh runs target/release/switchyard.
 demo: setup plugins release
 	examples/slivka/demo.sh
+
+# The console's test renders the page; this keeps its screenshot.
+screenshot: setup plugins
+	CONSOLE_SCREENSHOT=$(CURDIR)/docs/console.png $(CARGO) test -p switchyard --test integration \
+		console::the_console_shows_jobs_per_target
 
 demo-try: plugins build
 	examples/slivka/demo-try.sh
@@ -85,6 +92,11 @@ setup:
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update; \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server; \
+	fi
+	if ! command -v chromium >/dev/null; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 	probe=$$(mktemp -d); \
 	if ! python3 -m venv "$$probe/venv" >/dev/null 2>&1; then \

@@ -176,7 +176,7 @@ fn config(dir: &Path, server: &AclRedis) -> PathBuf {
         dir,
         &server.url(SWITCHYARD),
         "batch = 32\nin-flight = 128\nblock-ms = 200\nclaim-idle-ms = 5000",
-        "",
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
     )
 }
 
@@ -239,6 +239,25 @@ fn daemon_settles_every_job_exactly_once_as_the_switchyard_user() {
         "no heartbeat for acl-1 in {heartbeat} with a TTL; daemon log:\n{}",
         daemon.log()
     );
+
+    // The console the daemon serves reads everything it shows as the
+    // daemon's own user.
+    let port = daemon.metrics_port();
+    for path in [
+        "/api/overview",
+        "/api/streams",
+        "/api/daemons",
+        "/api/letters",
+    ] {
+        let answer = daemon::http_get(port, path, None).expect("the console answers");
+        assert_eq!(answer.code, 200, "{path}: {}", answer.body);
+    }
+    let rejected = daemon::job_id(16);
+    let answer = daemon::http_get(port, &format!("/api/job/{rejected}"), None).unwrap();
+    assert_eq!(answer.code, 200, "{}", answer.body);
+    let job: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(job["status"], "REJECTED", "{job}");
+    assert_eq!(job["outcomes"][0]["stream"], daemon::REJECTED, "{job}");
 
     // The operator commands work with the `operator` user.
     let operator = server.url(OPERATOR);

@@ -35,6 +35,8 @@
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
 //! - `cluster`: switchyard on a Redis Cluster.
+//! - `console`: the web console in a real headless Chromium, and its API at
+//!   a million entries and status records.
 //! - `cli`: the command line: `run --dry-run`, config from the environment,
 //!   `--help`, completions and the man page.
 //!
@@ -48,6 +50,7 @@ mod chaos;
 mod cli;
 mod clients;
 mod cluster;
+mod console;
 mod faults;
 mod fuzz;
 mod latency;

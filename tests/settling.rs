@@ -152,7 +152,14 @@ fn the_script_writes_an_entry_once_however_often_it_is_sent() {
 
     assert_eq!(xlen(&mut conn, "out"), 2);
     assert_eq!(group_pending(&mut conn, "src"), 0);
-    // The fields in the order the daemon has always written them.
+    // The fields in the order the daemon has always written them, then
+    // the entry it wrote for the job.
+    let written: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+        .arg("out")
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
     let record: Vec<(String, String)> = redis::cmd("HGETALL")
         .arg("status:1")
         .query(&mut conn)
@@ -165,6 +172,7 @@ fn the_script_writes_an_entry_once_however_often_it_is_sent() {
         ("plugins", "p@1"),
         ("updated", "1700000000000"),
         ("consumer", "me"),
+        ("entries", &format!("out/{}", written[0].0)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -302,7 +310,7 @@ fn a_status_key_of_another_type_or_an_older_record_is_replaced_whole() {
     assert_eq!(codes, "r11", "r: written over a key of another type");
     for key in ["status:1", "status:2", "status:3"] {
         let record = hash(&mut conn, key);
-        assert_eq!(record.len(), 6, "{key}: {record:?}");
+        assert_eq!(record.len(), 7, "{key}: {record:?}");
         assert_eq!(record["status"], "ACCEPTED", "{key}");
         let ttl: i64 = redis::cmd("PTTL").arg(key).query(&mut conn).unwrap();
         assert!(ttl > 0, "{key} has no TTL");

@@ -20,6 +20,8 @@
 //!   keys from the environment.
 //! - [`retention`]: trimming acknowledged and capped entries, and the
 //!   archive that keeps what was trimmed.
+//! - [`console`]: the web console and its JSON API, served by the daemon's
+//!   health listener or by `switchyard console`; its page embedded.
 //! - [`cli`]: the commands beside `run`, and `run --dry-run`, one file each.
 //! - [`logging`]: log output.
 //!

@@ -159,7 +159,9 @@ pub fn letters(conn: &mut Connection, settings: &Settings, count: usize) -> anyh
 
 /// `/api/job/{id}`: the job's status record (found by its key, one per
 /// source on a cluster), the entry it came from, the outcome entries it
-/// produced, the plugins that decided and the reason in words.
+/// produced (by the ids its record's `entries` names; for an older record
+/// without them, looked for around its settle time), the plugins that
+/// decided and the reason in words.
 pub fn job(conn: &mut Connection, settings: &Settings, job_id: &str) -> anyhow::Result<Json> {
     let prefix = &settings.status.prefix;
     let mut keys: Vec<String> = settings
@@ -212,6 +214,21 @@ pub fn job(conn: &mut Connection, settings: &Settings, job_id: &str) -> anyhow::
             })
             .unwrap_or_default()
     };
+    let mut outcomes = Vec::new();
+    let mut missing = Vec::new();
+    // The entries the settle script wrote for the job, by their ids.
+    let written = list("entries");
+    for at in &written {
+        let (stream, id) = at.rsplit_once('/').unwrap_or((at.as_str(), ""));
+        match fetch(conn, stream, id)? {
+            Some(mut entry) => {
+                entry["reason"] = entry["fields"][REASON_FIELD].clone();
+                outcomes.push(entry);
+            }
+            None => missing.push(stream.to_owned()),
+        }
+    }
+    // A record written before its entries were named: looked for by time.
     let mut outputs: Vec<String> = list("targets");
     outputs.extend(list("dead-letters"));
     if record.get("status").map(String::as_str) == Some("REJECTED") {
@@ -221,8 +238,9 @@ pub fn job(conn: &mut Connection, settings: &Settings, job_id: &str) -> anyhow::
             }
         }
     }
-    let mut outcomes = Vec::new();
-    let mut missing = Vec::new();
+    if !written.is_empty() {
+        outputs.clear();
+    }
     for stream in &outputs {
         match find_outcome(conn, stream, &from, updated)? {
             Some(entry) => outcomes.push(entry),

@@ -136,14 +136,16 @@ for i = 1, e do
 end
 if a ~= last + 1 then return shape(e) end
 -- The writes. A status record's fields, in one table reused for every
--- entry: status, state, source, its own fields, updated, consumer.
+-- entry: status, state, source, its own fields, updated, consumer, and
+-- entries (STREAM/ID of each entry written for it, comma-separated).
 local record = {'status', false, 'state', false, 'source', false}
-local function status(key, a, n, source)
+local function status(key, a, n, source, entries)
   record[2], record[4], record[6] = ARGV[a + 2], ARGV[a + 3], source
   for j = 1, 2 * n do record[6 + j] = ARGV[a + 4 + j] end
   local r = 6 + 2 * n
   record[r + 1], record[r + 2], record[r + 3], record[r + 4] = 'updated', updated, 'consumer', consumer
-  return redis.pcall('HSET', key, unpack(record, 1, r + 4))
+  record[r + 5], record[r + 6] = 'entries', entries
+  return redis.pcall('HSET', key, unpack(record, 1, r + 6))
 end
 for i = 1, e do
   if not codes[i] then
@@ -152,18 +154,20 @@ for i = 1, e do
     if redis.call('XACK', src, group, id) == 1 then
       local n = tonumber(ARGV[a + 4])
       local c = a + 5 + 2 * n
-      for _ = 1, tonumber(ARGV[c]) do
+      local written = {}
+      for w = 1, tonumber(ARGV[c]) do
         local m = tonumber(ARGV[c + 2])
-        redis.call('XADD', KEYS[tonumber(ARGV[c + 1])], '*', unpack(ARGV, c + 3, c + 2 + 2 * m))
+        local stream = KEYS[tonumber(ARGV[c + 1])]
+        written[w] = stream .. '/' .. redis.call('XADD', stream, '*', unpack(ARGV, c + 3, c + 2 + 2 * m))
         c = c + 2 + 2 * m
       end
-      local key, source = KEYS[s + i], src .. '/' .. id
-      local added = status(key, a, n, source)
+      local key, source, entries = KEYS[s + i], src .. '/' .. id, table.concat(written, ',')
+      local added = status(key, a, n, source, entries)
       codes[i] = '1'
-      if type(added) ~= 'number' or added < 5 + n then
+      if type(added) ~= 'number' or added < 6 + n then
         if type(added) ~= 'number' then codes[i] = 'r' end
         redis.call('DEL', key)
-        added = status(key, a, n, source)
+        added = status(key, a, n, source, entries)
         if type(added) ~= 'number' then return added end
       end
       redis.call('PEXPIRE', key, ttl)
