@@ -128,18 +128,18 @@ fn post(port: u16, path: &str, body: &Value, token: Option<&str>) -> (u16, Value
     (code, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-/// Pushes the first `n` jobs of the mix; how many of each kind.
-fn push_mix(conn: &mut redis::Connection, n: u64) -> HashMap<Kind, usize> {
-    let mut kinds: HashMap<Kind, usize> = HashMap::new();
-    let jobs: Vec<Fields> = (0..n)
-        .map(|i| {
-            let (kind, fields) = mixed_job(i);
-            *kinds.entry(kind).or_default() += 1;
-            fields
-        })
-        .collect();
-    push(conn, SOURCE, &jobs);
-    kinds
+/// A private Redis and a config of the slivka route whose daemon serves
+/// the console on a free port, with `extra` TOML appended.
+fn console_setup(extra: &str) -> (RedisServer, tempfile::TempDir, PathBuf) {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(
+        dir.path(),
+        &redis.url(),
+        "",
+        &format!("[metrics]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+    );
+    (redis, dir, config)
 }
 
 /// Waits until the daemon's heartbeat is in, so the page lists it.
@@ -154,17 +154,10 @@ fn wait_for_heartbeat(port: u16) {
 
 #[test]
 fn the_console_shows_jobs_per_target_a_rejected_jobs_reason_and_the_plugin_versions() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(
-        dir.path(),
-        &redis.url(),
-        "",
-        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
-    );
+    let (redis, _dir, config) = console_setup("");
     let mut conn = redis.connection();
     let n = 200;
-    let kinds = push_mix(&mut conn, n);
+    let kinds = send_mix(&mut conn, n);
     let daemon = Daemon::start(&config, "console");
     wait_settled(&mut conn, n as usize, &daemon);
     let port = daemon.metrics_port();
@@ -281,14 +274,7 @@ fn the_console_shows_jobs_per_target_a_rejected_jobs_reason_and_the_plugin_versi
 
 #[test]
 fn the_console_api_answers_at_a_million_entries_and_records_without_walking_the_keyspace() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(
-        dir.path(),
-        &redis.url(),
-        "",
-        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
-    );
+    let (redis, _dir, config) = console_setup("");
     let mut conn = redis.connection();
     // A million entries in the output streams and a million status
     // records, as a long-running system holds them.
@@ -341,7 +327,7 @@ fn the_console_api_answers_at_a_million_entries_and_records_without_walking_the_
 
     // Then the daemon routes a mix, whose jobs the console must find.
     let n = 200;
-    let kinds = push_mix(&mut conn, n);
+    let kinds = send_mix(&mut conn, n);
     let daemon = Daemon::start(&config, "big");
     assert!(
         wait_until(TIMEOUT, || settled(&mut conn) == 1_000_000 + n as usize
@@ -438,14 +424,7 @@ fn the_console_api_answers_at_a_million_entries_and_records_without_walking_the_
 
 #[test]
 fn console_actions_replay_dead_letters_only_with_the_bearer_token_and_are_logged() {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = slivka_config(
-        dir.path(),
-        &redis.url(),
-        "",
-        "[metrics]\nlisten = \"127.0.0.1:0\"\n[console]\nactions = true\n",
-    );
+    let (redis, _dir, config) = console_setup("[console]\nactions = true\n");
     // Turned on without a token, the daemon refuses to start.
     let mut refused = Daemon::start(&config, "no-token");
     let exit = refused
@@ -460,7 +439,7 @@ fn console_actions_replay_dead_letters_only_with_the_bearer_token_and_are_logged
 
     let mut conn = redis.connection();
     let n = 40;
-    let kinds = push_mix(&mut conn, n);
+    let kinds = send_mix(&mut conn, n);
     let daemon = Daemon::start_with(
         &config,
         &["--consumer", "actions"],
@@ -538,7 +517,7 @@ fn switchyard_console_serves_the_page_and_api_where_no_daemon_runs() {
     let dir = tempfile::tempdir().unwrap();
     let config = slivka_config(dir.path(), &redis.url(), "", "");
     let mut conn = redis.connection();
-    push_mix(&mut conn, 20);
+    send_mix(&mut conn, 20);
     let log = dir.path().join("console.log");
     let mut console = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["console", "--config"])

@@ -46,15 +46,7 @@ fn metrics_count_a_known_mix_exactly_and_status_reports_the_run() {
     );
     let mut conn = redis.connection();
     let n = 200;
-    let mut kinds: HashMap<Kind, usize> = HashMap::new();
-    let jobs: Vec<Fields> = (0..n)
-        .map(|i| {
-            let (kind, fields) = mixed_job(i);
-            *kinds.entry(kind).or_default() += 1;
-            fields
-        })
-        .collect();
-    push(&mut conn, SOURCE, &jobs);
+    let kinds = send_mix(&mut conn, n);
     let daemon = Daemon::start(&config, "counted");
     assert!(wait_until(TIMEOUT, || settled(&mut conn) == n as usize
         && pending(&mut conn) == 0));

@@ -10,20 +10,6 @@ use redis::Value;
 use crate::harness::RedisServer;
 use crate::harness::daemon::*;
 
-/// Sends `n` jobs of the mix; returns how many of each kind.
-fn send_mix(conn: &mut redis::Connection, n: u64) -> HashMap<Kind, usize> {
-    let mut kinds = HashMap::new();
-    let jobs: Vec<Fields> = (0..n)
-        .map(|i| {
-            let (kind, fields) = mixed_job(i);
-            *kinds.entry(kind).or_insert(0) += 1;
-            fields
-        })
-        .collect();
-    push(conn, SOURCE, &jobs);
-    kinds
-}
-
 fn expected_per_stream(kinds: &HashMap<Kind, usize>) -> HashMap<String, usize> {
     let mut expected = HashMap::new();
     for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {

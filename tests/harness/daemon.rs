@@ -544,6 +544,20 @@ pub fn mixed_job(n: u64) -> (Kind, Fields) {
     (kind, job_of(kind, n))
 }
 
+/// Sends the first `n` jobs of the mix to [`SOURCE`]; how many of each kind.
+pub fn send_mix(conn: &mut redis::Connection, n: u64) -> HashMap<Kind, usize> {
+    let mut kinds = HashMap::new();
+    let jobs: Vec<Fields> = (0..n)
+        .map(|i| {
+            let (kind, fields) = mixed_job(i);
+            *kinds.entry(kind).or_insert(0) += 1;
+            fields
+        })
+        .collect();
+    push(conn, SOURCE, &jobs);
+    kinds
+}
+
 /// A job of `kind` with id number `n`.
 pub fn job_of(kind: Kind, n: u64) -> Fields {
     let inputs = |input: String, iterations: &str| {
