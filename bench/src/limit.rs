@@ -20,8 +20,8 @@
 //! `host/src/pipeline/settle.rs` and `dispatch.rs`): the job's fields, the
 //! router's extra fields (`runner`, `sequences`, `average-length`, here
 //! fixed), `switchyard-source` and `switchyard-plugins`; the status record's
-//! `status`, `state`, `source`, `targets`, `plugins`, `updated` and
-//! `consumer`. The bench compares the two shapes after the drains.
+//! `status`, `state`, `source`, `targets`, `plugins`, `updated`,
+//! `consumer` and `entries` (the entry written, by id). The bench compares the two shapes after the drains.
 
 use std::io::Write;
 
@@ -60,9 +60,10 @@ for i = 3, #KEYS do
     entry[e + 2] = source
     entry[e + 3] = 'switchyard-plugins'
     entry[e + 4] = ARGV[4]
-    redis.call('XADD', KEYS[2], '*', unpack(entry))
+    local id = redis.call('XADD', KEYS[2], '*', unpack(entry))
     redis.call('HSET', KEYS[i], 'status', 'ACCEPTED', 'state', '3', 'source', source,
-      'targets', KEYS[2], 'plugins', ARGV[4], 'updated', ARGV[5], 'consumer', ARGV[2])
+      'targets', KEYS[2], 'plugins', ARGV[4], 'updated', ARGV[5], 'consumer', ARGV[2],
+      'entries', KEYS[2] .. '/' .. id)
     redis.call('PEXPIRE', KEYS[i], ARGV[3])
     settled = settled + 1
   end

@@ -866,6 +866,19 @@ enum Router<'a> {
     },
 }
 
+impl Router<'_> {
+    /// What a drain through this router is called on its progress bar.
+    fn name(&self) -> String {
+        match self {
+            Router::Limit(_) => "the limit".to_owned(),
+            Router::Daemons {
+                count, null: true, ..
+            } => format!("null pipeline, {count} daemon(s)"),
+            Router::Daemons { count, .. } => format!("real pipeline, {count} daemon(s)"),
+        }
+    }
+}
+
 /// Preloads `jobs`, starts `router`, and times the drain from the first
 /// settled entry to the last (by their Redis entry ids).
 fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyhow::Result<Drain> {
@@ -873,13 +886,21 @@ fn drain(conn: &mut redis::Connection, jobs: &[Fields], router: &Router) -> anyh
     push(conn, SOURCE, jobs, None)?;
     let redis_cpu_before = redis_cpu_seconds(conn)?;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // Shown on a terminal only (stderr), as the CLI's own progress.
+    let progress = switchyard::cli::progress::bar(
+        Some(jobs.len() as u64),
+        &format!("bench: {}", router.name()),
+        "jobs settled",
+    );
     // Polls until every job is settled; fails at the deadline, or when
     // `stopped` says the consumer has ended with jobs left.
     let wait = |conn: &mut redis::Connection, stopped: &mut dyn FnMut() -> bool| {
         loop {
             let ended = stopped();
             let count = settled(conn)?;
+            progress.set_position(count as u64);
             if count >= jobs.len() {
+                progress.finish_and_clear();
                 return anyhow::Ok(redis_cpu_seconds(conn)? - redis_cpu_before);
             }
             if ended || Instant::now() > deadline {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 
 use crate::config::Settings;
-use crate::retention::archive::{Query, read};
+use crate::retention::archive::{Query, read_counting};
 
 /// Prints the entries of the archive in `dir` (or the config's
 /// `[retention] archive-dir`) that match `query`, one JSON line each.
@@ -28,8 +28,10 @@ pub fn run(dir: Option<PathBuf>, config: Option<&Path>, query: &Query) -> anyhow
         }
         (None, None) => bail!("give --dir or --config"),
     };
+    let progress = super::progress::bar(Some(0), &format!("reading {}", dir.display()), "files");
+    let found = read_counting(&dir, query, &progress)?;
     let mut out = std::io::stdout().lock();
-    for line in read(&dir, query)? {
+    for line in found {
         writeln!(out, "{line}")?;
     }
     Ok(())

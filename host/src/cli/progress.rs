@@ -1,5 +1,6 @@
-//! Progress of long CLI operations (`send` of a large file, `replay`), so an
-//! operator watching a terminal sees it move and how far it has to go.
+//! Progress of long CLI operations (`send` of a large file, `replay`, the
+//! files `archive` reads, the phases of `switchyard-bench`), so an operator
+//! watching a terminal sees it move and how far it has to go.
 //!
 //! Drawn on stderr, and only when stderr is a terminal: piped or redirected
 //! output (scripts, CI logs, `| jq`) gets the final summary line and nothing

@@ -193,6 +193,16 @@ impl Query {
 /// duplicates a crash can leave are dropped), ordered by stream and id.
 /// Unreadable files are skipped with a warning on the log.
 pub fn read(dir: &Path, query: &Query) -> anyhow::Result<Vec<Json>> {
+    read_counting(dir, query, &indicatif::ProgressBar::hidden())
+}
+
+/// [`read`], counting the files read on `progress` (its length set to the
+/// number of files to read).
+pub fn read_counting(
+    dir: &Path,
+    query: &Query,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<Vec<Json>> {
     let root = match &query.stream {
         Some(stream) => dir.join(stream_dir(stream)),
         None => dir.to_owned(),
@@ -203,12 +213,17 @@ pub fn read(dir: &Path, query: &Query) -> anyhow::Result<Vec<Json>> {
     let mut files = Vec::new();
     collect_files(&root, &mut files)?;
     files.sort();
+    progress.set_length(files.len() as u64);
     let mut found: BTreeMap<(String, EntryId, String), Json> = BTreeMap::new();
     for file in files {
         if let Err(e) = read_file(&file, query, &mut found) {
-            tracing::warn!(file = %file.display(), "skipping an unreadable archive file: {e:#}");
+            progress.suspend(|| {
+                tracing::warn!(file = %file.display(), "skipping an unreadable archive file: {e:#}");
+            });
         }
+        progress.inc(1);
     }
+    progress.finish_and_clear();
     Ok(found.into_values().collect())
 }
 
