@@ -37,6 +37,8 @@
 //! - `cluster`: switchyard on a Redis Cluster.
 //! - `console`: the web console in a real headless Chromium, and its API at
 //!   a million entries and status records.
+//! - `authoring`: a plugin author's tools: `try` on JSON lines, `diff` of
+//!   two router versions on a known mix.
 //! - `cli`: the command line: `run --dry-run`, config from the environment,
 //!   `--help`, completions and the man page.
 //!
@@ -46,6 +48,7 @@
 mod harness;
 
 mod acl;
+mod authoring;
 mod chaos;
 mod cli;
 mod clients;

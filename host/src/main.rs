@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-use switchyard::cli::{archive, dry_run, replay, send, status, trial};
+use switchyard::cli::{archive, diff, dry_run, replay, send, status, trial};
 use switchyard::retention::archive::Query;
 
 /// The exit codes every command but `run`, `check` and `try` has.
@@ -86,9 +86,10 @@ enum Command {
         "Examples:\n",
         "  switchyard try slivka-form.wasm --config service.clustalo=@clustalo.service.yaml job.json\n",
         "  switchyard try fasta-size.wasm --config tiers=@tiers.json --allow queue:local < job.json\n",
+        "  switchyard try fasta-size.wasm --config tiers=@tiers.json jobs.jsonl   # one answer line per job\n",
         "\n",
         "Exit codes:\n  0  the plugin answered (its decision is printed as JSON)\n  ",
-        "1  the plugin failed on the job (the failure is printed as JSON)\n  ",
+        "1  the plugin failed on the job, or on any job of JSON lines (the failure is printed as JSON)\n  ",
         "2  it could not get that far: a usage error, a plugin that does not load, an unreadable job",
     ))]
     Try {
@@ -106,8 +107,62 @@ enum Command {
         /// Memory limit, in MiB.
         #[arg(long)]
         memory_mib: Option<usize>,
-        /// The job: a JSON object of entry fields; `-` or nothing reads stdin.
+        /// The job: a JSON object of entry fields, or JSON lines of jobs (one answer line
+        /// per job); `-` or nothing reads stdin.
         job: Option<PathBuf>,
+    },
+    /// Run two versions of a plugin on real jobs and show which jobs change verdict or destination.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard diff old/fasta-size.wasm new/fasta-size.wasm --config tiers=@tiers.json --jobs jobs.jsonl\n",
+        "  switchyard diff fasta-size.wasm fasta-size.wasm --old-config tiers=@old.json --new-config tiers=@new.json \\\n",
+        "      --stream jobs --count 10000 --redis-url redis://127.0.0.1:6379\n",
+        "  switchyard diff old.wasm new.wasm --archive /var/lib/switchyard/archive --archive-stream jobs --json\n",
+        "\n",
+        "Exit codes:\n  0  no job changes\n  1  some jobs change (listed, grouped)\n  ",
+        "2  it could not run: a usage error, a plugin that does not load, no jobs",
+    ))]
+    Diff {
+        /// The version running now.
+        old: PathBuf,
+        /// The version to swap in.
+        new: PathBuf,
+        /// A config value for both versions, `KEY=VALUE` or `KEY=@FILE`; repeatable.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// A config value for the old version only (over --config); repeatable.
+        #[arg(long = "old-config", value_name = "KEY=VALUE")]
+        old_config: Vec<String>,
+        /// A config value for the new version only (over --config); repeatable.
+        #[arg(long = "new-config", value_name = "KEY=VALUE")]
+        new_config: Vec<String>,
+        /// A target the routers may choose; repeatable. Without it any target is accepted.
+        #[arg(long = "allow", value_name = "STREAM")]
+        allow: Vec<String>,
+        /// The jobs: a JSON-lines file (one JSON object of fields per line).
+        #[arg(long, conflicts_with_all = ["stream", "archive"])]
+        jobs: Option<PathBuf>,
+        /// The jobs: the latest --count entries of this stream.
+        #[arg(long, conflicts_with = "archive")]
+        stream: Option<String>,
+        /// How many of the stream's latest entries.
+        #[arg(long, default_value_t = 1000, requires = "stream")]
+        count: usize,
+        /// The Redis URL for --stream.
+        #[arg(long, env = "SWITCHYARD_REDIS_URL")]
+        redis_url: Option<String>,
+        /// A routing config to take the Redis URL from, for --stream.
+        #[arg(long = "routing", env = "SWITCHYARD_CONFIG", value_name = "FILE")]
+        routing: Option<PathBuf>,
+        /// The jobs: the entries retention archived in this directory.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Only the archived entries of this stream.
+        #[arg(long, requires = "archive")]
+        archive_stream: Option<String>,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the router daemon.
     #[command(after_help = concat!(
@@ -335,6 +390,50 @@ fn main() -> ExitCode {
             memory_mib,
             job.as_ref(),
         ),
+        Command::Diff {
+            old,
+            new,
+            config,
+            old_config,
+            new_config,
+            allow,
+            jobs,
+            stream,
+            count,
+            redis_url,
+            routing,
+            archive,
+            archive_stream,
+            json,
+        } => {
+            let jobs = match (jobs, stream, archive) {
+                (Some(file), _, _) => diff::Jobs::File(file),
+                (_, Some(stream), _) => diff::Jobs::Stream {
+                    stream,
+                    count,
+                    url: redis_url,
+                    config: routing,
+                },
+                (_, _, Some(dir)) => diff::Jobs::Archive {
+                    dir,
+                    stream: archive_stream,
+                },
+                (None, None, None) => {
+                    eprintln!("error: give the jobs: --jobs FILE, --stream S or --archive DIR");
+                    return ExitCode::from(2);
+                }
+            };
+            diff::run_diff(&diff::Diff {
+                old,
+                new,
+                config,
+                old_config,
+                new_config,
+                allow,
+                jobs,
+                json,
+            })
+        }
         Command::Run {
             config,
             redis_url,

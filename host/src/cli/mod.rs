@@ -11,6 +11,7 @@
 //! running system reach its Redis with [`connect`].
 
 pub mod archive;
+pub mod diff;
 pub mod dry_run;
 pub mod progress;
 pub mod replay;

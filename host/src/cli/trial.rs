@@ -5,7 +5,9 @@
 //! run on the `--config` given) and says which worlds it satisfies, or why
 //! it does not load: a refused config names the key and, for `KEY=@FILE`,
 //! the file. `try` runs it on one job file and prints the answer
-//! as JSON, so an author sees what the daemon would do with that job.
+//! as JSON, so an author sees what the daemon would do with that job; on a
+//! JSON-lines file it runs every job in one process and prints one answer
+//! line per job.
 //!
 //! Exit codes: `check` exits 1 when the plugin does not load; `try` exits 1
 //! when the plugin fails on the job, with the failure as JSON, and 2 when it
@@ -13,7 +15,7 @@
 //! unreadable job). Both exit 2 when the plugin runtime cannot start.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -88,7 +90,7 @@ pub fn try_plugin(
         Ok(r) => r,
         Err(code) => return code,
     };
-    let setup = || -> anyhow::Result<(Plugin, Job, Option<Vec<String>>)> {
+    let setup = || -> anyhow::Result<(Plugin, JobFile, Option<Vec<String>>)> {
         let overrides = LimitOverrides {
             deadline_ms,
             memory_mib,
@@ -104,15 +106,19 @@ pub fn try_plugin(
             ..Default::default()
         };
         let plugin = Plugin::load(&runtime, &plugin_name(path), path, settings)?;
-        let job = read_job(job)?;
-        Ok((plugin, job, allowed_targets(allow)?))
+        let jobs = read_jobs(job)?;
+        Ok((plugin, jobs, allowed_targets(allow)?))
     };
-    let (plugin, job, allowed) = match setup() {
+    let (plugin, jobs, allowed) = match setup() {
         Ok(ready) => ready,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(2);
         }
+    };
+    let job = match jobs {
+        JobFile::One(job) => job,
+        JobFile::Lines(jobs) => return try_lines(&plugin, jobs, allowed.as_deref()),
     };
     match run(&plugin, &job, allowed.as_deref()) {
         Ok(answer) => {
@@ -130,6 +136,43 @@ pub fn try_plugin(
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `try` on JSON lines: one answer per job, one line each, in the order of
+/// the file (`line` says which); exit 1 if the plugin failed on any job or
+/// any line was not a job.
+fn try_lines(
+    plugin: &Plugin,
+    jobs: Vec<(usize, anyhow::Result<Job>)>,
+    allowed: Option<&[String]>,
+) -> ExitCode {
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for (line, job) in jobs {
+        let mut answer = match job {
+            Ok(job) => run(plugin, &job, allowed).unwrap_or_else(|e| {
+                failed += 1;
+                let mut answer = error_json(&e);
+                answer["job"] = json!(job.id());
+                answer
+            }),
+            Err(e) => {
+                failed += 1;
+                json!({ "error": { "kind": "bad-job", "message": format!("{e:#}") } })
+            }
+        };
+        answer["line"] = json!(line);
+        // A closed pipe (`| head`) ends the run, as it would any filter.
+        if writeln!(out, "{answer}").is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} job(s) failed (see their \"error\")");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -177,8 +220,18 @@ pub fn parse_config(pairs: &[String]) -> anyhow::Result<ConfigArgs> {
     Ok((config, sources))
 }
 
-/// Reads a job file (a JSON object of entry fields), or stdin for `-`.
-pub fn read_job(source: Option<&PathBuf>) -> anyhow::Result<Job> {
+/// What a job file holds: one job (a JSON object of entry fields, however
+/// it is laid out), or JSON lines of jobs, each read on its own.
+pub enum JobFile {
+    /// The whole text is one JSON value.
+    One(Job),
+    /// One job per non-empty line (line number, counted from 1, and the job
+    /// or why that line is not one).
+    Lines(Vec<(usize, anyhow::Result<Job>)>),
+}
+
+/// Reads a job file, or stdin for `-`: one job, or JSON lines of jobs.
+pub fn read_jobs(source: Option<&PathBuf>) -> anyhow::Result<JobFile> {
     let (text, name) = match source {
         Some(path) if path.as_os_str() != "-" => (
             std::fs::read_to_string(path)
@@ -193,16 +246,54 @@ pub fn read_job(source: Option<&PathBuf>) -> anyhow::Result<Job> {
             (text, "stdin".to_owned())
         }
     };
-    let value: Value =
-        serde_json::from_str(&text).with_context(|| format!("{name}: not a JSON job"))?;
-    let fields = fields_from_json(&value).map_err(|e| anyhow!("{name}: {e}"))?;
+    jobs_in(&text, &name)
+}
+
+/// The jobs in `text` (read from `name`): see [`JobFile`]. A text that is
+/// neither one JSON value nor JSON lines is refused with the first line
+/// that is not JSON.
+pub fn jobs_in(text: &str, name: &str) -> anyhow::Result<JobFile> {
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return Ok(JobFile::One(job_of(&value, name, 1)?));
+    }
+    let mut jobs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{name}: line {}: neither one JSON job nor JSON lines",
+                n + 1
+            )
+        })?;
+        jobs.push((
+            n + 1,
+            job_of(&value, &format!("{name}: line {}", n + 1), n as u64 + 1),
+        ));
+    }
+    if jobs.is_empty() {
+        bail!("{name}: no job in it");
+    }
+    Ok(JobFile::Lines(jobs))
+}
+
+/// A job from its JSON fields (`seq`: its entry id's sequence number),
+/// decoded as the daemon decodes, bar the limits the config sets.
+fn job_of(value: &Value, name: &str, seq: u64) -> anyhow::Result<Job> {
+    let fields = fields_from_json(value).map_err(|e| anyhow!("{name}: {e}"))?;
     let entry = Entry {
         stream: "try".into(),
-        id: EntryId { ms: 0, seq: 1 },
+        id: EntryId { ms: 0, seq },
         fields: fields_of(fields),
         deliveries: 1,
     };
-    // Decoded as the daemon decodes, bar the limits the config sets.
+    decode_unlimited(entry, name)
+}
+
+/// Decodes `entry` as the daemon would, without its size limits; the error
+/// names `name`.
+pub fn decode_unlimited(entry: Entry, name: &str) -> anyhow::Result<Job> {
     let unlimited = DecodeLimits {
         max_deliveries: u32::MAX,
         max_bytes: usize::MAX,
