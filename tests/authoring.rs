@@ -1,15 +1,19 @@
 //! A plugin author's and a routing-rule owner's loop, from the outside:
-//! `try` on a JSON-lines file (one answer per job, one process), and `diff`
-//! of two router versions on a known mix, from a file and from a stream,
-//! with the exact count of jobs that move.
+//! `switchyard new` to a crate outside the workspace that tests natively,
+//! builds, loads and routes through a daemon; `try` on a JSON-lines file
+//! (one answer per job, one process); and `diff` of two router versions on
+//! a known mix, from a file and from a stream, with the exact count of jobs
+//! that move.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::daemon::{Kind, SOURCE, mixed_job, push};
-use crate::harness::{RedisServer, plugin_path, run_switchyard, slivka_tiers};
+use crate::harness::daemon::{
+    Daemon, Kind, SOURCE, mixed_job, pending, push, status, wait_until, write_config, xlen,
+};
+use crate::harness::{RedisServer, plugin_path, repo_root, run_switchyard, slivka_tiers};
 
 /// The mix's first `n` jobs as a JSON-lines file in `dir`, and how many of
 /// each kind.
@@ -174,4 +178,126 @@ fn diff_counts_exactly_the_jobs_new_limits_move_from_a_file_and_from_a_stream() 
         )),
         "{text}"
     );
+}
+
+/// Runs `cargo ARGS...` in `dir` with the scaffold's own target directory
+/// (shared by test runs, so the SDK's dependencies build once), and none of
+/// the variables `make test` sets for the workspace's own build.
+fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    std::process::Command::new(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", repo_root().join("target/scaffold"))
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cannot run cargo")
+}
+
+#[test]
+fn a_new_router_crate_tests_natively_builds_outside_the_workspace_and_routes_through_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = || {
+        let dir = dir.path().to_str().unwrap();
+        run_switchyard(&["new", "router", "size-rule", "--dir", dir], "")
+    };
+    let output = new();
+    assert!(output.status.success(), "{output:?}");
+    let root = dir.path().join("size-rule");
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "jobs/sample.json",
+        "README.md",
+        ".gitignore",
+    ] {
+        assert!(root.join(file).is_file(), "{file} is missing");
+    }
+    // A second run refuses to write over it.
+    let again = new();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+
+    // Its logic, natively, through the SDK's testing module.
+    let tested = cargo(&root, &["test"]);
+    let log = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        tested.status.success() && log.contains("2 passed"),
+        "{log}\n{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    // The component, as its README says.
+    let built = cargo(&root, &["build", "--target", "wasm32-wasip2", "--release"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = repo_root().join("target/scaffold/wasm32-wasip2/release/size_rule.wasm");
+    let wasm = wasm.to_str().unwrap();
+    let checked = run_switchyard(&["check", wasm], "");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains("satisfies router"),
+        "{checked:?}"
+    );
+    let sample = root.join("jobs/sample.json");
+    let tried = run_switchyard(&["try", wasm, sample.to_str().unwrap()], "");
+    let answer: Value = serde_json::from_slice(&tried.stdout).unwrap();
+    assert_eq!(
+        answer["route"]["dispatch"][0]["stream"], "queue:local",
+        "{answer}"
+    );
+
+    // Named in a route, it routes jobs through the daemon.
+    let redis = RedisServer::start();
+    let route = format!(
+        r#"
+[[routes]]
+name = "sized"
+source = "{SOURCE}"
+router = "size-rule"
+targets = ["queue:local", "queue:cluster"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+
+[plugin.size-rule]
+file = "{wasm}"
+
+[plugin.size-rule.config]
+max-small-bytes = 100
+"#
+    );
+    let config = write_config(
+        dir.path(),
+        &format!("url = \"{}\"", redis.url()),
+        "",
+        &route,
+    );
+    let mut conn = redis.connection();
+    let job = |id: &str, payload: String| {
+        vec![
+            ("job-id".to_owned(), id.as_bytes().to_vec()),
+            ("payload".to_owned(), payload.into_bytes()),
+        ]
+    };
+    push(
+        &mut conn,
+        SOURCE,
+        &[job("small", "{}".to_owned()), job("large", "x".repeat(500))],
+    );
+    let daemon = Daemon::start(&config, "scaffold");
+    assert!(
+        wait_until(std::time::Duration::from_secs(60), || xlen(
+            &mut conn,
+            "queue:local"
+        ) == 1
+            && xlen(&mut conn, "queue:cluster") == 1
+            && pending(&mut conn) == 0),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(status(&mut conn, "small")["targets"], "queue:local");
+    assert_eq!(status(&mut conn, "large")["targets"], "queue:cluster");
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-use switchyard::cli::{archive, diff, dry_run, replay, send, status, trial};
+use switchyard::cli::{archive, diff, dry_run, replay, scaffold, send, status, trial};
 use switchyard::retention::archive::Query;
 
 /// The exit codes every command but `run`, `check` and `try` has.
@@ -110,6 +110,26 @@ enum Command {
         /// The job: a JSON object of entry fields, or JSON lines of jobs (one answer line
         /// per job); `-` or nothing reads stdin.
         job: Option<PathBuf>,
+    },
+    /// Create a plugin crate, ready to build, test, check and try.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  switchyard new router size-router\n",
+        "  switchyard new validator my-form --dir ~/plugins --sdk ~/src/switchyard/plugins/switchyard-plugin\n",
+        "\n",
+        exit_codes!(),
+    ))]
+    New {
+        /// A validator (accepts or refuses a job) or a router (chooses where it goes).
+        kind: scaffold::Kind,
+        /// The plugin's name, which is its crate's name.
+        name: String,
+        /// The folder to create the crate in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The switchyard-plugin SDK crate's folder (default: this build's checkout).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
     },
     /// Run two versions of a plugin on real jobs and show which jobs change verdict or destination.
     #[command(after_help = concat!(
@@ -390,6 +410,12 @@ fn main() -> ExitCode {
             memory_mib,
             job.as_ref(),
         ),
+        Command::New {
+            kind,
+            name,
+            dir,
+            sdk,
+        } => report(scaffold::run(kind, &name, &dir, sdk)),
         Command::Diff {
             old,
             new,

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod dry_run;
 pub mod progress;
 pub mod replay;
+pub mod scaffold;
 pub mod send;
 pub mod status;
 pub mod trial;

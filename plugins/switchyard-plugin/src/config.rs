@@ -16,18 +16,24 @@
 //! # }
 //! ```
 //!
-//! These functions call the host: inside the component only.
+//! Inside the component these functions call the host; built natively (a
+//! plugin's `cargo test`) they read the table [`crate::testing::with_config`]
+//! set.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::de::DeserializeOwned;
 
+#[cfg(target_arch = "wasm32")]
 use crate::bindings::validates::switchyard::plugin::host;
 
 /// The value of `key`, or `None` if the plugin's table does not set it.
 pub fn get(key: &str) -> Option<String> {
-    host::config_get(key)
+    #[cfg(target_arch = "wasm32")]
+    return host::config_get(key);
+    #[cfg(not(target_arch = "wasm32"))]
+    return crate::testing::config_get(key);
 }
 
 /// The value of `key` parsed with [`FromStr`], or `default` if it is not set.
@@ -50,7 +56,10 @@ pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>, ConfigError
 /// The keys the plugin's table sets, sorted: what a plugin walks in
 /// `prepare` to read every entry of a family (`form.*`).
 pub fn keys() -> Vec<String> {
-    host::config_keys()
+    #[cfg(target_arch = "wasm32")]
+    return host::config_keys();
+    #[cfg(not(target_arch = "wasm32"))]
+    return crate::testing::config_keys();
 }
 
 /// [`get_parsed`] without the host call, so it can be tested natively.

@@ -63,6 +63,9 @@
 //! - [`config`]: the plugin's table in the routing config, raw, parsed or
 //!   JSON, and the [`ConfigError`] with which `prepare` refuses it.
 //! - [`log`]: lines in switchyard's log, tagged with the plugin and the job.
+//! - `testing` (native builds only): a [`Job`] from JSON and a config table,
+//!   as the host presents them, so `cargo test` runs a plugin's logic
+//!   without wasm.
 //!
 //! A plugin sees one job per call in a fresh instance: statics do not survive
 //! from one job to the next, except what [`Validator::prepare`] (or
@@ -74,9 +77,10 @@
 //!
 //! The SDK builds against contract 0.2.0 (`wit/plugin.wit`): the payload
 //! crosses once, as `job.payload`, not also among `job.fields`
-//! ([`Job::field`]`("payload")` still reads it). Host functions ([`config`], [`log`]) only work
-//! inside the component; natively (in unit tests) they panic, so keep a
-//! plugin's logic in functions that take plain values.
+//! ([`Job::field`]`("payload")` still reads it). The host functions
+//! ([`config`], [`log`]) call the host inside the component; natively (in
+//! unit tests) they read the table that `testing::with_config` sets and
+//! print log lines on stderr.
 
 #![warn(missing_docs)]
 
@@ -89,6 +93,8 @@ pub mod field_error;
 pub mod job;
 pub mod json;
 pub mod log;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use config::ConfigError;
 pub use contract::{Router, Validator};

@@ -11,16 +11,21 @@
 //! log::warn(format_args!("{} sequences, close to the limit", 990));
 //! ```
 //!
-//! These functions call the host: inside the component only.
+//! Inside the component these functions call the host; built natively (a
+//! plugin's `cargo test`) they print the line on stderr.
 
 use std::fmt::Display;
 
 use crate::Level;
+#[cfg(target_arch = "wasm32")]
 use crate::bindings::validates::switchyard::plugin::host;
 
 /// Writes `message` at `level`.
 pub fn write(level: Level, message: impl Display) {
+    #[cfg(target_arch = "wasm32")]
     host::log(level, &message.to_string());
+    #[cfg(not(target_arch = "wasm32"))]
+    crate::testing::log(level, &message.to_string());
 }
 
 /// Writes very detailed tracing of the plugin's steps.
