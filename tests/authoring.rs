@@ -3,7 +3,8 @@
 //! builds, loads and routes through a daemon; `try` on a JSON-lines file
 //! (one answer per job, one process); and `diff` of two router versions on
 //! a known mix, from a file and from a stream, with the exact count of jobs
-//! that move.
+//! that move; shadow routing of the same change in a running daemon (its
+//! counts agree with `diff`), then its promotion by one config change.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +12,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::harness::daemon::{
-    Daemon, Kind, SOURCE, mixed_job, pending, push, status, wait_until, write_config, xlen,
+    Daemon, Kind, SOURCE, http_get, job_id, mixed_job, pending, push, settled, status, wait_until,
+    write_config, xlen,
 };
 use crate::harness::{RedisServer, plugin_path, repo_root, run_switchyard, slivka_tiers};
 
@@ -46,6 +48,35 @@ fn tiers(dir: &Path, name: &str, max_sequences: Option<u64>) -> String {
     let path = dir.join(name);
     std::fs::write(&path, tiers.to_string()).unwrap();
     path.display().to_string()
+}
+
+/// `switchyard diff --json` of fasta-size with slivka-bio's tiers against
+/// the same file with clustalo's local runner taking at most 4 sequences,
+/// on the jobs `jobs` names; the exit code and the report.
+fn diff_limits(dir: &Path, jobs: &[&str]) -> (Option<i32>, Value) {
+    let router = plugin_path("fasta-size");
+    let router = router.to_str().unwrap();
+    let old = format!("tiers=@{}", tiers(dir, "old.json", None));
+    // The mix's local jobs have 5 sequences: a local runner that takes at
+    // most 4 sends every one of them to the default runner.
+    let new = format!("tiers=@{}", tiers(dir, "new.json", Some(4)));
+    let mut args = vec![
+        "diff",
+        router,
+        router,
+        "--config",
+        "target-pattern=queue:{runner}",
+        "--old-config",
+        &old,
+        "--new-config",
+        &new,
+        "--json",
+    ];
+    args.extend(jobs);
+    let output = run_switchyard(&args, "");
+    let report =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    (output.status.code(), report)
 }
 
 #[test]
@@ -105,29 +136,8 @@ fn diff_counts_exactly_the_jobs_new_limits_move_from_a_file_and_from_a_stream() 
     let dir = tempfile::tempdir().unwrap();
     let n = 200;
     let (file, kinds) = mix_file(dir.path(), n);
-    let router = plugin_path("fasta-size");
-    let router = router.to_str().unwrap();
-    let old = format!("tiers=@{}", tiers(dir.path(), "old.json", None));
-    // The mix's local jobs have 5 sequences: a local runner that takes at
-    // most 4 sends every one of them to the default runner.
-    let new = format!("tiers=@{}", tiers(dir.path(), "new.json", Some(4)));
-    let base = [
-        "diff",
-        router,
-        router,
-        "--config",
-        "target-pattern=queue:{runner}",
-        "--old-config",
-        &old,
-        "--new-config",
-        &new,
-        "--json",
-    ];
-    let mut args = base.to_vec();
-    args.extend(["--jobs", file.to_str().unwrap()]);
-    let output = run_switchyard(&args, "");
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, report) = diff_limits(dir.path(), &["--jobs", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{report:#}");
     let local = kinds[&Kind::Local] as u64;
     assert_eq!(report["changed"], local, "{report:#}");
     assert_eq!(report["changes"].as_array().unwrap().len(), 1);
@@ -147,16 +157,19 @@ fn diff_counts_exactly_the_jobs_new_limits_move_from_a_file_and_from_a_stream() 
     let jobs: Vec<_> = (0..n).map(|i| mixed_job(i).1).collect();
     push(&mut redis.connection(), SOURCE, &jobs);
     let url = redis.url();
-    let mut args = base.to_vec();
-    args.extend(["--stream", SOURCE, "--count", "1000", "--redis-url", &url]);
-    let output = run_switchyard(&args, "");
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let from_stream: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (code, from_stream) = diff_limits(
+        dir.path(),
+        &["--stream", SOURCE, "--count", "1000", "--redis-url", &url],
+    );
+    assert_eq!(code, Some(1));
     assert_eq!(from_stream["changed"], local);
     assert_eq!(from_stream["changes"], report["changes"]);
 
     // The same limits on both sides: nothing changes, exit 0, and the text
     // says so.
+    let router = plugin_path("fasta-size");
+    let router = router.to_str().unwrap();
+    let old = format!("tiers=@{}", dir.path().join("old.json").display());
     let same = [
         "diff",
         router,
@@ -300,4 +313,185 @@ max-small-bytes = 100
     );
     assert_eq!(status(&mut conn, "small")["targets"], "queue:local");
     assert_eq!(status(&mut conn, "large")["targets"], "queue:cluster");
+}
+
+/// The slivka route with `router`, and `shadow` beside it if given; and
+/// `fasta-size-next`: fasta-size's own file with clustalo's local runner
+/// taking at most 4 sequences.
+fn shadow_config(
+    dir: &Path,
+    redis: &str,
+    router: &str,
+    shadow: Option<&str>,
+) -> std::path::PathBuf {
+    let next = tiers(dir, "next.json", Some(4));
+    let shadow = shadow.map_or(String::new(), |s| format!("shadow = \"{s}\""));
+    let routes = format!(
+        r#"
+[[routes]]
+name = "slivka"
+source = "{SOURCE}"
+match = {{ service = ["clustalo", "mafft", "jpred"] }}
+validators = ["slivka-form"]
+router = "{router}"
+{shadow}
+targets = ["queue:local", "queue:default"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+
+[plugin.fasta-size-next]
+file = "{file}"
+
+[plugin.fasta-size-next.config-files]
+tiers = "{next}"
+
+[plugin.fasta-size-next.config]
+target-pattern = "queue:{{runner}}"
+"#,
+        file = plugin_path("fasta-size").display(),
+    );
+    write_config(dir, &format!("url = \"{redis}\""), "", &routes)
+}
+
+#[test]
+fn shadow_routing_counts_the_moves_diff_counts_and_one_config_change_promotes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let config = shadow_config(
+        dir.path(),
+        &redis.url(),
+        "fasta-size",
+        Some("fasta-size-next"),
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[metrics]\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let mut conn = redis.connection();
+    let n = 200u64;
+    let jobs: Vec<_> = (0..n).map(|i| mixed_job(i).1).collect();
+    push(&mut conn, SOURCE, &jobs);
+    let daemon = Daemon::start(&config, "shadowed");
+    assert!(
+        wait_until(std::time::Duration::from_secs(60), || settled(&mut conn)
+            == n as usize
+            && pending(&mut conn) == 0),
+        "{}",
+        daemon.log()
+    );
+    let kinds = mix_file(dir.path(), n).1;
+    let local = kinds[&Kind::Local] as f64;
+    // Live decisions were acted on as before: the shadow moved nothing.
+    assert_eq!(xlen(&mut conn, "queue:local"), kinds[&Kind::Local]);
+
+    // What the shadow would have done, beside what was done.
+    let port = daemon.metrics_port();
+    let body = http_get(port, "/metrics", None).unwrap().body;
+    let shadow: Vec<(String, f64)> = body
+        .lines()
+        .filter(|l| l.starts_with("switchyard_shadow_decisions_total{"))
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').unwrap();
+            (name.to_owned(), value.parse().unwrap())
+        })
+        .collect();
+    let count = |live: &str, would: &str| {
+        shadow
+            .iter()
+            .filter(|(name, _)| {
+                name.contains(&format!("live=\"{live}\""))
+                    && name.contains(&format!("would=\"{would}\""))
+            })
+            .map(|(_, v)| v)
+            .sum::<f64>()
+    };
+    assert_eq!(count("queue:local", "queue:default"), local, "{shadow:?}");
+    let routed = local + (kinds[&Kind::Cluster] + kinds[&Kind::TooMany]) as f64;
+    assert_eq!(
+        shadow.iter().map(|(_, v)| v).sum::<f64>(),
+        routed,
+        "{shadow:?}"
+    );
+    let disagreeing: f64 = shadow
+        .iter()
+        .filter(|(name, _)| {
+            let label = |key: &str| {
+                name.split(&format!("{key}=\""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            label("live") != label("would")
+        })
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(disagreeing, local, "only the local jobs would move");
+
+    // diff on the same jobs says the same.
+    let (file, _) = mix_file(dir.path(), n);
+    let (_, report) = diff_limits(dir.path(), &["--jobs", file.to_str().unwrap()]);
+    assert_eq!(report["changed"].as_f64(), Some(disagreeing), "{report:#}");
+
+    // status reads the same counts from the daemon's heartbeat.
+    let mut listed = Value::Null;
+    assert!(wait_until(std::time::Duration::from_secs(30), || {
+        let out = run_switchyard(
+            &["status", "--config", config.to_str().unwrap(), "--json"],
+            "",
+        );
+        listed = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        listed["daemons"][0]["shadow"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    }));
+    let moved = listed["daemons"][0]["shadow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["live"] == "queue:local" && s["would"] == "queue:default")
+        .expect("the move in status");
+    assert_eq!(moved["count"].as_f64(), Some(local));
+    assert!(
+        moved["shadow"]
+            .as_str()
+            .unwrap()
+            .starts_with("fasta-size-next@")
+    );
+
+    // Promotion: one config change, applied by hot reload. Jobs sent after
+    // it follow the new limits.
+    let promoted = shadow_config(dir.path(), &redis.url(), "fasta-size-next", None);
+    let text = std::fs::read_to_string(&promoted).unwrap();
+    std::fs::write(
+        &promoted,
+        format!("{text}\n[metrics]\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    assert!(
+        wait_until(std::time::Duration::from_secs(30), || daemon
+            .log()
+            .contains("reloaded:")),
+        "{}",
+        daemon.log()
+    );
+    let more: Vec<_> = (n..n + 40)
+        .filter(|&i| mixed_job(i).0 == Kind::Local)
+        .map(|i| (i, mixed_job(i).1))
+        .collect();
+    push(
+        &mut conn,
+        SOURCE,
+        &more.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
+    );
+    assert!(wait_until(std::time::Duration::from_secs(60), || {
+        more.iter()
+            .all(|(i, _)| !status(&mut conn, &job_id(*i)).is_empty())
+    }));
+    for (i, _) in &more {
+        assert_eq!(status(&mut conn, &job_id(*i))["targets"], "queue:default");
+    }
+    assert_eq!(xlen(&mut conn, "queue:local"), kinds[&Kind::Local]);
 }

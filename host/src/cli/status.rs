@@ -149,6 +149,7 @@ pub fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Jso
             "reloads-ok": beat["reloads-ok"],
             "reloads-failed": beat["reloads-failed"],
             "last-reload-error": error,
+            "shadow": beat["shadow"].as_array().cloned().unwrap_or_default(),
             "seen-ms-ago": seen,
         }));
     }
@@ -415,6 +416,21 @@ pub fn render(report: &Json) -> String {
         ));
         if let Some(error) = d["last-reload-error"].as_str() {
             out.push_str(&format!("    last reload FAILED: {error}\n"));
+        }
+        for s in d["shadow"].as_array().into_iter().flatten() {
+            let agrees = if s["live"] == s["would"] {
+                "agrees"
+            } else {
+                "differs"
+            };
+            out.push_str(&format!(
+                "    shadow {} on route {}: {} jobs {} → would {} ({agrees})\n",
+                text(&s["shadow"]),
+                text(&s["route"]),
+                s["count"],
+                text(&s["live"]),
+                text(&s["would"]),
+            ));
         }
     }
     out

@@ -226,6 +226,9 @@ pub(super) struct RouteSection {
     pub validators: Vec<String>,
     /// `router`: the router plugin.
     pub router: String,
+    /// `shadow`: a router run beside `router` on every job, its decisions
+    /// only counted and compared.
+    pub shadow: Option<String>,
     /// `targets`: streams the router may choose.
     pub targets: Vec<String>,
     /// `rejected`: where invalid and refused jobs go.
@@ -246,6 +249,9 @@ pub(super) struct SlivkaSection {
     pub validators: Option<Vec<String>>,
     /// `router`: the router plugin.
     pub router: Option<String>,
+    /// `shadow`: a router run beside `router` on every service's jobs,
+    /// only counted and compared.
+    pub shadow: Option<String>,
     /// `target-pattern`: a runner's stream, `{service}` and `{runner}`
     /// substituted.
     pub target_pattern: Option<String>,

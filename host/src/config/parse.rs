@@ -306,6 +306,7 @@ fn route(number: usize, r: RouteSection) -> Result<RouteSettings, String> {
         source: r.source,
         validators: r.validators,
         router: r.router,
+        shadow: r.shadow,
         targets: r.targets,
         rejected: r.rejected,
         dead_letters: r.dead_letters,

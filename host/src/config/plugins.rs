@@ -29,7 +29,12 @@ pub(super) fn plugin_configs(
 ) -> Result<BTreeMap<String, PluginConfig>, String> {
     let mut plugins = BTreeMap::new();
     for route in routes {
-        for name in route.validators.iter().chain([&route.router]) {
+        for name in route
+            .validators
+            .iter()
+            .chain([&route.router])
+            .chain(route.shadow.as_ref())
+        {
             if plugins.contains_key(name) {
                 continue;
             }
@@ -145,7 +150,8 @@ impl Settings {
                 .validators
                 .iter()
                 .map(|name| ("validators", name))
-                .chain([("router", &route.router)]);
+                .chain([("router", &route.router)])
+                .chain(route.shadow.iter().map(|name| ("shadow", name)));
             for (key, name) in named {
                 let Some(plugin) = self.plugins.get(name) else {
                     continue;

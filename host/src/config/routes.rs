@@ -19,6 +19,9 @@ pub struct RouteSettings {
     pub validators: Vec<String>,
     /// The router plugin.
     pub router: String,
+    /// A router run beside `router` on every valid job, whose decisions are
+    /// counted and compared, never acted on (shadow routing).
+    pub shadow: Option<String>,
     /// Streams the router may choose.
     pub targets: Vec<String>,
     /// Where invalid and refused jobs go.
@@ -229,6 +232,7 @@ mod tests {
             matches: Vec::new(),
             validators: Vec::new(),
             router: "r".into(),
+            shadow: None,
             targets: vec![target.into()],
             rejected: "rejected".into(),
             dead_letters: "dead".into(),

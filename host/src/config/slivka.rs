@@ -68,6 +68,8 @@ pub(super) struct Slivka {
     validators: Vec<String>,
     /// Router plugin of every service's route.
     router: String,
+    /// Shadow router of every service's route.
+    shadow: Option<String>,
     /// A runner's stream, before substitution.
     pattern: String,
     /// Where invalid and refused jobs go.
@@ -124,6 +126,7 @@ impl Slivka {
             router: section
                 .router
                 .unwrap_or_else(|| DEFAULT_SLIVKA_ROUTER.to_owned()),
+            shadow: section.shadow,
             pattern: section
                 .target_pattern
                 .unwrap_or_else(|| DEFAULT_TARGET_PATTERN.to_owned()),
@@ -157,6 +160,7 @@ impl Slivka {
                     )]),
                     validators: self.validators.clone(),
                     router: self.router.clone(),
+                    shadow: self.shadow.clone(),
                     targets,
                     rejected: self.rejected.clone(),
                     dead_letters: self.dead_letters.clone(),

@@ -156,6 +156,7 @@ impl Observer {
             "reloads-failed": reloads.failed,
             "last-reload-error": reloads.last_error.unwrap_or_default(),
             "started": self.started as u64,
+            "shadow": metrics().shadow_tally(),
         });
         redis::Script::new(BEAT_SCRIPT)
             .key(DAEMONS_KEY)

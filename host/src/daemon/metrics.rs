@@ -94,6 +94,20 @@ pub struct FaultLabels {
     pub kind: String,
 }
 
+/// Labels of a shadow router's decision beside its route's live one.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShadowLabels {
+    /// The route.
+    pub route: String,
+    /// The shadow router's plugin name.
+    pub shadow: String,
+    /// What the live router decided: its streams (`a+b`), `rejected`, or
+    /// `failed:KIND`.
+    pub live: String,
+    /// What the shadow would have decided, in the same words.
+    pub would: String,
+}
+
 /// Labels of `switchyard_build_info`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct BuildLabels {
@@ -144,6 +158,20 @@ impl EncodeLabelSet for SettledLabels {
                 ("route", &self.route),
                 ("outcome", &self.outcome),
                 ("target", &self.target),
+            ],
+        )
+    }
+}
+
+impl EncodeLabelSet for ShadowLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        encode_tokens(
+            encoder,
+            &[
+                ("route", &self.route),
+                ("shadow", &self.shadow),
+                ("live", &self.live),
+                ("would", &self.would),
             ],
         )
     }
@@ -232,6 +260,11 @@ pub struct Metrics {
     pub plugin_faults: Family<FaultLabels, Counter>,
     /// 1, labelled with what was built.
     pub build_info: Family<BuildLabels, Gauge>,
+    /// Shadow routers' decisions beside the live ones.
+    pub shadow_decisions: Family<ShadowLabels, Counter>,
+    /// The same counts, with the shadow's version, for the heartbeat
+    /// (`switchyard status`, the console).
+    shadow_tally: std::sync::Mutex<std::collections::BTreeMap<(ShadowLabels, String), u64>>,
     /// The series of [`Metrics::settled`] found so far, by route, outcome
     /// and target: a job's count is found without building its labels.
     /// Each counter is the one in `settled` (they share their value).
@@ -271,6 +304,8 @@ impl Metrics {
             consumers_removed: Family::default(),
             plugin_faults: Family::default(),
             build_info: Family::default(),
+            shadow_decisions: Family::default(),
+            shadow_tally: Default::default(),
             settled_series: RwLock::default(),
             registry: Registry::default(),
             process: Registry::default(),
@@ -360,6 +395,11 @@ impl Metrics {
             "plugin_faults",
             "Plugin faults (the job was dead-lettered), by plugin and kind",
             metrics.plugin_faults.clone(),
+        );
+        registry.register(
+            "shadow_decisions",
+            "Decisions of each route's shadow router (would) beside its live router's (live), counted and never acted on",
+            metrics.shadow_decisions.clone(),
         );
         registry.register(
             "build_info",
@@ -538,6 +578,40 @@ impl Metrics {
                 kind: kind.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts a shadow router's decision (`labels`) of `version`.
+    pub fn shadow(&self, labels: ShadowLabels, version: &str) {
+        self.shadow_decisions.get_or_create(&labels).inc();
+        *self
+            .shadow_tally
+            .lock()
+            .expect("the shadow tally lock is never poisoned")
+            .entry((labels, version.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The shadow decisions counted since start, for the heartbeat: one
+    /// object per route, shadow version, live and would decision.
+    pub fn shadow_tally(&self) -> serde_json::Value {
+        let tally = self
+            .shadow_tally
+            .lock()
+            .expect("the shadow tally lock is never poisoned");
+        serde_json::Value::Array(
+            tally
+                .iter()
+                .map(|((labels, version), count)| {
+                    serde_json::json!({
+                        "route": labels.route,
+                        "shadow": version,
+                        "live": labels.live,
+                        "would": labels.would,
+                        "count": count,
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Everything, in `format`.

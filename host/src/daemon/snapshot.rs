@@ -24,6 +24,9 @@ pub struct Route {
     pub validators: Vec<Arc<Plugin>>,
     /// Chooses the targets of a valid job.
     pub router: Router,
+    /// Decides beside `router` on every valid job, counted and compared,
+    /// never acted on.
+    pub shadow: Option<Arc<Plugin>>,
 }
 
 /// What chooses a route's targets.
@@ -82,6 +85,7 @@ impl Snapshot {
                     settings: route.clone(),
                     validators: Vec::new(),
                     router: Router::FirstTarget,
+                    shadow: None,
                 })
                 .collect();
             return Ok(Snapshot {
@@ -125,10 +129,19 @@ impl Snapshot {
             }
             let router = plugins[&route.router].clone();
             router.require_router()?;
+            let shadow = match &route.shadow {
+                Some(name) => {
+                    let shadow = plugins[name].clone();
+                    shadow.require_router()?;
+                    Some(shadow)
+                }
+                None => None,
+            };
             routes.push(Route {
                 settings: route.clone(),
                 validators,
                 router: Router::Plugin(router),
+                shadow,
             });
         }
         Ok(Snapshot { routes, plugins })

@@ -3,13 +3,30 @@
 //! A [`Routed`] job is made only here, from a [`Validated`] one, and its
 //! targets have been checked against the route's allowed list by the plugin
 //! runtime (or are the route's first target, for the null pipeline's
-//! router).
+//! router). A route's `shadow` router answers too, right after: its answer
+//! is only counted beside the live one (`switchyard_shadow_decisions_total`),
+//! never acted on.
 
 use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
 use super::validate::Validated;
+use crate::daemon::metrics::{ShadowLabels, metrics};
 use crate::daemon::snapshot::{Route, Router};
-use crate::plugin::{Decision, Instances, Target};
+use crate::plugin::{Decision, Fault, Instances, Target};
+
+/// A router's answer in the words shadow routing compares: its streams
+/// (`a+b`), `rejected`, or `failed:KIND`.
+fn verdict(decision: &Result<Decision, Fault>) -> String {
+    match decision {
+        Ok(Decision::Dispatch(targets)) => targets
+            .iter()
+            .map(|t| t.stream.as_str())
+            .collect::<Vec<_>>()
+            .join("+"),
+        Ok(Decision::Reject(_)) => "rejected".to_owned(),
+        Err(fault) => format!("failed:{}", fault.kind()),
+    }
+}
 
 /// A valid job with the targets its router chose.
 #[derive(Debug)]
@@ -49,7 +66,23 @@ pub fn route<'a>(
         Router::Plugin(router) => {
             plugins.push(router.version().to_owned());
             let contract = contract.unwrap_or_else(|| job.to_plugin());
-            instances.route(router, &contract, job.id(), Some(&route.settings.targets))
+            let decision =
+                instances.route(router, &contract, job.id(), Some(&route.settings.targets));
+            if let Some(shadow) = &route.shadow {
+                // Any target: a shadow may name streams the route does not
+                // have yet. Its answer is counted, never acted on.
+                let would = instances.route(shadow, &contract, job.id(), None);
+                metrics().shadow(
+                    ShadowLabels {
+                        route: route.settings.name.clone(),
+                        shadow: shadow.name().to_owned(),
+                        live: verdict(&decision),
+                        would: verdict(&would),
+                    },
+                    shadow.version(),
+                );
+            }
+            decision
         }
     };
     match decision {

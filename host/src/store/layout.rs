@@ -148,6 +148,7 @@ mod tests {
             matches: Vec::new(),
             validators: Vec::new(),
             router: "p".into(),
+            shadow: None,
             targets: targets.iter().map(|t| t.to_string()).collect(),
             rejected: rejected.into(),
             dead_letters: dead.into(),

@@ -144,7 +144,10 @@ function drawDaemons(daemons) {
     el("div", {}, "plugins: ", ...d.plugins.map(p => el("code", { class: "plugin-version" }, p))),
     d["last-reload-error"]
       ? el("div", { class: "bad reload" }, `last reload FAILED (${d["reloads-failed"]} failed, ${d["reloads-ok"]} ok): `, d["last-reload-error"])
-      : el("div", { class: "ok reload" }, `reloads: ${d["reloads-ok"]} ok, ${d["reloads-failed"]} failed`))));
+      : el("div", { class: "ok reload" }, `reloads: ${d["reloads-ok"]} ok, ${d["reloads-failed"]} failed`),
+    (d.shadow || []).map(s => el("div", { class: "shadow" + (s.live === s.would ? "" : " warn") },
+      `shadow ${s.shadow} on ${s.route}: `, el("strong", {}, number(s.count)),
+      ` jobs ${s.live} → would ${s.would}`)))));
 }
 
 // ---- Rate charts: one small line chart per stream, the last hour.
