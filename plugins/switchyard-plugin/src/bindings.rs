@@ -1,4 +1,6 @@
 //! The code `wit-bindgen` generates from `wit/plugin.wit`, kept out of sight.
+//! The crate's `wit` is a link to the repository's `wit/`, so the packaged
+//! crate carries the contract it was built against.
 //!
 //! Each building-block world of `wit/plugin.wit` (`validates`, `routes`,
 //! `prepares`: one export each) gets its own module, and a plugin's export
@@ -22,7 +24,7 @@
 #[allow(missing_docs, unreachable_pub)]
 pub mod validates {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "validates",
         pub_export_macro: true,
         // `Target` and `Decision` are not used by this world, but the other
@@ -36,7 +38,7 @@ pub mod validates {
 #[allow(missing_docs, unreachable_pub)]
 pub mod routes {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "routes",
         pub_export_macro: true,
         with: {
@@ -51,7 +53,7 @@ pub mod routes {
 #[allow(missing_docs, unreachable_pub)]
 pub mod prepares {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "wit",
         world: "prepares",
         pub_export_macro: true,
         with: {
