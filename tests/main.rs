@@ -35,6 +35,8 @@
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
 //! - `cluster`: switchyard on a Redis Cluster.
+//! - `sentinel`: switchyard behind Redis Sentinel, through a graceful and a
+//!   forced failover under load.
 //! - `console`: the web console in a real headless Chromium, and its API at
 //!   a million entries and status records.
 //! - `authoring`: a plugin author's tools: `try` on JSON lines, `diff` of
@@ -65,6 +67,7 @@ mod recovery;
 mod reload;
 mod retention;
 mod sandbox;
+mod sentinel;
 mod services;
 mod settling;
 mod slivka;

@@ -56,6 +56,12 @@ fn summary(settings: &Settings, snapshot: &Snapshot, variables: &[&str]) -> Stri
         match &settings.redis {
             RedisTarget::Url(url) => redact(url),
             RedisTarget::Cluster(url) => format!("cluster, through {}", redact(url)),
+            RedisTarget::Sentinel { sentinels, master } => {
+                format!(
+                    "master `{master}` of the sentinels {}",
+                    sentinels.join(", ")
+                )
+            }
             RedisTarget::Embedded { data_dir } => format!("embedded, in {}", data_dir.display()),
         }
     ));

@@ -123,6 +123,10 @@ pub(super) struct RedisSection {
     pub data_dir: Option<PathBuf>,
     /// `cluster`: whether `url` is a node of a Redis Cluster.
     pub cluster: Option<bool>,
+    /// `sentinels`: `HOST:PORT` of each Redis Sentinel watching the master.
+    pub sentinels: Option<Vec<String>>,
+    /// `master`: the name the sentinels know the master by.
+    pub master: Option<String>,
 }
 
 /// `[consumer]`.

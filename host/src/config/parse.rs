@@ -143,6 +143,13 @@ impl Settings {
                         .to_owned(),
                 ));
             }
+            Some(_) if matches!(redis, RedisTarget::Sentinel { .. }) => {
+                return Err(bad(
+                    "[retention] is not supported with [redis] sentinels yet: \
+                     trim its streams by hand (see the README, \"Retention\")"
+                        .to_owned(),
+                ));
+            }
             Some(r) => Some(retention_settings(r, &routes, &base).map_err(bad)?),
         };
 
@@ -169,6 +176,45 @@ fn redis_target(
     base: &Base,
 ) -> Result<RedisTarget, String> {
     let cluster = section.cluster == Some(true);
+    // The command line's URL names one server and overrides the sentinels.
+    let (sentinels, master) = if url.is_some() {
+        (None, None)
+    } else {
+        (section.sentinels, section.master)
+    };
+    match (sentinels, master) {
+        (Some(sentinels), Some(master)) => {
+            if cluster {
+                return Err("[redis] sentinels and cluster = true exclude each other".into());
+            }
+            if sentinels.is_empty() || master.is_empty() {
+                return Err(
+                    "[redis] sentinels needs at least one HOST:PORT and master a name".into(),
+                );
+            }
+            for s in &sentinels {
+                if !s
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+                {
+                    return Err(format!("[redis] sentinels: `{s}` is not HOST:PORT"));
+                }
+            }
+            if section.url.is_some() {
+                return Err("[redis] give either url or sentinels + master, not both".into());
+            }
+            return Ok(RedisTarget::Sentinel { sentinels, master });
+        }
+        (Some(_), None) => {
+            return Err(
+                "[redis] sentinels needs master = \"NAME\" (the name the sentinels monitor)".into(),
+            );
+        }
+        (None, Some(_)) => {
+            return Err("[redis] master needs sentinels = [\"HOST:PORT\", ...]".into());
+        }
+        (None, None) => {}
+    }
     match url.or(section.url) {
         None => Err("[redis] url is missing (a redis:// URL or \"embedded\")".into()),
         Some(u) if u == "embedded" && cluster => {

@@ -20,6 +20,14 @@ pub enum RedisTarget {
     /// A Redis Cluster, reached first through the node at this URL (a
     /// `redis://` or `rediss://` URL; the other nodes are discovered).
     Cluster(String),
+    /// The master that Redis Sentinel names: found through the sentinels
+    /// at each connection, so a failover is followed.
+    Sentinel {
+        /// `HOST:PORT` of each sentinel.
+        sentinels: Vec<String>,
+        /// The master's name among the sentinels.
+        master: String,
+    },
     /// A private `redis-server` that switchyard starts in `data_dir`.
     Embedded {
         /// Holds the socket, the AOF files and the server's log.

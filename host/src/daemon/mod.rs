@@ -93,7 +93,7 @@ pub fn run(
     let result = tokio.block_on(async move {
         let embedded = match &settings.redis {
             RedisTarget::Embedded { data_dir } => Some(Embedded::start(data_dir).await?),
-            RedisTarget::Url(_) | RedisTarget::Cluster(_) => None,
+            RedisTarget::Url(_) | RedisTarget::Cluster(_) | RedisTarget::Sentinel { .. } => None,
         };
         let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
             .context("cannot listen for signals")?;
@@ -180,10 +180,10 @@ struct Shared {
 /// for every batch in flight and every task. A Redis failure that retrying
 /// cannot fix ends it at once, naming the URL.
 async fn serve(shared: Shared, tasks: Supervisor, shutdown: Shutdown) -> anyhow::Result<()> {
-    let url = store::url_for(&shared.settings.redis)?;
+    let at = store::describe(&shared.settings.redis);
     consume_from(shared, tasks, shutdown).await.map_err(|e| {
         if e.downcast_ref::<Unusable>().is_some() {
-            e.context(format!("Redis at {}", store::redact(&url)))
+            e.context(format!("Redis at {at}"))
         } else {
             e
         }
@@ -198,10 +198,9 @@ async fn consume_from(
 ) -> anyhow::Result<()> {
     let settings = shared.settings.clone();
     let consumer = &settings.consumer;
-    let url = store::url_for(&settings.redis)?;
     let store = Store::new(&settings.redis)?;
     tracing::info!(
-        redis = %store::redact(&url),
+        redis = %store::describe(&settings.redis),
         cluster = store.is_cluster(),
         group = %consumer.group,
         consumer = %consumer.name,
@@ -295,7 +294,7 @@ async fn consume_from(
     // Retention is refused on a cluster (see config): one server here.
     if let Some(retention) = settings.retention.clone() {
         let task = crate::retention::Retention {
-            client: store::client(&url)?,
+            client: store::client(&store::url_for(&settings.redis)?)?,
             settings: retention,
             snapshot: shared.snapshot.clone(),
             holder: consumer.name.clone(),

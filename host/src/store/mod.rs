@@ -14,6 +14,7 @@ pub mod backlog;
 pub mod embedded;
 pub mod layout;
 pub mod reply;
+pub mod sentinel;
 mod url;
 
 pub use embedded::{Embedded, SOCKET_FILE, terminate};
@@ -31,10 +32,33 @@ pub use url::redact;
 
 use crate::config::RedisTarget;
 
+/// Where `target` is, for messages: its URL without the password, or the
+/// sentinels and master's name. Never connects.
+pub fn describe(target: &RedisTarget) -> String {
+    match target {
+        RedisTarget::Sentinel { sentinels, master } => {
+            format!(
+                "master `{master}` of the sentinels {}",
+                sentinels.join(", ")
+            )
+        }
+        other => url_for(other).map_or_else(|e| format!("{e:#}"), |url| redact(&url)),
+    }
+}
+
 /// The URL to reach `target` at.
 pub fn url_for(target: &RedisTarget) -> anyhow::Result<String> {
     match target {
         RedisTarget::Url(url) | RedisTarget::Cluster(url) => Ok(url.clone()),
+        // The commands beside the daemon talk to the master of now.
+        RedisTarget::Sentinel { sentinels, master } => {
+            sentinel::Sentinels::master_url_blocking(sentinels, master).with_context(|| {
+                format!(
+                    "cannot find master `{master}` through the sentinels {}",
+                    sentinels.join(", ")
+                )
+            })
+        }
         RedisTarget::Embedded { data_dir } => {
             let dir = std::path::absolute(data_dir)
                 .with_context(|| format!("data dir {}", data_dir.display()))?;
@@ -108,12 +132,19 @@ pub enum Store {
     Single(Box<redis::Client>),
     /// A cluster, discovered from this seed node's URL.
     Cluster(String),
+    /// The master Redis Sentinel names, followed through failovers.
+    Sentinel(sentinel::Sentinels),
 }
 
 impl Store {
     /// The store `target` names.
     pub fn new(target: &RedisTarget) -> anyhow::Result<Store> {
         install_tls();
+        if let RedisTarget::Sentinel { sentinels, master } = target {
+            let found = sentinel::Sentinels::new(sentinels, master)
+                .with_context(|| format!("cannot use the sentinels {}", sentinels.join(", ")))?;
+            return Ok(Store::Sentinel(found));
+        }
         let url = url_for(target)?;
         Ok(match target {
             RedisTarget::Cluster(_) => {
@@ -138,6 +169,9 @@ impl Store {
     pub async fn connect(&self, response_timeout: Duration) -> redis::RedisResult<Conn> {
         match self {
             Store::Single(client) => Ok(Conn::Single(connect(client, response_timeout).await?)),
+            Store::Sentinel(sentinels) => {
+                Ok(Conn::Sentinel(sentinels.connect(response_timeout).await?))
+            }
             Store::Cluster(url) => {
                 let client = ClusterClientBuilder::new(vec![url.as_str()])
                     .connection_timeout(Duration::from_secs(2))
@@ -162,6 +196,8 @@ pub enum Conn {
     /// A cluster connection: routes each command by its key's slot and
     /// follows redirections.
     Cluster(ClusterConnection),
+    /// The master Redis Sentinel names, followed through failovers.
+    Sentinel(sentinel::SentinelConn),
 }
 
 impl ConnectionLike for Conn {
@@ -169,6 +205,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(conn) => conn.req_packed_command(cmd),
             Conn::Cluster(conn) => conn.req_packed_command(cmd),
+            Conn::Sentinel(conn) => conn.req_packed_command(cmd),
         }
     }
 
@@ -181,6 +218,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Sentinel(conn) => conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -188,6 +226,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(conn) => conn.get_db(),
             Conn::Cluster(conn) => conn.get_db(),
+            Conn::Sentinel(conn) => conn.get_db(),
         }
     }
 }

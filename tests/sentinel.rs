@@ -1,0 +1,271 @@
+//! switchyard behind Redis Sentinel: a master, a replica and three
+//! sentinels on loopback (`redis-server --sentinel`, the same binary as
+//! Debian's `redis-sentinel`). Two daemons route a known mix while the
+//! master is failed over, first gracefully (`SENTINEL FAILOVER`), then by
+//! force (the new master killed -9); after each, every job is settled
+//! exactly once on the master the sentinels name.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::daemon::{
+    Daemon, GROUP, assert_exactly_once, mixed_job, pending, push, settled, wait_until, write_config,
+};
+
+const MASTER: &str = "mymaster";
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A `redis-server` process (a server or a sentinel), killed when dropped.
+struct Process {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Process {
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_connection()
+}
+
+/// A server on a free port with its own directory in `dir`, a replica of
+/// `master` if given.
+fn server(dir: &Path, master: Option<u16>) -> Process {
+    let port = free_port();
+    let home = dir.join(format!("redis-{port}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new("redis-server");
+    command
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .arg("--dir")
+        .arg(&home)
+        .args(["--logfile", "redis.log", "--save", "", "--appendonly", "no"]);
+    if let Some(master) = master {
+        command.args(["--replicaof", "127.0.0.1", &master.to_string()]);
+    }
+    let child = command.stdout(Stdio::null()).spawn().unwrap();
+    let process = Process {
+        child: Some(child),
+        port,
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || connect(port)
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_ok()),
+        "redis-server on {port} did not start"
+    );
+    process
+}
+
+/// A sentinel watching the master on `master`, quorum 2, a master down
+/// after 1 s without answers.
+fn sentinel(dir: &Path, master: u16) -> Process {
+    let port = free_port();
+    let home = dir.join(format!("sentinel-{port}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let conf = home.join("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nlogfile sentinel.log\n\
+             sentinel monitor {MASTER} 127.0.0.1 {master} 2\n\
+             sentinel down-after-milliseconds {MASTER} 1000\n\
+             sentinel failover-timeout {MASTER} 10000\n\
+             sentinel parallel-syncs {MASTER} 1\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&conf)
+        .arg("--sentinel")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    Process {
+        child: Some(child),
+        port,
+    }
+}
+
+/// The port of the master the sentinel on `port` names now.
+fn master_port(sentinel: u16) -> Option<u16> {
+    let mut conn = connect(sentinel).ok()?;
+    let (_, port): (String, String) = redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg(MASTER)
+        .query(&mut conn)
+        .ok()?;
+    port.parse().ok()
+}
+
+/// Whether the server on `port` says it is a master.
+fn is_master(port: u16) -> bool {
+    connect(port)
+        .and_then(|mut c| redis::cmd("ROLE").query::<redis::Value>(&mut c))
+        .is_ok_and(|role| format!("{role:?}").contains("master"))
+}
+
+/// The mix's jobs `from..to`.
+fn mix(from: u64, to: u64) -> Vec<Vec<(String, Vec<u8>)>> {
+    (from..to).map(|i| mixed_job(i).1).collect()
+}
+
+fn config(dir: &Path, sentinels: &[u16]) -> PathBuf {
+    let list: Vec<String> = sentinels
+        .iter()
+        .map(|p| format!("\"127.0.0.1:{p}\""))
+        .collect();
+    let redis = format!("sentinels = [{}]\nmaster = \"{MASTER}\"", list.join(", "));
+    let route = r#"
+[[routes]]
+name = "slivka"
+source = "jobs"
+match = { service = ["clustalo", "mafft", "jpred"] }
+validators = ["slivka-form"]
+router = "fasta-size"
+targets = ["queue:local", "queue:default"]
+rejected = "jobs:rejected"
+dead-letters = "jobs:dead"
+"#;
+    // Entries pending with a daemon that lost them in a failover are taken
+    // over after 2 s.
+    write_config(dir, &redis, "batch = 64\nclaim-idle = \"2s\"", route)
+}
+
+#[test]
+fn daemons_follow_the_master_through_a_graceful_and_a_forced_failover_and_settle_every_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = server(dir.path(), None);
+    let second = server(dir.path(), Some(first.port));
+    let sentinels: Vec<Process> = (0..3).map(|_| sentinel(dir.path(), first.port)).collect();
+    let ports: Vec<u16> = sentinels.iter().map(|s| s.port).collect();
+    // The sentinels know the master, its replica and each other.
+    assert!(
+        wait_until(Duration::from_secs(30), || ports.iter().all(|&s| {
+            connect(s)
+                .and_then(|mut c| {
+                    redis::cmd("SENTINEL")
+                        .arg("ckquorum")
+                        .arg(MASTER)
+                        .query::<String>(&mut c)
+                })
+                .is_ok()
+                && connect(s)
+                    .and_then(|mut c| {
+                        redis::cmd("SENTINEL")
+                            .arg("replicas")
+                            .arg(MASTER)
+                            .query::<Vec<redis::Value>>(&mut c)
+                    })
+                    .is_ok_and(|r| !r.is_empty())
+        })),
+        "the sentinels did not settle"
+    );
+
+    // Phase 1: a graceful failover while two daemons route.
+    let n1 = 6000u64;
+    let mut master = connect(first.port).unwrap();
+    push(&mut master, "jobs", &mix(0, n1));
+    // Every job is on the replica before the failover starts.
+    let copies: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut master)
+        .unwrap();
+    assert_eq!(copies, 1, "the replica has every job");
+    let config = config(dir.path(), &ports);
+    let a = Daemon::start(&config, "sentinel-a");
+    let b = Daemon::start(&config, "sentinel-b");
+    assert!(
+        wait_until(TIMEOUT, || settled(&mut master) >= 1000),
+        "{}",
+        a.log()
+    );
+    let _: String = redis::cmd("SENTINEL")
+        .arg("failover")
+        .arg(MASTER)
+        .query(&mut connect(ports[0]).unwrap())
+        .unwrap();
+    assert!(
+        wait_until(TIMEOUT, || master_port(ports[0]) == Some(second.port)
+            && is_master(second.port)),
+        "the sentinels did not promote the replica"
+    );
+    let mut promoted = connect(second.port).unwrap();
+    assert!(
+        wait_until(TIMEOUT, || settled(&mut promoted) == n1 as usize
+            && pending(&mut promoted) == 0),
+        "settled {} of {n1} after a graceful failover\n{}\n{}",
+        settled(&mut promoted),
+        a.log(),
+        b.log()
+    );
+    assert_exactly_once(&mut promoted, n1 as usize);
+    assert!(
+        a.log().contains("following it") || b.log().contains("following it"),
+        "no daemon said it followed the master"
+    );
+
+    // Phase 2: the new master killed -9 while the daemons route more jobs;
+    // the old master, a replica since phase 1, is promoted back.
+    let n2 = 6000u64;
+    push(&mut promoted, "jobs", &mix(n1, n1 + n2));
+    let copies: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut promoted)
+        .unwrap();
+    assert_eq!(copies, 1, "the old master, now a replica, has every job");
+    assert!(wait_until(TIMEOUT, || settled(&mut promoted) >= n1 as usize + 1000));
+    let mut second = second;
+    second.kill();
+    assert!(
+        wait_until(TIMEOUT, || master_port(ports[0]) == Some(first.port)
+            && is_master(first.port)),
+        "the sentinels did not promote the old master back"
+    );
+    let mut back = connect(first.port).unwrap();
+    // Writes the killed master acknowledged but had not passed on are gone
+    // with it: a settle is one script, so its ack went with its outcome, and
+    // the entry is routed again here. Every job ends settled exactly once.
+    assert!(
+        wait_until(TIMEOUT, || settled(&mut back) == (n1 + n2) as usize
+            && pending(&mut back) == 0),
+        "settled {} of {} after a forced failover\n{}\n{}",
+        settled(&mut back),
+        n1 + n2,
+        a.log(),
+        b.log()
+    );
+    assert_exactly_once(&mut back, (n1 + n2) as usize);
+    let info: redis::Value = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg("jobs")
+        .query(&mut back)
+        .unwrap();
+    assert!(format!("{info:?}").contains(GROUP));
+    drop(sentinels);
+}
