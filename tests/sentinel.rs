@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::daemon::{
-    Daemon, GROUP, assert_exactly_once, mixed_job, pending, push, settled, wait_until, write_config,
+    Daemon, GROUP, SLIVKA_ROUTE, assert_exactly_once, mixed_job, pending, push, settled,
+    wait_until, write_config,
 };
 
 const MASTER: &str = "mymaster";
@@ -139,20 +140,9 @@ fn config(dir: &Path, sentinels: &[u16]) -> PathBuf {
         .map(|p| format!("\"127.0.0.1:{p}\""))
         .collect();
     let redis = format!("sentinels = [{}]\nmaster = \"{MASTER}\"", list.join(", "));
-    let route = r#"
-[[routes]]
-name = "slivka"
-source = "jobs"
-match = { service = ["clustalo", "mafft", "jpred"] }
-validators = ["slivka-form"]
-router = "fasta-size"
-targets = ["queue:local", "queue:default"]
-rejected = "jobs:rejected"
-dead-letters = "jobs:dead"
-"#;
     // Entries pending with a daemon that lost them in a failover are taken
     // over after 2 s.
-    write_config(dir, &redis, "batch = 64\nclaim-idle = \"2s\"", route)
+    write_config(dir, &redis, "batch = 64\nclaim-idle = \"2s\"", SLIVKA_ROUTE)
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub fn slivka_config(dir: &Path, redis_url: &str, consumer: &str, extra: &str) -
 }
 
 /// The slivka example's route.
-const SLIVKA_ROUTE: &str = r#"
+pub const SLIVKA_ROUTE: &str = r#"
 [[routes]]
 name = "slivka"
 source = "jobs"
