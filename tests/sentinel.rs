@@ -3,7 +3,8 @@
 //! Debian's `redis-sentinel`). Two daemons route a known mix while the
 //! master is failed over, first gracefully (`SENTINEL FAILOVER`), then by
 //! force (the new master killed -9); after each, every job is settled
-//! exactly once on the master the sentinels name.
+//! exactly once on the master the sentinels name. And `[redis]
+//! replica-acks`: settles wait for a replica, and a missing one is counted.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -258,4 +259,66 @@ fn daemons_follow_the_master_through_a_graceful_and_a_forced_failover_and_settle
         .unwrap();
     assert!(format!("{info:?}").contains(GROUP));
     drop(sentinels);
+}
+
+/// The value of the sample `name` in the daemon's `/metrics` on `port`.
+fn sample(port: u16, name: &str) -> Option<f64> {
+    let body = crate::harness::daemon::http_get(port, "/metrics", None)?.body;
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn replica_acks_wait_for_the_replica_and_count_the_settles_it_did_not_acknowledge() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = server(dir.path(), None);
+    let mut replica = server(dir.path(), Some(master.port));
+    let mut conn = connect(master.port).unwrap();
+    assert!(wait_until(Duration::from_secs(30), || {
+        redis::cmd("INFO")
+            .arg("replication")
+            .query::<String>(&mut conn)
+            .is_ok_and(|info| info.contains("state=online"))
+    }));
+    let redis = format!(
+        "url = \"redis://127.0.0.1:{}\"\nreplica-acks = 1\nreplica-ack-timeout = \"200ms\"",
+        master.port
+    );
+    let routes = format!("{SLIVKA_ROUTE}\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let config = write_config(dir.path(), &redis, "batch = 64", &routes);
+    push(&mut conn, "jobs", &mix(0, 400));
+    let daemon = Daemon::start(&config, "acks");
+    assert!(
+        wait_until(TIMEOUT, || settled(&mut conn) == 400
+            && pending(&mut conn) == 0),
+        "{}",
+        daemon.log()
+    );
+    let port = daemon.metrics_port();
+    assert_eq!(
+        sample(port, "switchyard_replica_acks_short_total"),
+        Some(0.0),
+        "{}",
+        daemon.log()
+    );
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut conn)
+        .unwrap();
+    assert!(stats.contains("cmdstat_wait:"), "the daemon sent WAIT");
+    let mut copy = connect(replica.port).unwrap();
+    assert!(wait_until(TIMEOUT, || settled(&mut copy) == 400));
+
+    // Without its replica, every settle is still made, and counted short.
+    replica.kill();
+    push(&mut conn, "jobs", &mix(400, 500));
+    assert!(
+        wait_until(TIMEOUT, || settled(&mut conn) == 500
+            && pending(&mut conn) == 0),
+        "{}",
+        daemon.log()
+    );
+    assert!(sample(port, "switchyard_replica_acks_short_total").is_some_and(|n| n >= 1.0));
+    assert!(daemon.log().contains("a forced failover now could lose it"));
+    assert_exactly_once(&mut conn, 500);
 }

@@ -127,6 +127,12 @@ pub(super) struct RedisSection {
     pub sentinels: Option<Vec<String>>,
     /// `master`: the name the sentinels know the master by.
     pub master: Option<String>,
+    /// `replica-acks`: replicas that must have each settle before its jobs
+    /// count as done (`WAIT`); 0 or absent: none.
+    pub replica_acks: Option<u32>,
+    /// `replica-ack-timeout`: how long a settle waits for them.
+    #[serde(default, with = "humantime_serde")]
+    pub replica_ack_timeout: Option<Duration>,
 }
 
 /// `[consumer]`.

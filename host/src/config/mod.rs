@@ -38,7 +38,7 @@ pub use env::Overrides;
 pub use routes::{Role, RouteSettings, sources_of, streams_of};
 pub use settings::{
     CONSOLE_TOKEN_ENV, Cap, ConsoleSettings, ConsumerSettings, PluginConfig, RedisTarget,
-    RetentionSettings, Settings, StatusSettings,
+    ReplicaAcks, RetentionSettings, Settings, StatusSettings,
 };
 
 /// A config the tests of every table start from: one route, two plugins

@@ -29,7 +29,8 @@ use super::plugins::plugin_configs;
 use super::retention::retention_settings;
 use super::routes::{RouteSettings, check_loops, check_names, check_roles};
 use super::settings::{
-    CONSOLE_TOKEN_ENV, ConsoleSettings, ConsumerSettings, RedisTarget, Settings, StatusSettings,
+    CONSOLE_TOKEN_ENV, ConsoleSettings, ConsumerSettings, RedisTarget, ReplicaAcks, Settings,
+    StatusSettings,
 };
 use super::slivka::Slivka;
 use crate::plugin::Limits;
@@ -84,6 +85,16 @@ impl Settings {
         let base = Base::of(file);
         let bad = |msg: String| anyhow!("{origin}: {msg}");
 
+        let replica_acks = match raw.redis.replica_acks {
+            None | Some(0) => None,
+            Some(count) => Some(ReplicaAcks {
+                count,
+                timeout: raw
+                    .redis
+                    .replica_ack_timeout
+                    .unwrap_or(Duration::from_secs(1)),
+            }),
+        };
         let redis = redis_target(raw.redis, url, &base).map_err(bad)?;
         let cluster = matches!(redis, RedisTarget::Cluster(_));
         let consumer = consumer_settings(raw.consumer, consumer, file).map_err(bad)?;
@@ -157,6 +168,7 @@ impl Settings {
             retention,
             metrics,
             console,
+            replica_acks,
             file: file.to_owned(),
             redis,
             consumer,

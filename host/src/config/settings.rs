@@ -172,6 +172,19 @@ pub struct Settings {
     pub retention: Option<RetentionSettings>,
     /// The web console's actions.
     pub console: ConsoleSettings,
+    /// Replicas each settle waits for; `None`: none.
+    pub replica_acks: Option<ReplicaAcks>,
+}
+
+/// `[redis] replica-acks`: after each settle, `WAIT count timeout`, so a
+/// job counts as done once that many replicas have its outcome (a forced
+/// failover to one of them then loses nothing switchyard counted done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaAcks {
+    /// Replicas that must acknowledge.
+    pub count: u32,
+    /// How long a settle waits for them before counting the shortfall.
+    pub timeout: Duration,
 }
 
 /// `[console]`: whether the console's actions (replaying dead letters) are

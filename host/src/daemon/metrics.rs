@@ -260,6 +260,8 @@ pub struct Metrics {
     pub plugin_faults: Family<FaultLabels, Counter>,
     /// 1, labelled with what was built.
     pub build_info: Family<BuildLabels, Gauge>,
+    /// Settles whose `WAIT` saw fewer replicas than `[redis] replica-acks`.
+    pub replica_acks_short: Counter,
     /// Shadow routers' decisions beside the live ones.
     pub shadow_decisions: Family<ShadowLabels, Counter>,
     /// The same counts, with the shadow's version, for the heartbeat
@@ -305,6 +307,7 @@ impl Metrics {
             plugin_faults: Family::default(),
             build_info: Family::default(),
             shadow_decisions: Family::default(),
+            replica_acks_short: Counter::default(),
             shadow_tally: Default::default(),
             settled_series: RwLock::default(),
             registry: Registry::default(),
@@ -395,6 +398,11 @@ impl Metrics {
             "plugin_faults",
             "Plugin faults (the job was dead-lettered), by plugin and kind",
             metrics.plugin_faults.clone(),
+        );
+        registry.register(
+            "replica_acks_short",
+            "Settles whose WAIT saw fewer replicas acknowledge than [redis] replica-acks asks for",
+            metrics.replica_acks_short.clone(),
         );
         registry.register(
             "shadow_decisions",

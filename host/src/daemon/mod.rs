@@ -246,6 +246,7 @@ async fn consume_from(
             &consumer.group,
             &consumer.name,
             settings.status.clone(),
+            settings.replica_acks,
         )
         .await
     })

@@ -35,7 +35,7 @@ use std::time::Duration;
 use crate::store::Conn;
 use redis::{RedisResult, Value};
 
-use crate::config::StatusSettings;
+use crate::config::{ReplicaAcks, StatusSettings};
 use crate::pipeline::settle::{Outcome, Settlement};
 
 /// Most values one Lua `unpack` may spread into a command: Redis's Lua
@@ -215,6 +215,8 @@ pub struct Dispatcher {
     status: StatusSettings,
     /// Whether Redis is a cluster: one pipeline per slot.
     cluster: bool,
+    /// Replicas each pipeline of settles waits for (`WAIT`), if any.
+    replica_acks: Option<ReplicaAcks>,
 }
 
 /// How many times a pipeline is sent again because Redis lost the script
@@ -229,9 +231,11 @@ impl Dispatcher {
         group: &str,
         consumer: &str,
         status: StatusSettings,
+        replica_acks: Option<ReplicaAcks>,
     ) -> RedisResult<Dispatcher> {
         let sha = load(&mut conn).await?;
         Ok(Dispatcher {
+            replica_acks,
             cluster: matches!(conn, Conn::Cluster(_)),
             conn,
             sha,
@@ -295,7 +299,15 @@ impl Dispatcher {
             for range in &todo {
                 self.add_script(&mut pipe, &settlements[range.clone()], &mut key);
             }
-            let replies: Vec<RedisResult<Value>> = match pipe.query_async(&mut self.conn).await {
+            // The settles' writes reach that many replicas before their jobs
+            // count as done: WAIT covers every write sent before it.
+            if let Some(acks) = self.replica_acks {
+                pipe.cmd("WAIT")
+                    .arg(acks.count)
+                    .arg(acks.timeout.as_millis() as u64);
+            }
+            let mut replies: Vec<RedisResult<Value>> = match pipe.query_async(&mut self.conn).await
+            {
                 Ok(replies) => replies,
                 Err(e) if is_noscript(&e) => {
                     self.reload().await?;
@@ -303,6 +315,20 @@ impl Dispatcher {
                 }
                 Err(e) => return Err(e),
             };
+            if let Some(acks) = self.replica_acks {
+                let acked = match replies.pop() {
+                    Some(Ok(Value::Int(n))) => n,
+                    _ => 0,
+                };
+                if acked < i64::from(acks.count) {
+                    crate::daemon::metrics::metrics().replica_acks_short.inc();
+                    tracing::warn!(
+                        "{acked} of the {} replicas [redis] replica-acks asks for acknowledged a settle within {}: a forced failover now could lose it",
+                        acks.count,
+                        humantime::format_duration(acks.timeout)
+                    );
+                }
+            }
             let mut again = Vec::new();
             for (range, reply) in todo.into_iter().zip(replies) {
                 match reply {
