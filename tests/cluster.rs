@@ -312,6 +312,22 @@ fn tags_on_two_shards(servers: &Servers) -> (Layout, Layout) {
     (a, b)
 }
 
+/// Routes of two sources on two shards (see [`tags_on_two_shards`]), and
+/// their daemons' config in a new directory (kept alive by the caller).
+fn two_shard_routes(servers: &Servers) -> (Layout, Layout, TempDir, PathBuf) {
+    let (a, b) = tags_on_two_shards(servers);
+    let dir = tempfile::tempdir().unwrap();
+    let routes = format!("{}{}", a.toml("a"), b.toml("b"));
+    let config = config(
+        dir.path(),
+        &servers.url(),
+        true,
+        "batch = 32\nblock-ms = 500\nclaim-idle-ms = 2000",
+        &routes,
+    );
+    (a, b, dir, config)
+}
+
 fn xlen(conn: &mut dyn ConnectionLike, stream: &str) -> usize {
     redis::cmd("XLEN").arg(stream).query(conn).unwrap()
 }
@@ -448,16 +464,7 @@ fn assert_exactly_once(
 #[test]
 fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
     let servers = Servers::cluster();
-    let (a, b) = tags_on_two_shards(&servers);
-    let dir = tempfile::tempdir().unwrap();
-    let routes = format!("{}{}", a.toml("a"), b.toml("b"));
-    let config = config(
-        dir.path(),
-        &servers.url(),
-        true,
-        "batch = 32\nblock-ms = 500\nclaim-idle-ms = 2000",
-        &routes,
-    );
+    let (a, b, _dir, config) = two_shard_routes(&servers);
     let mut conn = servers.connection();
     let n = 800;
     let sent = send_mix(&servers, n, [&a, &b]);
@@ -557,16 +564,7 @@ fn replicas_caught_up(port: u16) -> bool {
 #[test]
 fn a_master_killed_9_under_load_is_replaced_by_its_replica_and_every_job_is_settled_once() {
     let mut servers = Servers::cluster_with_replicas();
-    let (a, b) = tags_on_two_shards(&servers);
-    let dir = tempfile::tempdir().unwrap();
-    let routes = format!("{}{}", a.toml("a"), b.toml("b"));
-    let config = config(
-        dir.path(),
-        &servers.url(),
-        true,
-        "batch = 32\nblock-ms = 500\nclaim-idle-ms = 2000",
-        &routes,
-    );
+    let (a, b, _dir, config) = two_shard_routes(&servers);
     let n = 3000;
     let sent = send_mix(&servers, n, [&a, &b]);
     // The victim: a master holding a source, not the seed node.
