@@ -1,8 +1,8 @@
 //! switchyard on a Redis Cluster: a local 3-master cluster on loopback, two
 //! source streams on different shards, two daemons, one of them killed with
 //! SIGKILL mid-run, and every entry settled exactly once with its status
-//! record; and a master killed -9 under load, replaced by its replica (3
-//! masters with a replica each). Also the start-up refusal of a key layout that cannot be settled
+//! record; and a master failing over to its replica under load, gracefully
+//! and killed -9 (3 masters with a replica each). Also the start-up refusal of a key layout that cannot be settled
 //! atomically, and (ignored by default) a throughput comparison of one node
 //! against the cluster.
 
@@ -561,8 +561,30 @@ fn replicas_caught_up(port: u16) -> bool {
             .all(|l| l.contains(&format!("offset={},", offset.trim())))
 }
 
+/// How a master holding a source loses its slots to its replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failover {
+    /// `CLUSTER FAILOVER` on the replica: it takes over once in sync.
+    Graceful,
+    /// The master killed -9: the replica takes over after
+    /// `cluster-node-timeout`, maybe without its last writes.
+    Forced,
+}
+
 #[test]
 fn a_master_killed_9_under_load_is_replaced_by_its_replica_and_every_job_is_settled_once() {
+    failover_under_load(Failover::Forced);
+}
+
+#[test]
+fn a_graceful_cluster_failover_under_load_settles_every_job_once() {
+    failover_under_load(Failover::Graceful);
+}
+
+/// 3 masters with a replica each, two sources on two shards, two daemons
+/// routing 3,000 jobs; once a quarter are settled, the master of a source
+/// (not the seed node) fails over `how`; every job ends settled exactly once.
+fn failover_under_load(how: Failover) {
     let mut servers = Servers::cluster_with_replicas();
     let (a, b, _dir, config) = two_shard_routes(&servers);
     let n = 3000;
@@ -587,17 +609,36 @@ fn a_master_killed_9_under_load_is_replaced_by_its_replica_and_every_job_is_sett
         "{}",
         first.log()
     );
-    let index = servers
-        .nodes
-        .iter()
-        .position(|(port, _)| *port == victim)
-        .unwrap();
-    let (_, mut child) = servers.nodes.remove(index);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    eprintln!("killed master {victim} (SIGKILL) after a quarter of the {n} jobs were settled");
+    match how {
+        Failover::Forced => {
+            let index = servers
+                .nodes
+                .iter()
+                .position(|(port, _)| *port == victim)
+                .unwrap();
+            let (_, mut child) = servers.nodes.remove(index);
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        Failover::Graceful => {
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query(&mut node(victim).unwrap())
+                .unwrap();
+            let replica: u16 = info
+                .split("port=")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next()?.parse().ok())
+                .expect("the victim's replica");
+            let _: String = redis::cmd("CLUSTER")
+                .arg("FAILOVER")
+                .query(&mut node(replica).unwrap())
+                .unwrap();
+        }
+    }
+    eprintln!("{how:?} failover of master {victim} after a quarter of the {n} jobs were settled");
     drop(conn);
-    // Its replica takes its slots over (cluster-node-timeout 5 s).
+    // Its replica takes its slots over.
     assert!(
         wait_until(SETTLE_TIMEOUT, || {
             let info: String = node(seed)
@@ -608,11 +649,11 @@ fn a_master_killed_9_under_load_is_replaced_by_its_replica_and_every_job_is_sett
                     .iter()
                     .all(|l| servers.master_of(&l.source()) != victim)
         }),
-        "no replica took the killed master's slots over"
+        "no replica took the master's slots over"
     );
-    // Writes the killed master acknowledged but had not passed on are gone
-    // with it; a settle's ack and outcome go together, so such a job is
-    // routed again on the new master. Every job ends settled once.
+    // Forced: writes the killed master acknowledged but had not passed on
+    // are gone with it; a settle's ack and outcome go together, so such a
+    // job is routed again on the new master. Every job ends settled once.
     let mut conn = servers.connection();
     let done = wait_until(SETTLE_TIMEOUT, || {
         settled(conn.as_mut(), &[&a, &b]) >= n as usize
