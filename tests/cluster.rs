@@ -2,7 +2,10 @@
 //! source streams on different shards, two daemons, one of them killed with
 //! SIGKILL mid-run, and every entry settled exactly once with its status
 //! record; and a master failing over to its replica under load, gracefully
-//! and killed -9 (3 masters with a replica each). Also the start-up refusal of a key layout that cannot be settled
+//! and killed -9 (3 masters with a replica each). The commands beside the
+//! daemon (`send`, `status`, `dead-letters`, `replay`, the console) given
+//! any node's URL, and retention trimming each source on its own master.
+//! Also the start-up refusal of a key layout that cannot be settled
 //! atomically, and (ignored by default) a throughput comparison of one node
 //! against the cluster.
 
@@ -541,6 +544,241 @@ fn two_sources_on_two_shards_are_routed_exactly_once_through_a_kill_9() {
         )
     });
     assert_eq!(record["status"], kind.status(), "{record}");
+}
+
+/// Runs the switchyard binary with `args`; its success, stdout and stderr.
+fn switchyard(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .env_remove("SWITCHYARD_REDIS_URL")
+        .env_remove("SWITCHYARD_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run switchyard");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The jobs of the mix for `side` (even numbers 0, odd 1) as a JSON-lines
+/// file in `dir`; each job's number and kind.
+fn mix_file(dir: &Path, n: u64, side: u64) -> (PathBuf, Vec<(u64, Kind)>) {
+    let mut text = String::new();
+    let mut jobs = Vec::new();
+    for i in (0..n).filter(|i| i % 2 == side) {
+        let (kind, fields) = mixed_job(i);
+        let object: serde_json::Map<String, serde_json::Value> = fields
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::json!(String::from_utf8(v).unwrap())))
+            .collect();
+        text.push_str(&serde_json::Value::Object(object).to_string());
+        text.push('\n');
+        jobs.push((i, kind));
+    }
+    let path = dir.join(format!("mix-{side}.jsonl"));
+    std::fs::write(&path, text).unwrap();
+    (path, jobs)
+}
+
+/// What an operator runs beside the daemons, given the URL of a node that
+/// holds neither source: `send` reaches each source's master, the daemon
+/// routes, retention trims each source on its own master (archiving first),
+/// `status` sums every master, `dead-letters` and `replay` find the letters
+/// on their shard, and the console's API reads the same figures.
+#[test]
+fn every_command_works_from_any_nodes_url_and_retention_trims_each_shard() {
+    let servers = Servers::cluster();
+    let (a, b) = tags_on_two_shards(&servers);
+    let holders = [
+        servers.master_of(&a.source()),
+        servers.master_of(&b.source()),
+    ];
+    let other = servers
+        .nodes
+        .iter()
+        .map(|(port, _)| *port)
+        .find(|port| !holders.contains(port))
+        .expect("three masters, two tags: one master holds neither");
+    let url = format!("redis://127.0.0.1:{other}");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let routes = format!(
+        "{}{}\n[retention]\ninterval = \"300ms\"\narchive-dir = \"{}\"\n",
+        a.toml("a"),
+        b.toml("b"),
+        archive.display()
+    );
+    let config = config(
+        dir.path(),
+        &url,
+        true,
+        "batch = 32\nblock-ms = 500\nclaim-idle-ms = 2000",
+        &routes,
+    );
+    let config_arg = config.to_str().unwrap();
+    let mut conn = servers.connection();
+
+    // send: each file to its source, through the node that holds neither.
+    let n = 200;
+    let mut sent = Vec::new();
+    for (side, layout) in [&a, &b].into_iter().enumerate() {
+        let (file, jobs) = mix_file(dir.path(), n, side as u64);
+        let (ok, stdout, stderr) = switchyard(&[
+            "send",
+            "--redis-url",
+            &url,
+            "--stream",
+            &layout.source(),
+            file.to_str().unwrap(),
+        ]);
+        assert!(ok, "send to {}: {stderr}", layout.source());
+        assert!(
+            stdout.contains(&format!("sent {} jobs", jobs.len())),
+            "{stdout}"
+        );
+        assert_eq!(xlen(conn.as_mut(), &layout.source()), jobs.len());
+        sent.extend(jobs.into_iter().map(|(i, kind)| (i, kind, side)));
+    }
+
+    let daemon = Daemon::start(&config, "ops");
+    let done = wait_until(SETTLE_TIMEOUT, || {
+        settled(conn.as_mut(), &[&a, &b]) >= n as usize
+            && pending_total(conn.as_mut(), &[&a, &b]) == 0
+    });
+    assert!(done, "{}", daemon.log());
+    assert_exactly_once(conn.as_mut(), [&a, &b], &sent);
+
+    // Retention: every source entry is acknowledged, so each source is
+    // trimmed to nothing on its own master, after its archive file.
+    let trimmed = wait_until(SETTLE_TIMEOUT, || {
+        xlen(conn.as_mut(), &a.source()) == 0 && xlen(conn.as_mut(), &b.source()) == 0
+    });
+    assert!(trimmed, "the sources were not trimmed:\n{}", daemon.log());
+    for layout in [&a, &b] {
+        let position: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(format!("switchyard:retention:{}", layout.source()))
+            .query(conn.as_mut())
+            .unwrap();
+        assert_eq!(
+            position.get("trimmed").map(String::as_str),
+            Some((n / 2).to_string().as_str()),
+            "{}: {position:?}",
+            layout.source()
+        );
+        assert_eq!(position.get("archived"), position.get("trimmed"));
+    }
+    let (ok, history, stderr) = switchyard(&[
+        "archive",
+        "--config",
+        config_arg,
+        "--job",
+        &job_id(sent.iter().find(|(_, _, side)| *side == 1).unwrap().0),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(history.contains(&b.source()), "{history}");
+
+    // status: the figures of every master, from the node holding neither.
+    let (ok, report, stderr) = switchyard(&["status", "--config", config_arg, "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for layout in [&a, &b] {
+        let source = report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stream"] == layout.source().as_str())
+            .unwrap();
+        assert_eq!(source["length"], 0, "{source}");
+        assert_eq!(source["pending"], 0, "{source}");
+        assert_eq!(source["group-exists"], true, "{source}");
+        for stream in layout.outcomes() {
+            let row = report["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["stream"] == stream.as_str())
+                .unwrap_or_else(|| panic!("status lists no {stream}: {report}"));
+            assert_eq!(row["length"], xlen(conn.as_mut(), &stream), "{stream}");
+        }
+    }
+    assert_eq!(report["daemons"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["memory"]["status-records"], n, "{report}");
+
+    // The console's API, served alone, reads the same.
+    let mut console = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["console", "--config", config_arg, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env_remove("SWITCHYARD_REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("console.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut port = None;
+    let listening = wait_until(Duration::from_secs(30), || {
+        port = std::fs::read_to_string(dir.path().join("console.log"))
+            .unwrap_or_default()
+            .split("console listening on http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next()?.parse::<u16>().ok());
+        port.is_some()
+    });
+    assert!(listening, "the console did not start");
+    let answer = harness::daemon::http_get(port.unwrap(), "/api/streams", None)
+        .expect("the console answers");
+    let _ = console.kill();
+    let _ = console.wait();
+    let streams: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let local = streams["streams"]
+        .as_array()
+        .unwrap_or_else(|| panic!("/api/streams has no streams: {streams}"))
+        .iter()
+        .find(|s| s["stream"] == b.local().as_str())
+        .unwrap_or_else(|| panic!("the console lists no {}: {streams}", b.local()))
+        .clone();
+    assert_eq!(local["length"], xlen(conn.as_mut(), &b.local()), "{local}");
+
+    // dead-letters and replay, on the shard that holds the letters.
+    let dead = xlen(conn.as_mut(), &b.dead());
+    assert!(dead > 0, "the mix dead-letters some jobs");
+    let (ok, listing, stderr) = switchyard(&[
+        "dead-letters",
+        "--config",
+        config_arg,
+        "--stream",
+        &b.dead(),
+        "--count",
+        "1000",
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(listing.lines().count(), dead, "{listing}");
+    let before: Vec<String> = entries(conn.as_mut(), &b.dead())
+        .into_iter()
+        .map(|mut e| e.remove("switchyard-source").unwrap())
+        .collect();
+    let (ok, stdout, stderr) = switchyard(&["replay", "--config", config_arg, "--from", &b.dead()]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!("replayed {dead} dead letters")),
+        "{stdout}"
+    );
+    // Routed again, they die again (the reason is in the job), as new
+    // entries of their source.
+    let again = wait_until(SETTLE_TIMEOUT, || {
+        xlen(conn.as_mut(), &b.dead()) == dead && pending_total(conn.as_mut(), &[&b]) == 0
+    });
+    assert!(again, "{}", daemon.log());
+    let after: Vec<String> = entries(conn.as_mut(), &b.dead())
+        .into_iter()
+        .map(|mut e| e.remove("switchyard-source").unwrap())
+        .collect();
+    assert!(
+        after.iter().all(|s| !before.contains(s)),
+        "every letter was replayed as a new source entry: {before:?} {after:?}"
+    );
 }
 
 /// Whether every replica of the master on `port` has all it was sent.

@@ -558,9 +558,11 @@ fn the_trim_script_refuses_what_some_group_still_needs() {
     assert_eq!(xlen(&mut conn, "s"), 8);
 
     // The whole round agrees: it trims below the pending 3-0 and no further.
+    let mut blocking =
+        switchyard::store::BlockingConn::open(&redis.url(), Duration::from_secs(10)).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let round = switchyard::retention::trim_stream(
-        &mut conn,
+        &mut blocking,
         "s",
         switchyard::config::Role::Source,
         Default::default(),
@@ -576,7 +578,7 @@ fn the_trim_script_refuses_what_some_group_still_needs() {
         .query(&mut conn)
         .unwrap();
     let round = switchyard::retention::trim_stream(
-        &mut conn,
+        &mut blocking,
         "s",
         switchyard::config::Role::Source,
         Default::default(),

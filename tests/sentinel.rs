@@ -3,7 +3,8 @@
 //! Debian's `redis-sentinel`). Two daemons route a known mix while the
 //! master is failed over, first gracefully (`SENTINEL FAILOVER`), then by
 //! force (the new master killed -9); after each, every job is settled
-//! exactly once on the master the sentinels name. And `[redis]
+//! exactly once on the master the sentinels name, and retention, asking
+//! the sentinels, trims the source there. And `[redis]
 //! replica-acks`: settles wait for a replica, and a missing one is counted.
 
 use std::net::TcpListener;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use crate::harness::daemon::{
     Daemon, GROUP, SLIVKA_ROUTE, assert_exactly_once, mixed_job, pending, push, settled,
-    wait_until, write_config,
+    wait_until, write_config, xlen,
 };
 
 const MASTER: &str = "mymaster";
@@ -258,6 +259,28 @@ fn daemons_follow_the_master_through_a_graceful_and_a_forced_failover_and_settle
         .query(&mut back)
         .unwrap();
     assert!(format!("{info:?}").contains(GROUP));
+
+    // Retention finds the master of now through the sentinels: a daemon
+    // with [retention] trims the source of every acknowledged entry there.
+    let retaining = dir.path().join("retention");
+    std::fs::create_dir_all(&retaining).unwrap();
+    let with_retention = self::config(&retaining, &ports);
+    let text = std::fs::read_to_string(&with_retention).unwrap();
+    std::fs::write(
+        &with_retention,
+        format!(
+            "{text}
+[retention]
+interval = \"300ms\"\n"
+        ),
+    )
+    .unwrap();
+    let c = Daemon::start(&with_retention, "sentinel-c");
+    assert!(
+        wait_until(TIMEOUT, || xlen(&mut back, "jobs") == 0),
+        "the source was not trimmed on the master of now:\n{}",
+        c.log()
+    );
     drop(sentinels);
 }
 

@@ -18,9 +18,11 @@ pub fn run(dir: Option<PathBuf>, config: Option<&Path>, query: &Query) -> anyhow
     let dir = match (dir, config) {
         (Some(dir), _) => dir,
         (None, Some(config)) => {
-            // The archive needs no Redis: any URL lets a config that takes
-            // its URL from the environment load.
-            let settings = Settings::load(config, Some("embedded".into()), Some("cli".into()))?;
+            // The archive needs no Redis: any server's URL lets a config
+            // load that takes its URL from the environment, names a
+            // cluster or sentinels. Nothing connects to it.
+            let settings =
+                Settings::load(config, Some("redis://127.0.0.1".into()), Some("cli".into()))?;
             settings
                 .retention
                 .and_then(|r| r.archive_dir)

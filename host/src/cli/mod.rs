@@ -21,21 +21,21 @@ pub mod status;
 pub mod trial;
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::config::Settings;
+use crate::store::BlockingConn;
+
+/// How long one command of a command beside the daemon may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A connection to the Redis of `config` (or of `url`, which overrides it),
-/// and the config's settings when one was given.
+/// and the config's settings when one was given. A cluster node's URL
+/// reaches the whole cluster ([`BlockingConn`]).
 pub fn connect(
     url: Option<String>,
     config: Option<&Path>,
-) -> anyhow::Result<(redis::Connection, Option<Settings>)> {
+) -> anyhow::Result<(BlockingConn, Option<Settings>)> {
     let (url, settings) = crate::store::resolve(url, config)?;
-    let conn = crate::store::client(&url)?.get_connection().map_err(|e| {
-        anyhow::anyhow!(
-            "cannot connect to Redis at {}: {e}",
-            crate::store::redact(&url)
-        )
-    })?;
-    Ok((conn, settings))
+    Ok((BlockingConn::open(&url, COMMAND_TIMEOUT)?, settings))
 }

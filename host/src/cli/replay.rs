@@ -25,6 +25,7 @@ use serde_json::{Value as Json, json};
 
 use crate::pipeline::job::EntryId;
 use crate::pipeline::settle::{ERROR_FIELD, REASON_FIELD, SOURCE_FIELD, STAGE_FIELD};
+use crate::store::BlockingConn;
 
 /// Moves one entry: see the module doc.
 pub const REPLAY_SCRIPT: &str = r#"
@@ -204,7 +205,7 @@ pub type Letter = (String, Vec<(String, Vec<u8>)>);
 /// (exclusive; `-`: from the start) and up to `through` (inclusive; `+`:
 /// to the end).
 pub fn read(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     after: &str,
     through: &str,
@@ -260,7 +261,7 @@ pub fn matches(letter: &Letter, filter: Option<&(String, String)>) -> bool {
 /// held when it started; `dry_run` only counts (and prints each). Returns
 /// what moved and what was left.
 pub fn replay(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     from: &str,
     destination: &Destination,
     count: usize,

@@ -18,7 +18,6 @@ pub fn run(
     config: Option<&Path>,
     file: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let (url, _) = crate::store::resolve(url, config)?;
     let reader: Box<dyn BufRead> = match file {
         Some(path) if path.as_os_str() != "-" => Box::new(BufReader::new(
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
@@ -26,10 +25,8 @@ pub fn run(
         _ => Box::new(BufReader::new(std::io::stdin())),
     };
     let name = file.map_or("stdin".to_owned(), |p| p.display().to_string());
-    let client = crate::store::client(&url)?;
-    let mut conn = client
-        .get_connection()
-        .with_context(|| format!("cannot connect to Redis at {}", crate::store::redact(&url)))?;
+    // On a cluster, every XADD goes to the master of the stream's slot.
+    let (mut conn, _) = super::connect(url, config)?;
     let progress = super::progress::bar(None, &format!("sending {name} to {stream}"), "jobs");
     let mut pipe = redis::pipe();
     let mut queued = 0usize;

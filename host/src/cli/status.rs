@@ -20,11 +20,12 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use bytesize::ByteSize;
 use comfy_table::{CellAlignment, Table, presets::NOTHING};
-use redis::{Commands, Value};
+use redis::Value;
 use serde_json::{Value as Json, json};
 
 use crate::config::{Settings, streams_of};
 use crate::daemon::heartbeat::{DAEMONS_KEY, HEARTBEAT_TTL, unix_ms};
+use crate::store::BlockingConn;
 use crate::store::backlog;
 use crate::store::reply::{flat_map, groups};
 
@@ -50,7 +51,7 @@ pub fn run(url: Option<String>, config: Option<&Path>, json: bool) -> anyhow::Re
 }
 
 /// Collects the report from Redis.
-pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Result<Json> {
+pub fn collect(conn: &mut BlockingConn, settings: &Settings) -> anyhow::Result<Json> {
     let group = &settings.consumer.group;
     let now = redis_now_ms(conn);
     let mut sources = Vec::new();
@@ -118,7 +119,7 @@ pub fn collect(conn: &mut redis::Connection, settings: &Settings) -> anyhow::Res
 }
 
 /// The daemons whose heartbeat is younger than [`HEARTBEAT_TTL`], by name.
-pub fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Json>> {
+pub fn daemons(conn: &mut BlockingConn, now: u64) -> anyhow::Result<Vec<Json>> {
     let reply: Value = redis::cmd("HGETALL")
         .arg(DAEMONS_KEY)
         .query(conn)
@@ -158,7 +159,7 @@ pub fn daemons(conn: &mut redis::Connection, now: u64) -> anyhow::Result<Vec<Jso
 
 /// Redis's clock in Unix ms (the heartbeats are stamped with it, and stream
 /// ids are); this machine's clock when Redis will not say.
-pub fn redis_now_ms(conn: &mut redis::Connection) -> u64 {
+pub fn redis_now_ms(conn: &mut BlockingConn) -> u64 {
     redis::cmd("TIME")
         .query::<(u64, u64)>(conn)
         .map(|(s, us)| s * 1000 + us / 1000)
@@ -167,7 +168,7 @@ pub fn redis_now_ms(conn: &mut redis::Connection) -> u64 {
 
 /// `MEMORY USAGE key` in bytes; null if the key is missing or the user may
 /// not ask.
-fn memory_usage(conn: &mut redis::Connection, key: &str) -> Option<i64> {
+fn memory_usage(conn: &mut BlockingConn, key: &str) -> Option<i64> {
     redis::cmd("MEMORY")
         .arg("USAGE")
         .arg(key)
@@ -180,7 +181,7 @@ fn memory_usage(conn: &mut redis::Connection, key: &str) -> Option<i64> {
 /// records (counted, or estimated on a big keyspace: see the module doc;
 /// sized from a sample), and Redis's total.
 fn memory(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     settings: &Settings,
     sources: &[Json],
     streams: &[Json],
@@ -193,24 +194,30 @@ fn memory(
     let prefix = &settings.status.prefix;
     let keys: u64 = redis::cmd("DBSIZE").query(conn).unwrap_or(0);
     let (count, sample, method) = if keys <= COUNT_ALL_UP_TO {
-        let counted: Vec<String> = conn
-            .scan_match::<_, String>(format!("{prefix}*"))
-            .map(|iter| iter.filter_map(Result::ok).collect())
-            .unwrap_or_default();
+        // Every master's keys, on a cluster.
+        let counted = conn.scan_match(&format!("{prefix}*")).unwrap_or_default();
         let sample = counted.iter().take(STATUS_SAMPLE).cloned().collect();
         (counted.len() as u64, sample, "counted".to_owned())
     } else {
-        let mut pipe = redis::pipe();
-        for _ in 0..KEY_SAMPLE {
-            pipe.cmd("RANDOMKEY");
+        // Per master on a cluster: the records of a route live in its slot,
+        // so one master's keys say nothing of another's.
+        let masters = conn.masters().unwrap_or_default();
+        let draws = (KEY_SAMPLE / masters.len().max(1)).max(1);
+        let mut estimate = 0u64;
+        let mut hits = Vec::new();
+        for master in &masters {
+            let here: u64 = conn
+                .query_at(master, &redis::cmd("DBSIZE"))
+                .and_then(|v| Ok(redis::from_redis_value(v)?))
+                .unwrap_or(0);
+            let drawn = conn.random_keys_at(master, draws).unwrap_or_default();
+            let found: Vec<String> = drawn
+                .into_iter()
+                .filter(|k| k.starts_with(prefix.as_str()))
+                .collect();
+            estimate += found.len() as u64 * here / draws as u64;
+            hits.extend(found);
         }
-        let drawn: Vec<Option<String>> = pipe.query(conn).unwrap_or_default();
-        let mut hits: Vec<String> = drawn
-            .into_iter()
-            .flatten()
-            .filter(|k| k.starts_with(prefix.as_str()))
-            .collect();
-        let estimate = hits.len() as u64 * keys / KEY_SAMPLE as u64;
         hits.sort();
         hits.dedup();
         hits.truncate(STATUS_SAMPLE);
@@ -229,15 +236,8 @@ fn memory(
     } else {
         sampled.iter().sum::<i64>() * count as i64 / sampled.len() as i64
     };
-    let used_memory = redis::cmd("INFO")
-        .arg("memory")
-        .query::<String>(conn)
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("used_memory:"))
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        });
+    // Summed over the masters, on a cluster.
+    let used_memory = conn.info_sum("memory", "used_memory");
     json!({
         "streams-bytes": streams_bytes,
         "status-records": count,

@@ -147,20 +147,6 @@ impl Settings {
         }
         let retention = match raw.retention {
             None => None,
-            Some(_) if cluster => {
-                return Err(bad(
-                    "[retention] is not supported with [redis] cluster = true yet: \
-                     trim its streams by hand (see the README, \"Retention\")"
-                        .to_owned(),
-                ));
-            }
-            Some(_) if matches!(redis, RedisTarget::Sentinel { .. }) => {
-                return Err(bad(
-                    "[retention] is not supported with [redis] sentinels yet: \
-                     trim its streams by hand (see the README, \"Retention\")"
-                        .to_owned(),
-                ));
-            }
             Some(r) => Some(retention_settings(r, &routes, &base).map_err(bad)?),
         };
 

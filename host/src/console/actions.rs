@@ -24,6 +24,7 @@ use super::{Console, answer, bearer};
 use crate::cli::replay::{Destination, Letter, REPLAY_SCRIPT, replay as replay_all, source_stream};
 use crate::config::{Role, Settings, streams_of};
 use crate::pipeline::settle::{REASON_FIELD, SOURCE_FIELD};
+use crate::store::BlockingConn;
 
 /// The shortest bearer token the actions accept.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -133,7 +134,7 @@ pub(super) async fn replay(
 /// Moves dead letter `id` of `stream` back to the source it was read from;
 /// returns that source.
 fn replay_one(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     id: &str,
     sources: &[String],

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::store::BlockingConn;
 use anyhow::Context;
-use redis::Connection;
 use serde_json::{Value as Json, json};
 
 use super::rates::Reading;
@@ -31,7 +31,7 @@ const SHOWN_BYTES: usize = 4096;
 
 /// Each stream's `entries-added` and length, read now; a stream that does
 /// not exist yet is left out.
-pub fn reading(conn: &mut Connection, settings: &Settings) -> anyhow::Result<(Reading, Json)> {
+pub fn reading(conn: &mut BlockingConn, settings: &Settings) -> anyhow::Result<(Reading, Json)> {
     let (seconds, micros): (u64, u64) = redis::cmd("TIME").query(conn)?;
     let mut added = BTreeMap::new();
     let mut streams = Vec::new();
@@ -60,7 +60,7 @@ pub fn reading(conn: &mut Connection, settings: &Settings) -> anyhow::Result<(Re
 
 /// `/api/overview`: the routes as a flow (source → validators → router →
 /// targets, rejected, dead letters) and every stream's counts.
-pub fn overview(conn: &mut Connection, settings: &Settings) -> anyhow::Result<(Reading, Json)> {
+pub fn overview(conn: &mut BlockingConn, settings: &Settings) -> anyhow::Result<(Reading, Json)> {
     let (reading, streams) = reading(conn, settings)?;
     let routes: Vec<Json> = settings
         .routes
@@ -90,20 +90,20 @@ pub fn overview(conn: &mut Connection, settings: &Settings) -> anyhow::Result<(R
 
 /// `/api/streams`: `switchyard status --json`'s report (sources with lag,
 /// pending, oldest pending and consumers; output lengths; memory; daemons).
-pub fn streams(conn: &mut Connection, settings: &Settings) -> anyhow::Result<Json> {
+pub fn streams(conn: &mut BlockingConn, settings: &Settings) -> anyhow::Result<Json> {
     crate::cli::status::collect(conn, settings)
 }
 
 /// `/api/daemons`: the daemons alive, their plugin versions and their last
 /// reload's result.
-pub fn daemons(conn: &mut Connection) -> anyhow::Result<Json> {
+pub fn daemons(conn: &mut BlockingConn) -> anyhow::Result<Json> {
     let now = crate::cli::status::redis_now_ms(conn);
     Ok(Json::Array(crate::cli::status::daemons(conn, now)?))
 }
 
 /// `/api/letters`: the latest `count` entries of every rejected and
 /// dead-letter stream, newest first, and the same grouped by reason.
-pub fn letters(conn: &mut Connection, settings: &Settings, count: usize) -> anyhow::Result<Json> {
+pub fn letters(conn: &mut BlockingConn, settings: &Settings, count: usize) -> anyhow::Result<Json> {
     let mut all: Vec<(EntryId, Json)> = Vec::new();
     for (stream, role) in streams_of(&settings.routes) {
         if !matches!(role, Role::Rejected | Role::DeadLetters) {
@@ -162,7 +162,7 @@ pub fn letters(conn: &mut Connection, settings: &Settings, count: usize) -> anyh
 /// produced (by the ids its record's `entries` names; for an older record
 /// without them, looked for around its settle time), the plugins that
 /// decided and the reason in words.
-pub fn job(conn: &mut Connection, settings: &Settings, job_id: &str) -> anyhow::Result<Json> {
+pub fn job(conn: &mut BlockingConn, settings: &Settings, job_id: &str) -> anyhow::Result<Json> {
     let prefix = &settings.status.prefix;
     let mut keys: Vec<String> = settings
         .sources()
@@ -265,7 +265,7 @@ pub fn job(conn: &mut Connection, settings: &Settings, job_id: &str) -> anyhow::
 /// `/api/entry/{stream}/{id}`: one entry with its fields, and the job it
 /// carries (as [`job`] finds it) when it has a `job-id`.
 pub fn entry(
-    conn: &mut Connection,
+    conn: &mut BlockingConn,
     settings: &Settings,
     stream: &str,
     id: &str,
@@ -288,7 +288,7 @@ pub fn entry(
 }
 
 /// Entry `id` of `stream` as `{stream, id, fields}` (long values cut).
-fn fetch(conn: &mut Connection, stream: &str, id: &str) -> anyhow::Result<Option<Json>> {
+fn fetch(conn: &mut BlockingConn, stream: &str, id: &str) -> anyhow::Result<Option<Json>> {
     if EntryId::parse(id).is_none() {
         anyhow::bail!("`{id}` is not a stream entry id (MS-SEQ)");
     }
@@ -328,7 +328,7 @@ fn shown(stream: &str, id: &str, fields: &[(String, Vec<u8>)]) -> Json {
 /// the entry's id is Redis's clock at the same moment) onwards, at most
 /// [`OUTCOME_SEARCH_LIMIT`] entries.
 fn find_outcome(
-    conn: &mut Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     from: &str,
     updated: u64,

@@ -25,16 +25,16 @@ pub mod rates;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::store::BlockingConn;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json as JsonResponse, Response};
 use axum::routing::{get, post};
-use redis::Connection;
 use serde_json::{Value as Json, json};
 
-use crate::config::{RouteSettings, Settings};
+use crate::config::{RedisTarget, RouteSettings, Settings};
 use crate::daemon::shutdown::Shutdown;
 use actions::Actions;
 use rates::{History, SAMPLE_EVERY};
@@ -49,9 +49,9 @@ pub type RoutesNow = Box<dyn Fn() -> Vec<RouteSettings> + Send + Sync>;
 
 /// What the console's handlers share.
 pub struct Console {
-    client: redis::Client,
-    url: String,
-    conn: Mutex<Option<Connection>>,
+    /// Where Redis is; the sentinels are asked again at each connect.
+    target: RedisTarget,
+    conn: Mutex<Option<BlockingConn>>,
     settings: Settings,
     routes: RoutesNow,
     history: Mutex<History>,
@@ -59,13 +59,17 @@ pub struct Console {
 }
 
 impl Console {
-    /// A console on the Redis at `url` for the system `settings` describes,
-    /// showing the routes `routes` gives at each request.
-    pub fn new(url: &str, settings: Settings, routes: RoutesNow) -> anyhow::Result<Arc<Console>> {
+    /// A console on the Redis `target` names (a cluster from any node's
+    /// URL) for the system `settings` describes, showing the routes `routes`
+    /// gives at each request.
+    pub fn new(
+        target: RedisTarget,
+        settings: Settings,
+        routes: RoutesNow,
+    ) -> anyhow::Result<Arc<Console>> {
         let actions = Actions::from_settings(&settings)?;
         Ok(Arc::new(Console {
-            client: crate::store::client(url)?,
-            url: crate::store::redact(url),
+            target,
             conn: Mutex::new(None),
             settings,
             routes,
@@ -85,7 +89,7 @@ impl Console {
     /// `f` fails, so the next request connects afresh).
     fn with_conn<T>(
         &self,
-        f: impl FnOnce(&mut Connection, &Settings) -> anyhow::Result<T>,
+        f: impl FnOnce(&mut BlockingConn, &Settings) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let settings = self.view();
         let mut slot = self
@@ -93,13 +97,7 @@ impl Console {
             .lock()
             .expect("console connection lock is never poisoned");
         if slot.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(COMMAND_TIMEOUT)
-                .with_context(|| format!("cannot connect to Redis at {}", self.url))?;
-            conn.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-            conn.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-            *slot = Some(conn);
+            *slot = Some(BlockingConn::to_target(&self.target, COMMAND_TIMEOUT)?);
         }
         let conn = slot.as_mut().expect("connected above");
         let result = f(conn, &settings);
@@ -165,7 +163,7 @@ pub fn router(console: Arc<Console>) -> Router {
 /// or a 502 whose body names what failed.
 async fn answer(
     console: Arc<Console>,
-    f: impl FnOnce(&Console, &mut Connection, &Settings) -> anyhow::Result<Json> + Send + 'static,
+    f: impl FnOnce(&Console, &mut BlockingConn, &Settings) -> anyhow::Result<Json> + Send + 'static,
 ) -> Response {
     let result = tokio::task::spawn_blocking(move || {
         console.with_conn(|conn, settings| f(&console, conn, settings))
@@ -250,10 +248,15 @@ pub fn serve_alone(
     url: Option<String>,
     addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    let (url, settings) = crate::store::resolve(url, Some(config))?;
-    let settings = settings.expect("resolve loads the config it is given");
+    let settings = Settings::load(config, None, Some("console".into()))?;
+    // A URL of the command line names one server (or any node of a
+    // cluster); `embedded` and none mean the config's.
+    let target = match url {
+        Some(url) if url != "embedded" => RedisTarget::Url(url),
+        _ => settings.redis.clone(),
+    };
     let routes = settings.routes.clone();
-    let console = Console::new(&url, settings, Box::new(move || routes.clone()))?;
+    let console = Console::new(target, settings, Box::new(move || routes.clone()))?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

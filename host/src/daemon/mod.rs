@@ -117,8 +117,7 @@ pub fn run(
                     .map(|route| route.settings.clone())
                     .collect()
             });
-            let console =
-                Console::new(&store::url_for(&settings.redis)?, settings.clone(), routes)?;
+            let console = Console::new(settings.redis.clone(), settings.clone(), routes)?;
             tokio::spawn(console.clone().sample_until(shutdown.clone()));
             let console = crate::console::router(console);
             let listener =
@@ -292,10 +291,9 @@ async fn consume_from(
             Ok(())
         });
     }
-    // Retention is refused on a cluster (see config): one server here.
     if let Some(retention) = settings.retention.clone() {
         let task = crate::retention::Retention {
-            client: store::client(&store::url_for(&settings.redis)?)?,
+            target: settings.redis.clone(),
             settings: retention,
             snapshot: shared.snapshot.clone(),
             holder: consumer.name.clone(),

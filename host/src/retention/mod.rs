@@ -35,10 +35,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::config::{RetentionSettings, streams_of};
+use crate::config::{RedisTarget, RetentionSettings, streams_of};
 use crate::daemon::metrics::{ResultLabels, metrics};
 use crate::daemon::shutdown::Shutdown;
 use crate::daemon::snapshot::SnapshotCell;
+use crate::store::BlockingConn;
+
+/// How long one command of a round may take (an XRANGE of a batch to
+/// archive, the trim script).
+const ROUND_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub use bound::acknowledged_bound;
 pub use round::{TRIM_SCRIPT, position, round, trim_stream};
@@ -49,8 +54,10 @@ pub const POSITION_PREFIX: &str = "switchyard:retention:";
 pub const LOCK_KEY: &str = "switchyard:retention-lock";
 /// The daemon's retention task.
 pub struct Retention {
-    /// Where Redis is; the task holds its own connection.
-    pub client: redis::Client,
+    /// Where Redis is: one server, a cluster (each stream trimmed on the
+    /// master of its slot) or the sentinels' master of the moment. The task
+    /// holds its own connection and makes a new one after a failed round.
+    pub target: RedisTarget,
     /// What to keep.
     pub settings: RetentionSettings,
     /// The current routes, for the stream names.
@@ -65,7 +72,7 @@ impl Retention {
     pub async fn run(self, mut shutdown: Shutdown) {
         let stop = Arc::new(AtomicBool::new(false));
         let settings = Arc::new(self.settings);
-        let mut conn: Option<redis::Connection> = None;
+        let mut conn: Option<BlockingConn> = None;
         let mut failing = false;
         tracing::info!(
             interval = ?settings.interval,
@@ -81,8 +88,8 @@ impl Retention {
                 let snapshot = self.snapshot.current();
                 streams_of(snapshot.routes.iter().map(|r| &r.settings))
             };
-            let (client, settings_, holder, stop_) = (
-                self.client.clone(),
+            let (target, settings_, holder, stop_) = (
+                self.target.clone(),
                 settings.clone(),
                 self.holder.clone(),
                 stop.clone(),
@@ -91,7 +98,7 @@ impl Retention {
             let mut job = tokio::task::spawn_blocking(move || {
                 let mut conn = match taken {
                     Some(conn) => conn,
-                    None => connect(&client)?,
+                    None => BlockingConn::to_target(&target, ROUND_COMMAND_TIMEOUT)?,
                 };
                 let result = round(&mut conn, &settings_, &streams, &holder, &stop_);
                 result.map(|r| (conn, r))
@@ -141,11 +148,4 @@ impl Retention {
             }
         }
     }
-}
-
-fn connect(client: &redis::Client) -> anyhow::Result<redis::Connection> {
-    let conn = client.get_connection_with_timeout(Duration::from_secs(5))?;
-    conn.set_read_timeout(Some(Duration::from_secs(60)))?;
-    conn.set_write_timeout(Some(Duration::from_secs(60)))?;
-    Ok(conn)
 }

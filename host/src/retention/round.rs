@@ -16,6 +16,7 @@ use crate::config::{Cap, RetentionSettings, Role};
 use crate::daemon::heartbeat::unix_ms;
 use crate::daemon::metrics::{StreamLabels, metrics};
 use crate::pipeline::job::EntryId;
+use crate::store::BlockingConn;
 use crate::store::reply::{flat_map, groups};
 
 /// Entries read per `XRANGE` while archiving.
@@ -77,7 +78,7 @@ pub struct StreamRound {
 /// Runs one round over `streams`, unless another daemon holds this
 /// interval's lock (then `Ok(None)`). `stop` cuts it short between steps.
 pub fn round(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     settings: &RetentionSettings,
     streams: &[(String, Role)],
     holder: &str,
@@ -129,7 +130,7 @@ pub fn round(
 
 /// Trims one stream as its role and cap say, archiving first if `archive`.
 pub fn trim_stream(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     role: Role,
     cap: Cap,
@@ -221,7 +222,7 @@ pub fn trim_stream(
 
 /// Each consumer group's position on `stream`; `None` if it does not exist.
 pub fn group_positions(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
 ) -> redis::RedisResult<Option<Vec<GroupPosition>>> {
     let exists: i64 = redis::cmd("EXISTS").arg(stream).query(conn)?;
@@ -262,7 +263,7 @@ fn oldest_pending(summary: Value) -> Option<EntryId> {
 /// longer. Walks at most [`MAX_WALK`] entries (then the cap is reached over
 /// several rounds).
 fn first_kept(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     max_len: u64,
 ) -> redis::RedisResult<Option<EntryId>> {
@@ -282,7 +283,7 @@ fn first_kept(
 }
 
 fn entry_ids(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     start: &str,
     count: usize,
@@ -302,7 +303,7 @@ fn entry_ids(
 
 /// The last entry of `stream` below `bound`, if any.
 fn last_below(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     bound: EntryId,
 ) -> redis::RedisResult<Option<EntryId>> {
@@ -319,7 +320,7 @@ fn last_below(
 /// Up to `count` entries after `after` (from the start if `None`) up to
 /// `through`, inclusive.
 fn range(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     after: Option<EntryId>,
     through: EntryId,
@@ -337,7 +338,7 @@ fn range(
 
 /// Runs [`TRIM_SCRIPT`]: `Ok(count)` trimmed, or why it trimmed nothing.
 fn guarded_trim(
-    conn: &mut redis::Connection,
+    conn: &mut BlockingConn,
     stream: &str,
     through: EntryId,
     source: bool,
@@ -357,7 +358,7 @@ fn guarded_trim(
 }
 
 /// Updates the stream's position record.
-fn record(conn: &mut redis::Connection, round: &StreamRound, now: u64) -> redis::RedisResult<()> {
+fn record(conn: &mut BlockingConn, round: &StreamRound, now: u64) -> redis::RedisResult<()> {
     let key = format!("{POSITION_PREFIX}{}", round.stream);
     let mut pipe = redis::pipe();
     pipe.cmd("HSET").arg(&key).arg("checked").arg(now).ignore();
@@ -387,7 +388,7 @@ fn record(conn: &mut redis::Connection, round: &StreamRound, now: u64) -> redis:
 
 /// The retention position of `stream` for `switchyard status`: its first
 /// entry, the current trim point of its groups, and what retention did.
-pub fn position(conn: &mut redis::Connection, stream: &str) -> redis::RedisResult<Json> {
+pub fn position(conn: &mut BlockingConn, stream: &str) -> redis::RedisResult<Json> {
     let first: Vec<RawEntry> = redis::cmd("XRANGE")
         .arg(stream)
         .arg("-")

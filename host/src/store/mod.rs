@@ -11,12 +11,14 @@
 //! pending entries in [`backlog`].
 
 pub mod backlog;
+pub mod blocking;
 pub mod embedded;
 pub mod layout;
 pub mod reply;
 pub mod sentinel;
 mod url;
 
+pub use blocking::BlockingConn;
 pub use embedded::{Embedded, SOCKET_FILE, terminate};
 
 use std::path::Path;
