@@ -14,8 +14,10 @@
 #   make demo-try  the sample jobs through the plugins alone (switchyard try)
 #   make bench     what a plugin call costs, then `switchyard-bench` (router vs Redis limit)
 #   make fuzz      each fuzzer (tests/fuzz.rs) for FUZZ_SECONDS (default 600)
-#   make chaos     200k jobs through three daemons killed again and again, one Redis
-#                  kill -9, router and config swaps; then the exactly-once audit
+#   make chaos     1M jobs through three daemons killed again and again, Redis
+#                  killed -9, out of memory and stalled, router and config swaps;
+#                  then the exactly-once audit; then 100k jobs behind Sentinel
+#                  through graceful and forced failovers
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -114,10 +116,12 @@ bench: plugins release
 	target/release/switchyard-bench --hostile-every 1000
 
 # The full chaos run; `make test` runs the same test with 6,000 jobs.
-CHAOS_JOBS ?= 200000
+CHAOS_JOBS ?= 1000000
 CHAOS_RATE ?= 4000
+CHAOS_FAILOVER_JOBS ?= 100000
 chaos: plugins
-	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) $(CARGO) test -p switchyard --test integration chaos:: -- --nocapture
+	CHAOS_JOBS=$(CHAOS_JOBS) CHAOS_RATE=$(CHAOS_RATE) CHAOS_FAILOVER_JOBS=$(CHAOS_FAILOVER_JOBS) \
+		$(CARGO) test -p switchyard --test integration chaos:: -- --nocapture --test-threads 1
 
 # The fuzzers, each for FUZZ_SECONDS; `make test` runs a few hundred cases.
 FUZZ_SECONDS ?= 600

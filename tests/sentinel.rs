@@ -7,129 +7,18 @@
 //! the sentinels, trims the source there. And `[redis]
 //! replica-acks`: settles wait for a replica, and a missing one is counted.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::daemon::{
     Daemon, GROUP, SLIVKA_ROUTE, assert_exactly_once, mixed_job, pending, push, settled,
     wait_until, write_config, xlen,
 };
+use crate::harness::sentinel::{
+    MASTER, Process, connect, is_master, master_port, sentinel, server,
+};
 
-const MASTER: &str = "mymaster";
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-/// A `redis-server` process (a server or a sentinel), killed when dropped.
-struct Process {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl Process {
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
-    redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_connection()
-}
-
-/// A server on a free port with its own directory in `dir`, a replica of
-/// `master` if given.
-fn server(dir: &Path, master: Option<u16>) -> Process {
-    let port = free_port();
-    let home = dir.join(format!("redis-{port}"));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("redis-server");
-    command
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .arg("--dir")
-        .arg(&home)
-        .args(["--logfile", "redis.log", "--save", "", "--appendonly", "no"]);
-    if let Some(master) = master {
-        command.args(["--replicaof", "127.0.0.1", &master.to_string()]);
-    }
-    let child = command.stdout(Stdio::null()).spawn().unwrap();
-    let process = Process {
-        child: Some(child),
-        port,
-    };
-    assert!(
-        wait_until(Duration::from_secs(10), || connect(port)
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()),
-        "redis-server on {port} did not start"
-    );
-    process
-}
-
-/// A sentinel watching the master on `master`, quorum 2, a master down
-/// after 1 s without answers.
-fn sentinel(dir: &Path, master: u16) -> Process {
-    let port = free_port();
-    let home = dir.join(format!("sentinel-{port}"));
-    std::fs::create_dir_all(&home).unwrap();
-    let conf = home.join("sentinel.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbind 127.0.0.1\ndir {}\nlogfile sentinel.log\n\
-             sentinel monitor {MASTER} 127.0.0.1 {master} 2\n\
-             sentinel down-after-milliseconds {MASTER} 1000\n\
-             sentinel failover-timeout {MASTER} 10000\n\
-             sentinel parallel-syncs {MASTER} 1\n",
-            home.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("redis-server")
-        .arg(&conf)
-        .arg("--sentinel")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    Process {
-        child: Some(child),
-        port,
-    }
-}
-
-/// The port of the master the sentinel on `port` names now.
-fn master_port(sentinel: u16) -> Option<u16> {
-    let mut conn = connect(sentinel).ok()?;
-    let (_, port): (String, String) = redis::cmd("SENTINEL")
-        .arg("get-master-addr-by-name")
-        .arg(MASTER)
-        .query(&mut conn)
-        .ok()?;
-    port.parse().ok()
-}
-
-/// Whether the server on `port` says it is a master.
-fn is_master(port: u16) -> bool {
-    connect(port)
-        .and_then(|mut c| redis::cmd("ROLE").query::<redis::Value>(&mut c))
-        .is_ok_and(|role| format!("{role:?}").contains("master"))
-}
 
 /// The mix's jobs `from..to`.
 fn mix(from: u64, to: u64) -> Vec<Vec<(String, Vec<u8>)>> {
@@ -268,11 +157,7 @@ fn daemons_follow_the_master_through_a_graceful_and_a_forced_failover_and_settle
     let text = std::fs::read_to_string(&with_retention).unwrap();
     std::fs::write(
         &with_retention,
-        format!(
-            "{text}
-[retention]
-interval = \"300ms\"\n"
-        ),
+        format!("{text}\n[retention]\ninterval = \"300ms\"\n"),
     )
     .unwrap();
     let c = Daemon::start(&with_retention, "sentinel-c");

@@ -351,11 +351,16 @@ pub fn xlen(conn: &mut redis::Connection, stream: &str) -> usize {
 
 /// Entries settled so far: targets + rejected + dead letters.
 pub fn settled(conn: &mut redis::Connection) -> usize {
-    TARGETS
-        .iter()
-        .chain([&REJECTED, &DEAD])
-        .map(|s| xlen(conn, s))
-        .sum()
+    try_settled(conn).unwrap()
+}
+
+/// [`settled`], or the error of a connection that failed.
+pub fn try_settled(conn: &mut redis::Connection) -> redis::RedisResult<usize> {
+    let mut total = 0;
+    for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {
+        total += redis::cmd("XLEN").arg(stream).query::<usize>(conn)?;
+    }
+    Ok(total)
 }
 
 /// The group's pending count on the source.
@@ -374,27 +379,46 @@ pub fn pending(conn: &mut redis::Connection) -> usize {
     }
 }
 
-/// Every entry of `stream` as a map of text fields (on one server or a
-/// cluster).
+/// Every entry of `stream`, oldest first, its fields as text.
 pub fn entries(conn: &mut dyn redis::ConnectionLike, stream: &str) -> Vec<HashMap<String, String>> {
-    let reply: Value = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query(conn)
-        .unwrap();
-    let Value::Array(items) = reply else {
-        return Vec::new();
-    };
-    items
+    entries_with_ids(conn, stream)
         .into_iter()
-        .filter_map(|item| {
+        .map(|(_, fields)| fields)
+        .collect()
+}
+
+/// Every entry of `stream` with its id, oldest first, read in pages so
+/// that a stream of millions of entries is never one reply.
+pub fn entries_with_ids(
+    conn: &mut dyn redis::ConnectionLike,
+    stream: &str,
+) -> Vec<(String, HashMap<String, String>)> {
+    let mut all = Vec::new();
+    let mut start = "-".to_owned();
+    loop {
+        let reply: Value = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(ENTRIES_PAGE)
+            .query(conn)
+            .unwrap();
+        let Value::Array(items) = reply else {
+            return all;
+        };
+        let count = items.len();
+        for item in items {
             let Value::Array(mut parts) = item else {
-                return None;
+                continue;
             };
-            let Value::Array(flat) = parts.pop()? else {
-                return None;
+            let (Some(Value::Array(flat)), Some(Value::BulkString(id))) =
+                (parts.pop(), parts.pop())
+            else {
+                continue;
             };
+            let id = String::from_utf8_lossy(&id).into_owned();
+            start = format!("({id}");
             let mut map = HashMap::new();
             let mut iter = flat.into_iter();
             while let (Some(Value::BulkString(k)), Some(Value::BulkString(v))) =
@@ -405,10 +429,16 @@ pub fn entries(conn: &mut dyn redis::ConnectionLike, stream: &str) -> Vec<HashMa
                     String::from_utf8_lossy(&v).into_owned(),
                 );
             }
-            Some(map)
-        })
-        .collect()
+            all.push((id, map));
+        }
+        if count < ENTRIES_PAGE {
+            return all;
+        }
+    }
 }
+
+/// Entries per `XRANGE` page of [`entries_with_ids`].
+const ENTRIES_PAGE: usize = 5_000;
 
 /// Checks exactly-once over every outcome stream: each `switchyard-source`
 /// appears once, and there are `expected` of them. Returns the number of

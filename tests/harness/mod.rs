@@ -8,6 +8,7 @@
 //! and nothing listens on a TCP port.
 
 pub mod daemon;
+pub mod sentinel;
 pub mod venv;
 
 use std::io::Write;
@@ -19,8 +20,9 @@ use serde_json::Value;
 use switchyard::plugin::Job;
 use tempfile::TempDir;
 
-/// How long a starting `redis-server` has to answer PING.
-const REDIS_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a starting `redis-server` has to answer PING (a restart loads
+/// its AOF first: gigabytes after the long chaos run).
+const REDIS_START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a stopping `redis-server` has to exit before it is killed.
 const REDIS_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -295,6 +297,9 @@ impl RedisServer {
             .args(["--save", ""])
             .args(["--appendonly", "yes", "--appendfsync", self.appendfsync])
             .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"])
+            // The chaos run stalls Redis with DEBUG SLEEP (off by default
+            // since 7.0; `local` allows the unix socket).
+            .args(["--enable-debug-command", "local"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -137,13 +137,28 @@ impl SentinelConn {
     }
 }
 
+/// The first reply of `replies` that is a server's error, as an error: a
+/// pipeline's (or a script's) `READONLY` comes back inside an `Ok`, as a
+/// reply, and says the master moved as surely as a dropped connection.
+fn error_in<'a>(replies: impl IntoIterator<Item = &'a Value>) -> Option<RedisError> {
+    replies.into_iter().find_map(|reply| match reply {
+        Value::ServerError(error) => Some(RedisError::from(error.clone())),
+        _ => None,
+    })
+}
+
 impl ConnectionLike for SentinelConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             let mut manager = self.manager();
             let result = manager.req_packed_command(cmd).await;
-            if let Err(error) = &result {
-                self.follow(error).await;
+            match &result {
+                Err(error) => self.follow(error).await,
+                Ok(reply) => {
+                    if let Some(error) = error_in([reply]) {
+                        self.follow(&error).await;
+                    }
+                }
             }
             result
         })
@@ -158,8 +173,13 @@ impl ConnectionLike for SentinelConn {
         Box::pin(async move {
             let mut manager = self.manager();
             let result = manager.req_packed_commands(pipeline, offset, count).await;
-            if let Err(error) = &result {
-                self.follow(error).await;
+            match &result {
+                Err(error) => self.follow(error).await,
+                Ok(replies) => {
+                    if let Some(error) = error_in(replies) {
+                        self.follow(&error).await;
+                    }
+                }
             }
             result
         })
@@ -167,5 +187,25 @@ impl ConnectionLike for SentinelConn {
 
     fn get_db(&self) -> i64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A settle pipeline on a demoted master answers `READONLY` inside its
+    /// replies; that must send the connection after the master.
+    #[test]
+    fn a_readonly_reply_inside_a_pipeline_counts_as_a_failover() {
+        let readonly =
+            redis::parse_redis_value(b"-READONLY You can't write against a read only replica.\r\n")
+                .unwrap();
+        let replies = [Value::Okay, readonly];
+        let error = error_in(&replies).expect("the READONLY reply is found");
+        assert!(after_failover(&error), "{error}");
+        assert!(error_in(&[Value::Okay, Value::Int(1)]).is_none());
+        let other = redis::parse_redis_value(b"-ERR unknown command\r\n").unwrap();
+        assert!(!after_failover(&error_in(&[other]).unwrap()));
     }
 }
