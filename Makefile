@@ -113,7 +113,7 @@ setup:
 bench: plugins release
 	$(CARGO) bench -p switchyard-bench --bench plugin_cost
 	$(CARGO) build --release -p switchyard-bench
-	target/release/switchyard-bench --hostile-every 1000
+	target/release/switchyard-bench --hostile-every 1000 --replica-acks 1
 
 # The full chaos run; `make test` runs the same test with 6,000 jobs.
 CHAOS_JOBS ?= 1000000

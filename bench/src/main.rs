@@ -22,7 +22,11 @@
 //!    a route of its own per hostile fixture plugin (spinning, eating
 //!    memory, panicking, naming a target it may not use, reading files or
 //!    the environment): the good jobs' rate beside the plain run's, and
-//!    where the hostile jobs ended.
+//!    where the hostile jobs ended;
+//! 7. with `--replica-acks N`, the real pipeline again with a replica
+//!    attached ([`replica`]) and `[redis] replica-acks = N`: the rate and
+//!    the CPU per job (master, daemon, replica) that waiting for copies
+//!    costs.
 //!
 //! Daemons are the `switchyard` executable built beside this one (`switchyard
 //! run`), so what is measured is what runs in production. Beside each rate
@@ -32,6 +36,7 @@
 
 mod latency;
 mod limit;
+mod replica;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -113,6 +118,10 @@ pub struct BenchOptions {
     /// `job` (a fresh instance per job) or `batch` (one per batch).
     #[arg(long, default_value = "job", value_parser = ["job", "batch"])]
     pub isolation: String,
+    /// Also drain with a replica attached and `[redis] replica-acks = N`
+    /// (0: skip): what waiting for N copies of each batch's settles costs.
+    #[arg(long, default_value_t = 0)]
+    pub replica_acks: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -306,7 +315,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         "[plugin.slivka-form]\nisolation = \"{0}\"\n[plugin.fasta-size]\nisolation = \"{0}\"\n",
         options.isolation
     );
-    let config = write_config(dir, "bench.toml", &url, &own_plugins, &isolation)?;
+    let config = write_config(dir, "bench.toml", &url, "", &own_plugins, &isolation)?;
     let mut conn = switchyard::store::client(&url)?.get_connection()?;
     let jobs = generate(options.jobs, options.seed);
     let bytes: usize = jobs
@@ -335,6 +344,11 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
         config: &config,
         count,
         null,
+    };
+    let daemons_with = |config| Router::Daemons {
+        config,
+        count: 1,
+        null: false,
     };
     let limit = limit::Limit {
         url: url.clone(),
@@ -376,6 +390,37 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
     eprintln!("bench: null pipeline {:.0} jobs/s", bare.rate);
     let two = drain(&mut conn, &jobs, &daemons(2, false))?;
     eprintln!("bench: real pipeline, two daemons {:.0} jobs/s", two.rate);
+    let acked = if options.replica_acks > 0 {
+        let n = options.replica_acks;
+        let mut replica = replica::Replica::attach(&mut conn, dir)?;
+        let acks_config = write_config(
+            dir,
+            "acks.toml",
+            &url,
+            &format!("replica-acks = {n}"),
+            &own_plugins,
+            &isolation,
+        )?;
+        let replica_cpu = redis_cpu_seconds(&mut replica.conn)?;
+        let run = drain(&mut conn, &jobs, &daemons_with(&acks_config))?;
+        let replica_cpu_us =
+            (redis_cpu_seconds(&mut replica.conn)? - replica_cpu) * 1e6 / jobs.len() as f64;
+        eprintln!(
+            "bench: real pipeline, replica-acks {n} {:.0} jobs/s",
+            run.rate
+        );
+        let mut row = run.to_json(&least);
+        row["replica-acks"] = json!(n);
+        row["replica-cpu-us-per-job"] = json!(replica_cpu_us);
+        row["vs-real"] = json!({
+            "rate": ratio(run.rate, real.rate),
+            "redis-cpu-us-per-job-added": run.redis_cpu_us - real.redis_cpu_us,
+            "daemon-cpu-us-per-job-added": run.consumer_cpu_us - real.consumer_cpu_us,
+        });
+        Some(row)
+    } else {
+        None
+    };
     let swaps = options.swaps;
     let (swapped, swap_latencies) = if swaps > 0 {
         let router = own_plugins.join("fasta-size.wasm");
@@ -412,8 +457,14 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
                 )?;
             }
         }
-        let hostile_config =
-            write_config(dir, "hostile.toml", &url, &own_plugins, &hostile_routes())?;
+        let hostile_config = write_config(
+            dir,
+            "hostile.toml",
+            &url,
+            "",
+            &own_plugins,
+            &hostile_routes(),
+        )?;
         let mixed = with_hostile(&jobs, options.hostile_every);
         let run = drain(
             &mut conn,
@@ -472,6 +523,7 @@ fn bench_in(options: &BenchOptions, plugins: &Path, dir: &Path) -> anyhow::Resul
             "swap-latency-ms": swap_latencies,
         })),
         "real-beside-hostile-plugins": hostile,
+        "real-replica-acks": acked,
         "latency": latency,
     });
     if options.json {
@@ -546,6 +598,30 @@ fn print_table(r: &serde_json::Value) {
             s["swap-latency-ms"]
         );
     }
+    let a = &r["real-replica-acks"];
+    if !a.is_null() {
+        println!(
+            "  {:<42} {:>8.0} {:>8.2} {:>11.1} µs {:>14.1} µs {:>13.3} {:>18.3}",
+            format!("real pipeline, replica-acks {}", a["replica-acks"]),
+            a["jobs-per-s"].as_f64().unwrap_or(0.0),
+            a["seconds"].as_f64().unwrap_or(0.0),
+            a["redis-cpu-us-per-job"].as_f64().unwrap_or(0.0),
+            a["consumer-cpu-us-per-job"].as_f64().unwrap_or(0.0),
+            a["vs-limit"]["rate"].as_f64().unwrap_or(0.0),
+            a["vs-limit"]["redis-cpu-per-job"].as_f64().unwrap_or(0.0),
+        );
+        println!(
+            "  replica-acks: throughput {:.3} of the real pipeline; master Redis {:+.1} µs/job, daemon {:+.1} µs/job; the replica {:.1} µs/job",
+            a["vs-real"]["rate"].as_f64().unwrap_or(0.0),
+            a["vs-real"]["redis-cpu-us-per-job-added"]
+                .as_f64()
+                .unwrap_or(0.0),
+            a["vs-real"]["daemon-cpu-us-per-job-added"]
+                .as_f64()
+                .unwrap_or(0.0),
+            a["replica-cpu-us-per-job"].as_f64().unwrap_or(0.0),
+        );
+    }
     let h = &r["real-beside-hostile-plugins"];
     if !h.is_null() {
         println!(
@@ -607,6 +683,7 @@ fn write_config(
     dir: &Path,
     name: &str,
     url: &str,
+    redis_extra: &str,
     plugins: &Path,
     extra: &str,
 ) -> anyhow::Result<PathBuf> {
@@ -631,6 +708,7 @@ fn write_config(
             r#"
 [redis]
 url = "{url}"
+{redis_extra}
 [consumer]
 group = "{GROUP}"
 batch = {BATCH}
