@@ -8,7 +8,9 @@
 //!
 //! The embedded server is in [`embedded`]; the cluster's key layout in
 //! [`layout`]; reading replies in [`reply`]; a consumer group's lag and
-//! pending entries in [`backlog`].
+//! pending entries in [`backlog`]; Sentinel in [`sentinel`]; the blocking
+//! connections of the commands, the console and retention (one server or
+//! a whole cluster from any node's URL) in [`blocking`].
 
 pub mod backlog;
 pub mod blocking;
