@@ -135,11 +135,12 @@ pub fn is_master(port: u16) -> bool {
 
 /// A master and a replica behind three sentinels, all on loopback.
 pub struct Sentinels {
-    dir: tempfile::TempDir,
     /// The two servers; which one is master changes with each failover.
     pub servers: Vec<Process>,
     /// The three sentinels.
     pub watchers: Vec<Process>,
+    /// Their directories; declared last, so removed after they are killed.
+    dir: tempfile::TempDir,
 }
 
 impl Sentinels {
@@ -151,9 +152,9 @@ impl Sentinels {
         let second = server(dir.path(), Some(first.port));
         let watchers: Vec<Process> = (0..3).map(|_| sentinel(dir.path(), first.port)).collect();
         let set = Sentinels {
-            dir,
             servers: vec![first, second],
             watchers,
+            dir,
         };
         set.wait_ready();
         set
