@@ -17,7 +17,8 @@
 #   make chaos     1M jobs through three daemons killed again and again, Redis
 #                  killed -9, out of memory and stalled, router and config swaps;
 #                  then the exactly-once audit; then 100k jobs behind Sentinel
-#                  through graceful and forced failovers
+#                  and 100k on a Redis Cluster, through graceful and forced
+#                  failovers
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c

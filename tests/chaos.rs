@@ -2,27 +2,30 @@
 //! group, kill -9 of a random daemon again and again, and of Redis
 //! (`appendfsync always`) several times, Redis out of memory for a while
 //! (`maxmemory` 1: every write refused), Redis stalled (`DEBUG SLEEP`),
-//! router and config swaps, all while jobs flow. A second run does the same
-//! behind Redis Sentinel (a master, a replica, three sentinels), failing
-//! the master over gracefully and by kill -9 instead.
+//! router and config swaps, all while jobs flow. Two more runs do the same
+//! behind Redis Sentinel (a master, a replica, three sentinels) and on a
+//! Redis Cluster (3 masters, 3 replicas; the route's streams tagged to one
+//! slot), failing the master over gracefully and by kill -9 instead, each
+//! time just after a burst of jobs, so that settles are in flight.
 //! Then an audit of everything Redis holds: every source entry settled
 //! exactly once, every status record agreeing with where its job went,
 //! nothing pending.
 //!
 //! `make test` runs short variants (`CHAOS_JOBS` and
 //! `CHAOS_FAILOVER_JOBS`, default 6,000 each); `make chaos` runs 1,000,000
-//! and 100,000 and prints the same figures. Events come at set
+//! and 100,000 (each failover variant) and prints the same figures. Events come at set
 //! fractions of the run (so the short one sees each kind), and, in a long
 //! run, also every few seconds.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::harness::cluster::{Servers, master_of};
 use crate::harness::daemon::*;
 use crate::harness::sentinel::{Sentinels, master_port};
 use crate::harness::{RedisServer, plugin_path};
@@ -115,26 +118,50 @@ enum Sent {
     Hostile(&'static str),
 }
 
+/// How the run steers the producer.
+#[derive(Default)]
+struct Flow {
+    /// Set by the run: stop between chunks.
+    hold: AtomicBool,
+    /// Set by the producer while it stops.
+    holding: AtomicBool,
+    /// Jobs to send at once, whatever the rate, before the next stop.
+    burst: AtomicU64,
+}
+
+/// Where the producer sends, and how.
+struct Production {
+    /// The master of now.
+    url: Locator,
+    /// The route's streams.
+    streams: Streams,
+    /// Replicas that must hold every job sent before the producer stops
+    /// (and before it returns): `WAIT` on its own connection, since `WAIT`
+    /// counts a client's own writes.
+    replicas: u32,
+    /// One job in this many is hostile.
+    hostile_every: u64,
+}
+
 /// Sends jobs `from..to` at `rate` jobs/s in chunks of 200, mixing in a
-/// hostile entry every `hostile_every` jobs. Returns every source entry id with what it
-/// holds. While `hold` is set, the producer stops between chunks and says so in
-/// `holding` (the run kills Redis meanwhile, and a chunk cut in half would
-/// leave the producer not knowing which of its entries were added).
+/// hostile entry every `hostile_every` jobs. Returns every source entry id
+/// with what it holds. While `flow.hold` is set, the producer stops between
+/// chunks (after any burst asked for) and says so in `flow.holding` (the
+/// run fails Redis meanwhile, and a chunk cut in half would leave the
+/// producer not knowing which of its entries were added).
 fn produce(
-    url: &Locator,
+    to_send: &Production,
     from: u64,
     to: u64,
     rate: u64,
-    hold: &AtomicBool,
-    holding: &AtomicBool,
-    hostile_every: u64,
+    flow: &Flow,
 ) -> HashMap<String, (Sent, String)> {
     // Tried again for a while: after a failover the sentinels may name the
     // new master a moment after the run lets the producer go on.
     let connect = || {
         let mut last = None;
         for _ in 0..300 {
-            match redis::Client::open(url()).and_then(|c| c.get_connection()) {
+            match redis::Client::open((to_send.url)()).and_then(|c| c.get_connection()) {
                 Ok(conn) => return conn,
                 Err(e) => last = Some(e),
             }
@@ -142,17 +169,41 @@ fn produce(
         }
         panic!("the producer cannot reach the master: {last:?}")
     };
+    // Every job sent so far is on the replicas.
+    let replicated = |conn: &mut redis::Connection| {
+        if to_send.replicas > 0 {
+            let copies: u32 = redis::cmd("WAIT")
+                .arg(to_send.replicas)
+                .arg(10_000)
+                .query(conn)
+                .expect("WAIT for the replicas");
+            assert!(
+                copies >= to_send.replicas,
+                "{copies} of {} replicas hold the jobs sent",
+                to_send.replicas
+            );
+        }
+    };
+    let source = to_send.streams.source();
+    let hostile_every = to_send.hostile_every;
     let mut conn = connect();
     let mut sent = HashMap::new();
     let mut n = from;
+    // Jobs of a burst still to send, and all sent in bursts (off the rate).
+    let (mut burst, mut bursts) = (0, 0);
     let started = Instant::now();
     while n < to {
-        if hold.load(Ordering::SeqCst) {
-            holding.store(true, Ordering::SeqCst);
-            while hold.load(Ordering::SeqCst) {
+        if burst == 0 && flow.hold.load(Ordering::SeqCst) {
+            burst = flow.burst.swap(0, Ordering::SeqCst);
+            bursts += burst;
+        }
+        if burst == 0 && flow.hold.load(Ordering::SeqCst) {
+            replicated(&mut conn);
+            flow.holding.store(true, Ordering::SeqCst);
+            while flow.hold.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            holding.store(false, Ordering::SeqCst);
+            flow.holding.store(false, Ordering::SeqCst);
             // The master of now, after a failover.
             conn = connect();
         }
@@ -162,7 +213,7 @@ fn produce(
             if n >= to {
                 break;
             }
-            let cmd = pipe.cmd("XADD").arg(SOURCE).arg("*");
+            let cmd = pipe.cmd("XADD").arg(&source).arg("*");
             if n % hostile_every == hostile_every - 1 {
                 let hostile = n / hostile_every;
                 for (k, v) in hostile_entry(hostile) {
@@ -179,24 +230,29 @@ fn produce(
             }
             n += 1;
         }
+        burst = burst.saturating_sub(chunk.len() as u64);
         let ids: Vec<String> = pipe.query(&mut conn).expect("XADD jobs");
         sent.extend(ids.into_iter().zip(chunk));
+        if burst > 0 {
+            continue;
+        }
         // Jobs arrive at the offered rate, as from a busy front end.
-        let due = started + Duration::from_secs_f64((n - from) as f64 / rate as f64);
+        let due = started + Duration::from_secs_f64((n - from - bursts) as f64 / rate as f64);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
+    replicated(&mut conn);
     sent
 }
 
 /// The config: the slivka route with its router read from `router.wasm` in
 /// a private plugin directory, so the run can swap it; `redis` is the
 /// `[redis]` table's lines.
-fn chaos_config(dir: &Path, redis: &str, deadline_ms: u32) -> String {
+fn chaos_config(dir: &Path, redis: &str, streams: &Streams, deadline_ms: u32) -> String {
     let path = write_config(
         dir,
         redis,
         "batch = 64\nin-flight = 512\nclaim-idle-ms = 1500\nmax-deliveries = 1000",
-        SLIVKA_ROUTE,
+        &streams.route(),
     );
     let text = std::fs::read_to_string(path).unwrap();
     let plugins = repo().join("target/plugins");
@@ -209,6 +265,10 @@ fn chaos_config(dir: &Path, redis: &str, deadline_ms: u32) -> String {
     .replace(
         "deadline-ms = 1000",
         &format!("deadline-ms = {deadline_ms}"),
+    )
+    .replace(
+        "target-pattern = \"queue:{runner}\"",
+        &format!("target-pattern = \"{}\"", streams.target_pattern()),
     )
 }
 
@@ -226,7 +286,7 @@ fn version(name: &str, bytes: &[u8]) -> String {
 
 /// One outcome entry, as the audit needs it.
 struct Outcome {
-    stream: &'static str,
+    stream: String,
     fields: HashMap<String, String>,
 }
 
@@ -246,18 +306,52 @@ enum Backend {
     /// A master and a replica behind three sentinels: failed over,
     /// gracefully and by force.
     Sentinel(Sentinels),
+    /// 3 masters with a replica each; the route's streams share the hash
+    /// tag `{tag}`, so the master of that slot is the one failed over.
+    Cluster { servers: Servers, tag: String },
 }
 
 impl Backend {
+    /// A cluster, and a tag whose slot is on a master other than the seed
+    /// (which the daemons are given, so it never fails).
+    fn cluster() -> Backend {
+        let servers = Servers::cluster_with_replicas();
+        let tag = (0..)
+            .map(|i| format!("chaos{i}"))
+            .find(|tag| servers.master_of(&Streams::tagged(tag).source()) != servers.seed())
+            .unwrap();
+        Backend::Cluster { servers, tag }
+    }
+
     /// The config's `[redis]` lines.
     fn redis_lines(&self) -> String {
         match self {
             Backend::Single(redis) => format!("url = \"{}\"", redis.url()),
             Backend::Sentinel(set) => set.redis_lines(),
+            Backend::Cluster { servers, .. } => {
+                format!("url = \"{}\"\ncluster = true", servers.url())
+            }
         }
     }
 
-    /// Where the master is now, asked afresh at each call.
+    /// The route's streams: the slivka example's, tagged on a cluster.
+    fn streams(&self) -> Streams {
+        match self {
+            Backend::Cluster { tag, .. } => Streams::tagged(tag),
+            Backend::Single(_) | Backend::Sentinel(_) => Streams::slivka(),
+        }
+    }
+
+    /// Replicas of the master (each job is on them before a failover).
+    fn replicas(&self) -> u32 {
+        match self {
+            Backend::Single(_) => 0,
+            Backend::Sentinel(_) | Backend::Cluster { .. } => 1,
+        }
+    }
+
+    /// Where the master of the route's streams is now, asked afresh at
+    /// each call.
     fn locator(&self) -> Locator {
         match self {
             Backend::Single(redis) => {
@@ -268,6 +362,13 @@ impl Backend {
                 let sentinel = set.ports()[0];
                 Arc::new(move || {
                     let port = master_port(sentinel).expect("the sentinels name a master");
+                    format!("redis://127.0.0.1:{port}")
+                })
+            }
+            Backend::Cluster { servers, .. } => {
+                let (seed, source) = (servers.seed(), self.streams().source());
+                Arc::new(move || {
+                    let port = master_of(seed, &source).unwrap_or_else(|e| panic!("{e}"));
                     format!("redis://127.0.0.1:{port}")
                 })
             }
@@ -297,10 +398,40 @@ impl Backend {
                 ],
                 vec![(30, "stall"), (45, "oom"), (90, "redis-kill")],
             ),
-            Backend::Sentinel(_) => (
+            Backend::Sentinel(_) | Backend::Cluster { .. } => (
                 vec![(0.15, "failover"), (0.40, "forced-failover")],
                 vec![(40, "failover"), (90, "forced-failover")],
             ),
+        }
+    }
+
+    /// Waits until the master can fail over: a replica online (and, with
+    /// sentinels, the sentinels agreeing).
+    fn wait_ready(&self) {
+        match self {
+            Backend::Single(_) => panic!("one server has no replica"),
+            Backend::Sentinel(set) => set.wait_ready(),
+            Backend::Cluster { servers, .. } => servers.wait_ready(&self.streams().source()),
+        }
+    }
+
+    /// Fails the master over to its replica, gracefully or by kill -9;
+    /// returns the old master's port once the replica has taken over.
+    fn fail_over(&mut self, forced: bool) -> u16 {
+        let source = self.streams().source();
+        match self {
+            Backend::Single(_) => panic!("one server has no replica"),
+            Backend::Sentinel(set) => set.fail_over(forced),
+            Backend::Cluster { servers, .. } => servers.fail_over(&source, forced),
+        }
+    }
+
+    /// Brings the old master back as the new one's replica.
+    fn rejoin(&mut self, old: u16) {
+        match self {
+            Backend::Single(_) => panic!("one server has no replica"),
+            Backend::Sentinel(set) => set.rejoin(old),
+            Backend::Cluster { servers, .. } => servers.rejoin(old),
         }
     }
 }
@@ -323,6 +454,22 @@ fn chaos_through_sentinel_failovers_loses_duplicates_and_strands_nothing() {
     let jobs = env_number("CHAOS_FAILOVER_JOBS", 6_000);
     let rate = env_number("CHAOS_FAILOVER_RATE", 300).max(1);
     chaos(Backend::Sentinel(Sentinels::start()), jobs, rate);
+}
+
+/// The same on a Redis Cluster: the master of the route's slot fails over
+/// to its replica (`CLUSTER FAILOVER`, and kill -9 with the replica taking
+/// over after `cluster-node-timeout`), the daemons following the slot.
+#[test]
+fn chaos_through_cluster_failovers_loses_duplicates_and_strands_nothing() {
+    let jobs = env_number("CHAOS_FAILOVER_JOBS", 6_000);
+    let rate = env_number("CHAOS_FAILOVER_RATE", 300).max(1);
+    chaos(Backend::cluster(), jobs, rate);
+}
+
+/// Jobs sent at once just before a failover (`CHAOS_BURST`), so that the
+/// daemons are still settling when the master fails.
+fn burst() -> u64 {
+    env_number("CHAOS_BURST", 1_000)
 }
 
 fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
@@ -348,46 +495,33 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     let router = plugins.join("router.wasm");
     std::fs::write(&router, &routers[0]).unwrap();
     let config_path = dir.path().join("switchyard.toml");
+    let streams = backend.streams();
     let configs = [
-        chaos_config(dir.path(), &backend.redis_lines(), 1000),
-        chaos_config(dir.path(), &backend.redis_lines(), 1500),
+        chaos_config(dir.path(), &backend.redis_lines(), &streams, 1000),
+        chaos_config(dir.path(), &backend.redis_lines(), &streams, 1500),
     ];
     std::fs::write(&config_path, &configs[0]).unwrap();
 
     // A tenth of the jobs wait when the daemons start; the rest arrive
     // while they work, at CHAOS_RATE jobs/s.
-    let hold = Arc::new(AtomicBool::new(false));
-    let holding = Arc::new(AtomicBool::new(false));
-    let locator = backend.locator();
-    // One job in 97 is hostile, up to about 2,000 in all: a long run's Redis
-    // (and its audit) would otherwise hold gigabytes of hostile payloads.
-    let hostile_every = HOSTILE_EVERY.max(jobs / 2_000);
-    let preloaded = produce(
-        &locator,
-        0,
-        jobs / 10,
-        u64::MAX,
-        &hold,
-        &holding,
-        hostile_every,
-    );
+    let flow = Arc::new(Flow::default());
+    let production = Production {
+        url: backend.locator(),
+        streams: streams.clone(),
+        replicas: backend.replicas(),
+        // One job in 97 is hostile, up to about 2,000 in all: a long run's
+        // Redis (and its audit) would otherwise hold gigabytes of hostile
+        // payloads.
+        hostile_every: HOSTILE_EVERY.max(jobs / 2_000),
+    };
+    let preloaded = produce(&production, 0, jobs / 10, u64::MAX, &flow);
     let mut daemons: Vec<Daemon> = CONSUMERS
         .iter()
         .map(|name| Daemon::start(&config_path, name))
         .collect();
     let producer = {
-        let (hold, holding) = (hold.clone(), holding.clone());
-        std::thread::spawn(move || {
-            produce(
-                &locator,
-                jobs / 10,
-                jobs,
-                rate,
-                &hold,
-                &holding,
-                hostile_every,
-            )
-        })
+        let flow = flow.clone();
+        std::thread::spawn(move || produce(&production, jobs / 10, jobs, rate, &flow))
     };
 
     // Events due at fractions of the run, so a short run sees each of them
@@ -445,15 +579,15 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 .collect();
             panic!(
                 "the run did not settle in time: {} of {} settled, {} pending\n{}",
-                settled(&mut conn),
+                streams.try_settled(&mut conn).unwrap(),
                 total,
-                pending(&mut conn),
+                streams.pending(&mut conn),
                 tails.join("\n")
             );
         }
         // Sentinel drops every client of a server it reconfigures
         // (`CLIENT KILL TYPE normal`), this one's too.
-        let done = match try_settled(&mut conn) {
+        let done = match streams.try_settled(&mut conn) {
             Ok(done) => done,
             Err(e) => {
                 println!("chaos: the run's own connection failed ({e}); connecting again");
@@ -514,12 +648,15 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 let Backend::Single(redis) = &mut backend else {
                     unreachable!("only one server is killed and restarted")
                 };
-                hold_producer(&hold, &holding, producer.as_ref());
-                println!("chaos: {} settled; kill -9 of Redis", settled(&mut conn));
+                hold_producer(&flow, producer.as_ref());
+                println!(
+                    "chaos: {} settled; kill -9 of Redis",
+                    streams.try_settled(&mut conn).unwrap()
+                );
                 redis.kill();
                 std::thread::sleep(Duration::from_millis(300));
                 redis.start_again();
-                hold.store(false, Ordering::SeqCst);
+                flow.hold.store(false, Ordering::SeqCst);
                 redis_kills += 1;
                 conn = redis.connection();
             }
@@ -527,12 +664,15 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 // Every write refused for 1.5 s: the daemons' settles, reads
                 // and heartbeats. The producer waits (a front end would
                 // retry; here it keeps the audit exact).
-                hold_producer(&hold, &holding, producer.as_ref());
-                println!("chaos: {} settled; Redis out of memory", settled(&mut conn));
+                hold_producer(&flow, producer.as_ref());
+                println!(
+                    "chaos: {} settled; Redis out of memory",
+                    streams.try_settled(&mut conn).unwrap()
+                );
                 set_maxmemory(&mut conn, 1);
                 std::thread::sleep(Duration::from_millis(1500));
                 set_maxmemory(&mut conn, 0);
-                hold.store(false, Ordering::SeqCst);
+                flow.hold.store(false, Ordering::SeqCst);
                 ooms += 1;
             }
             Some("stall") => {
@@ -540,7 +680,7 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 // a settle among them, wait behind the stall.
                 println!(
                     "chaos: {} settled; Redis stalled for 3 s",
-                    settled(&mut conn)
+                    streams.try_settled(&mut conn).unwrap()
                 );
                 let url = backend.locator()();
                 stalling.push(std::thread::spawn(move || {
@@ -553,32 +693,26 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 stalls += 1;
             }
             Some(how @ ("failover" | "forced-failover")) => {
-                let Backend::Sentinel(set) = &mut backend else {
-                    unreachable!("only the sentinels fail over")
-                };
                 let forced = how == "forced-failover";
-                // The last failover's old master is a replica in sync, and
-                // the sentinels know it (jobs flow while this waits).
+                // The last failover's old master is a replica in sync (and
+                // the sentinels know it); jobs flow while this waits.
                 let began = Instant::now();
-                set.wait_ready();
+                backend.wait_ready();
                 println!(
-                    "chaos: the sentinels were ready after {:.1} s",
+                    "chaos: the replica was ready after {:.1} s",
                     began.elapsed().as_secs_f64()
                 );
-                // Every job the producer sent is on the replica first: a
-                // forced failover may lose settles, never a job. The
-                // daemons go on settling meanwhile.
-                hold_producer(&hold, &holding, producer.as_ref());
-                let copies: i64 = redis::cmd("WAIT")
-                    .arg(1)
-                    .arg(10_000)
-                    .query(&mut conn)
-                    .unwrap();
-                assert_eq!(copies, 1, "the replica has every job");
-                let done = settled(&mut conn);
+                // A burst of jobs, then the producer stops once they are
+                // all on the replica (`WAIT` on its connection): a forced
+                // failover may lose settles, never a job. The daemons are
+                // still working through the burst when the master fails.
+                flow.burst.store(burst(), Ordering::SeqCst);
+                hold_producer(&flow, producer.as_ref());
+                let done = streams.try_settled(&mut conn).unwrap();
+                let added = xlen(&mut conn, &streams.source());
                 println!(
                     "chaos: {done} settled, {} not yet; {} failover of the master",
-                    xlen(&mut conn, SOURCE).saturating_sub(done),
+                    added.saturating_sub(done),
                     if forced {
                         "forced (kill -9)"
                     } else {
@@ -586,15 +720,15 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                     }
                 );
                 let began = Instant::now();
-                let old = set.fail_over(forced);
+                let old = backend.fail_over(forced);
                 println!(
                     "chaos: the replica was master after {:.1} s",
                     began.elapsed().as_secs_f64()
                 );
                 // The producer finds the new master; the old one comes back
                 // as its replica while jobs flow.
-                hold.store(false, Ordering::SeqCst);
-                set.rejoin(old);
+                flow.hold.store(false, Ordering::SeqCst);
+                backend.rejoin(old);
                 if forced {
                     forced_failovers += 1;
                 } else {
@@ -604,7 +738,11 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
             }
             _ => {}
         }
-        if producer.is_none() && due.is_empty() && done >= sent.len() && pending(&mut conn) == 0 {
+        if producer.is_none()
+            && due.is_empty()
+            && done >= sent.len()
+            && streams.pending(&mut conn) == 0
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -621,20 +759,21 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
 
     // The audit.
     let mut outcomes: HashMap<String, Vec<Outcome>> = HashMap::new();
-    for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {
-        for fields in entries(&mut conn, stream) {
+    let source_prefix = format!("{}/", streams.source());
+    for stream in streams.outcomes() {
+        for fields in entries(&mut conn, &stream) {
             let source = fields
                 .get("switchyard-source")
-                .and_then(|s| s.strip_prefix("jobs/"))
+                .and_then(|s| s.strip_prefix(&source_prefix))
                 .unwrap_or_else(|| panic!("an entry of {stream} names no source: {fields:?}"))
                 .to_owned();
-            outcomes
-                .entry(source)
-                .or_default()
-                .push(Outcome { stream, fields });
+            outcomes.entry(source).or_default().push(Outcome {
+                stream: stream.clone(),
+                fields,
+            });
         }
     }
-    let source_ids: Vec<String> = entries_with_ids(&mut conn, SOURCE)
+    let source_ids: Vec<String> = entries_with_ids(&mut conn, &streams.source())
         .into_iter()
         .map(|(id, _)| id)
         .collect();
@@ -670,15 +809,15 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
         *fates
             .entry(format!("{what:?} -> {}{by}", outcome.stream))
             .or_default() += 1;
-        if let Err(why) = check_outcome(what, outcome, &versions) {
+        if let Err(why) = check_outcome(what, outcome, &streams, &versions) {
             inconsistent.push(format!("{id} ({what:?}): {why}"));
         }
-        let record = status(&mut conn, job);
-        if let Err(why) = check_status(&record, id, outcome) {
+        let record = streams.status(&mut conn, job);
+        if let Err(why) = check_status(&record, &streams, id, outcome) {
             inconsistent.push(format!("{id} ({what:?}) status: {why}"));
         }
     }
-    let stuck = pending(&mut conn);
+    let stuck = streams.pending(&mut conn);
     for (fate, count) in &fates {
         println!("chaos: {count:7} {fate}");
     }
@@ -705,51 +844,50 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     assert!(kills >= 5 && plugin_swaps >= 3 && config_swaps >= 2);
     match backend {
         Backend::Single(_) => assert!(redis_kills >= 3 && ooms >= 2 && stalls >= 2),
-        Backend::Sentinel(_) => assert!(failovers >= 1 && forced_failovers >= 1),
+        Backend::Sentinel(_) | Backend::Cluster { .. } => {
+            assert!(failovers >= 1 && forced_failovers >= 1)
+        }
     }
 }
 
-/// Stops the producer between chunks (it says so in `holding`); one that
-/// has finished holds nothing.
+/// Stops the producer between chunks, after any burst asked for (it says
+/// so in `flow.holding`); one that has finished holds nothing.
 fn hold_producer(
-    hold: &AtomicBool,
-    holding: &AtomicBool,
+    flow: &Flow,
     producer: Option<&std::thread::JoinHandle<HashMap<String, (Sent, String)>>>,
 ) {
-    hold.store(true, Ordering::SeqCst);
-    while !holding.load(Ordering::SeqCst) && producer.is_some_and(|p| !p.is_finished()) {
+    flow.hold.store(true, Ordering::SeqCst);
+    while !flow.holding.load(Ordering::SeqCst) && producer.is_some_and(|p| !p.is_finished()) {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
 
-/// `CONFIG SET maxmemory BYTES` (0: no limit).
-fn set_maxmemory(conn: &mut redis::Connection, bytes: u64) {
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory")
-        .arg(bytes)
-        .query(conn)
-        .expect("CONFIG SET maxmemory");
-}
-
 /// Whether `outcome` is where a job of `what` may end, stamped by the router
 /// build that decided it.
-fn check_outcome(what: &Sent, outcome: &Outcome, versions: &[String; 2]) -> Result<(), String> {
+fn check_outcome(
+    what: &Sent,
+    outcome: &Outcome,
+    streams: &Streams,
+    versions: &[String; 2],
+) -> Result<(), String> {
     let reason = |o: &Outcome| {
         ["switchyard-reason", "switchyard-errors"]
             .iter()
             .any(|f| o.fields.get(*f).is_some_and(|r| !r.is_empty()))
     };
+    let targets = streams.targets();
+    let dispatched = targets.contains(&outcome.stream);
+    let refused = outcome.stream == streams.rejected() || outcome.stream == streams.dead();
     match what {
         Sent::Hostile(kind) => {
-            if outcome.stream == REJECTED || outcome.stream == DEAD {
+            if refused {
                 if reason(outcome) {
                     return Ok(());
                 }
                 return Err(format!("{kind}: in {} without a reason", outcome.stream));
             }
             // Hostile but harmless to the plugins: the non-UTF-8 note.
-            if *kind == "job field not UTF-8" && TARGETS.contains(&outcome.stream) {
+            if *kind == "job field not UTF-8" && dispatched {
                 return Ok(());
             }
             Err(format!("{kind}: ended in {}", outcome.stream))
@@ -760,18 +898,18 @@ fn check_outcome(what: &Sent, outcome: &Outcome, versions: &[String; 2]) -> Resu
                 .get("switchyard-plugins")
                 .cloned()
                 .unwrap_or_default();
-            let expected = if TARGETS.contains(&outcome.stream) || *kind == Kind::TooMany {
+            let expected = if dispatched || *kind == Kind::TooMany {
                 if plugins.contains(&versions[1]) {
                     // The swapped-in build sends everything valid to the
                     // cluster queue.
-                    "queue:default"
-                } else if plugins.contains(&versions[0]) || outcome.stream == REJECTED {
-                    kind.stream()
+                    streams.of(Kind::Cluster)
+                } else if plugins.contains(&versions[0]) || outcome.stream == streams.rejected() {
+                    streams.of(*kind)
                 } else {
                     return Err(format!("stamped with no router build: {plugins:?}"));
                 }
             } else {
-                kind.stream()
+                streams.of(*kind)
             };
             if outcome.stream == expected {
                 Ok(())
@@ -788,13 +926,16 @@ fn check_outcome(what: &Sent, outcome: &Outcome, versions: &[String; 2]) -> Resu
 /// Whether the status record agrees with the outcome entry.
 fn check_status(
     status: &HashMap<String, String>,
+    streams: &Streams,
     id: &str,
     outcome: &Outcome,
 ) -> Result<(), String> {
-    let expected = match outcome.stream {
-        s if TARGETS.contains(&s) => "ACCEPTED",
-        REJECTED => "REJECTED",
-        _ => "ERROR",
+    let expected = if streams.targets().contains(&outcome.stream) {
+        "ACCEPTED"
+    } else if outcome.stream == streams.rejected() {
+        "REJECTED"
+    } else {
+        "ERROR"
     };
     let get = |k: &str| status.get(k).map(String::as_str).unwrap_or("");
     if get("status") != expected {
@@ -804,7 +945,7 @@ fn check_status(
             outcome.stream
         ));
     }
-    if get("source") != format!("jobs/{id}") {
+    if get("source") != format!("{}/{id}", streams.source()) {
         return Err(format!("names source {:?}", get("source")));
     }
     if expected == "ACCEPTED" && get("targets") != outcome.stream {

@@ -10,7 +10,6 @@
 //! against the cluster.
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,244 +18,54 @@ use redis::{ConnectionLike, Value};
 use tempfile::TempDir;
 
 use crate::harness;
+use crate::harness::cluster::{Servers, replicas_caught_up};
 use crate::harness::daemon::{
-    Daemon, Fields, Kind, entries, job_id, mixed_job, push, wait_until, write_config,
+    Daemon, Fields, Kind, Streams, entries, job_id, mixed_job, push, wait_until, write_config,
 };
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
 const GROUP: &str = "switchyard";
-const PREFIX: &str = "switchyard:job:";
-
-/// Local `redis-server`s on loopback TCP ports, each in its own directory,
-/// made into one cluster (or left as one plain server). Every process is
-/// killed when this is dropped, also when a test panics.
-struct Servers {
-    /// Holds each node's directory (config, log); removed on drop.
-    dir: TempDir,
-    /// Each node's port and process.
-    nodes: Vec<(u16, Child)>,
-}
-
-impl Servers {
-    /// Three masters, no replicas, all 16384 slots assigned, state ok.
-    fn cluster() -> Servers {
-        Servers::cluster_of(3, 0)
-    }
-
-    /// Three masters with a replica each, every replica in sync.
-    fn cluster_with_replicas() -> Servers {
-        let servers = Servers::cluster_of(6, 1);
-        let synced = wait_until(Duration::from_secs(30), || {
-            servers.nodes.iter().all(|(port, _)| {
-                let info: String = node(*port)
-                    .and_then(|mut c| redis::cmd("INFO").arg("replication").query(&mut c))
-                    .unwrap_or_default();
-                info.contains("role:slave") && info.contains("master_link_status:up")
-                    || info.contains("role:master") && info.contains("state=online")
-            })
-        });
-        assert!(synced, "the replicas did not sync");
-        servers
-    }
-
-    /// `count` nodes made one cluster with `replicas` replicas per master.
-    fn cluster_of(count: usize, replicas: usize) -> Servers {
-        let servers = Servers::spawn(count, true);
-        let mut create = Command::new("redis-cli");
-        create.arg("--cluster").arg("create");
-        for (port, _) in &servers.nodes {
-            create.arg(format!("127.0.0.1:{port}"));
-        }
-        let out = create
-            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
-            .output()
-            .expect("cannot run redis-cli");
-        assert!(
-            out.status.success(),
-            "redis-cli --cluster create failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ok = wait_until(Duration::from_secs(30), || {
-            servers.nodes.iter().all(|(port, _)| {
-                let info: String = node(*port)
-                    .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query(&mut c))
-                    .unwrap_or_default();
-                info.contains("cluster_state:ok")
-            })
-        });
-        assert!(ok, "the cluster did not reach cluster_state:ok");
-        servers
-    }
-
-    /// One plain server on TCP, like a cluster node in every other way.
-    fn single() -> Servers {
-        Servers::spawn(1, false)
-    }
-
-    fn spawn(count: usize, cluster: bool) -> Servers {
-        let dir = tempfile::Builder::new()
-            .prefix("switchyard-cluster-")
-            .tempdir()
-            .unwrap();
-        let mut servers = Servers {
-            dir,
-            nodes: Vec::new(),
-        };
-        for _ in 0..count {
-            let port = free_port();
-            let home = servers.dir.path().join(port.to_string());
-            std::fs::create_dir_all(&home).unwrap();
-            let mut command = Command::new("redis-server");
-            command
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .arg("--dir")
-                .arg(&home)
-                .args(["--logfile", "redis.log", "--save", "", "--appendonly", "no"])
-                .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"]);
-            if cluster {
-                command.args([
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "5000",
-                ]);
-            }
-            let child = command
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("cannot run redis-server");
-            servers.nodes.push((port, child));
-            let up = wait_until(Duration::from_secs(10), || {
-                node(port)
-                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-                    .is_ok()
-            });
-            assert!(up, "redis-server on port {port} did not answer");
-        }
-        servers
-    }
-
-    /// The URL of the first node: the daemons' seed.
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.nodes[0].0)
-    }
-
-    /// A connection that routes by key: a cluster connection, or a plain
-    /// one to the single server.
-    fn connection(&self) -> Box<dyn ConnectionLike> {
-        if self.nodes.len() == 1 {
-            Box::new(node(self.nodes[0].0).unwrap())
-        } else {
-            let client = redis::cluster::ClusterClient::new(vec![self.url()]).unwrap();
-            Box::new(client.get_connection().unwrap())
-        }
-    }
-
-    /// A plain connection to the node that holds `key` (pipelines of one
-    /// slot go there: the synchronous cluster client does not pipeline).
-    fn connection_for(&self, key: &str) -> redis::Connection {
-        let port = if self.nodes.len() == 1 {
-            self.nodes[0].0
-        } else {
-            self.master_of(key)
-        };
-        node(port).unwrap()
-    }
-
-    /// The port of the master that holds `key`'s slot.
-    fn master_of(&self, key: &str) -> u16 {
-        let mut conn = node(self.nodes[0].0).unwrap();
-        let slot: i64 = redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(key)
-            .query(&mut conn)
-            .unwrap();
-        let Value::Array(ranges) = redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap()
-        else {
-            panic!("CLUSTER SLOTS is not an array");
-        };
-        for range in ranges {
-            let Value::Array(parts) = range else { continue };
-            if let (Some(Value::Int(from)), Some(Value::Int(to)), Some(Value::Array(master))) =
-                (parts.first(), parts.get(1), parts.get(2))
-                && (*from..=*to).contains(&slot)
-                && let Some(Value::Int(port)) = master.get(1)
-            {
-                return *port as u16;
-            }
-        }
-        panic!("no master holds slot {slot}");
-    }
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.nodes {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A plain connection to the node on `port`.
-fn node(port: u16) -> redis::RedisResult<redis::Connection> {
-    redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_connection()
-}
-
-/// A loopback port that is free, and whose cluster bus port (+10000) is too.
-fn free_port() -> u16 {
-    loop {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        if port < 55000 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            return port;
-        }
-    }
-}
 
 /// The streams of one route, all sharing the hash tag `{tag}`.
 struct Layout {
     tag: String,
+    streams: Streams,
 }
 
 impl Layout {
+    fn new(tag: &str) -> Layout {
+        Layout {
+            tag: tag.into(),
+            streams: Streams::tagged(tag),
+        }
+    }
     fn source(&self) -> String {
-        format!("{{{}}}:jobs", self.tag)
+        self.streams.source()
     }
     fn local(&self) -> String {
-        format!("{{{}}}:queue:local", self.tag)
+        self.streams.targets()[0].clone()
     }
     fn cluster(&self) -> String {
-        format!("{{{}}}:queue:default", self.tag)
+        self.streams.targets()[1].clone()
     }
     fn rejected(&self) -> String {
-        format!("{{{}}}:rejected", self.tag)
+        self.streams.rejected()
     }
     fn dead(&self) -> String {
-        format!("{{{}}}:dead", self.tag)
+        self.streams.dead()
     }
     /// Every stream an entry of this source can end in.
     fn outcomes(&self) -> [String; 4] {
-        [self.local(), self.cluster(), self.rejected(), self.dead()]
+        self.streams.outcomes()
     }
     /// Where a job of `kind` ends.
     fn stream(&self, kind: Kind) -> String {
-        match kind {
-            Kind::Local => self.local(),
-            Kind::Cluster => self.cluster(),
-            Kind::TooMany | Kind::Invalid | Kind::NotJson => self.rejected(),
-            Kind::NoPayload | Kind::UnknownService => self.dead(),
-        }
+        self.streams.of(kind)
     }
     /// The status key of `job` read from this source, as a front end
-    /// computes it: `PREFIX{TAG}:JOB-ID`.
+    /// computes it: `switchyard:job:{TAG}:JOB-ID`.
     fn status_key(&self, job: &str) -> String {
-        format!("{PREFIX}{{{}}}:{job}", self.tag)
+        self.streams.status_key(job)
     }
 
     /// The route (and its router plugin's settings) for this layout.
@@ -304,12 +113,10 @@ fn config(dir: &Path, url: &str, cluster: bool, consumer: &str, routes: &str) ->
 
 /// Two hash tags whose slots are on different masters.
 fn tags_on_two_shards(servers: &Servers) -> (Layout, Layout) {
-    let a = Layout { tag: "sy0".into() };
+    let a = Layout::new("sy0");
     let master = servers.master_of(&a.source());
     let b = (1..)
-        .map(|i| Layout {
-            tag: format!("sy{i}"),
-        })
+        .map(|i| Layout::new(&format!("sy{i}")))
         .find(|b| servers.master_of(&b.source()) != master)
         .unwrap();
     (a, b)
@@ -598,7 +405,7 @@ fn every_command_works_from_any_nodes_url_and_retention_trims_each_shard() {
     let other = servers
         .nodes
         .iter()
-        .map(|(port, _)| *port)
+        .map(|n| n.port)
         .find(|port| !holders.contains(port))
         .expect("three masters, two tags: one master holds neither");
     let url = format!("redis://127.0.0.1:{other}");
@@ -781,24 +588,6 @@ fn every_command_works_from_any_nodes_url_and_retention_trims_each_shard() {
     );
 }
 
-/// Whether every replica of the master on `port` has all it was sent.
-fn replicas_caught_up(port: u16) -> bool {
-    let info: String = node(port)
-        .and_then(|mut c| redis::cmd("INFO").arg("replication").query(&mut c))
-        .unwrap_or_default();
-    let Some(offset) = info
-        .lines()
-        .find_map(|l| l.strip_prefix("master_repl_offset:"))
-    else {
-        return false;
-    };
-    let replicas: Vec<&str> = info.lines().filter(|l| l.starts_with("slave")).collect();
-    !replicas.is_empty()
-        && replicas
-            .iter()
-            .all(|l| l.contains(&format!("offset={},", offset.trim())))
-}
-
 /// How a master holding a source loses its slots to its replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Failover {
@@ -828,12 +617,13 @@ fn failover_under_load(how: Failover) {
     let n = 3000;
     let sent = send_mix(&servers, n, [&a, &b]);
     // The victim: a master holding a source, not the seed node.
-    let seed = servers.nodes[0].0;
-    let victim = [&a, &b]
+    let seed = servers.seed();
+    let source = [&a, &b]
         .iter()
-        .map(|l| servers.master_of(&l.source()))
-        .find(|&port| port != seed)
+        .map(|l| l.source())
+        .find(|s| servers.master_of(s) != seed)
         .expect("a source on a master other than the seed");
+    let victim = servers.master_of(&source);
     assert!(
         wait_until(Duration::from_secs(30), || replicas_caught_up(victim)),
         "the victim's replica did not catch up"
@@ -847,48 +637,10 @@ fn failover_under_load(how: Failover) {
         "{}",
         first.log()
     );
-    match how {
-        Failover::Forced => {
-            let index = servers
-                .nodes
-                .iter()
-                .position(|(port, _)| *port == victim)
-                .unwrap();
-            let (_, mut child) = servers.nodes.remove(index);
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-        Failover::Graceful => {
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query(&mut node(victim).unwrap())
-                .unwrap();
-            let replica: u16 = info
-                .split("port=")
-                .nth(1)
-                .and_then(|rest| rest.split(',').next()?.parse().ok())
-                .expect("the victim's replica");
-            let _: String = redis::cmd("CLUSTER")
-                .arg("FAILOVER")
-                .query(&mut node(replica).unwrap())
-                .unwrap();
-        }
-    }
-    eprintln!("{how:?} failover of master {victim} after a quarter of the {n} jobs were settled");
     drop(conn);
+    eprintln!("{how:?} failover of master {victim} after a quarter of the {n} jobs were settled");
     // Its replica takes its slots over.
-    assert!(
-        wait_until(SETTLE_TIMEOUT, || {
-            let info: String = node(seed)
-                .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query(&mut c))
-                .unwrap_or_default();
-            info.contains("cluster_state:ok")
-                && [&a, &b]
-                    .iter()
-                    .all(|l| servers.master_of(&l.source()) != victim)
-        }),
-        "no replica took the master's slots over"
-    );
+    servers.fail_over(&source, how == Failover::Forced);
     // Forced: writes the killed master acknowledged but had not passed on
     // are gone with it; a settle's ack and outcome go together, so such a
     // job is routed again on the new master. Every job ends settled once.
@@ -992,7 +744,7 @@ fn drain_rate(servers: &Servers, cluster: bool, n: u64) -> f64 {
     let (a, b) = if cluster {
         tags_on_two_shards(servers)
     } else {
-        (Layout { tag: "sy0".into() }, Layout { tag: "sy1".into() })
+        (Layout::new("sy0"), Layout::new("sy1"))
     };
     let dir = tempfile::tempdir().unwrap();
     let routes = format!("{}{}", a.toml("a"), b.toml("b"));

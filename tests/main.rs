@@ -8,7 +8,9 @@
 //!
 //! - `harness`: the repository, the built plugins, the `switchyard` binary, a
 //!   private `redis-server` per test; `harness::daemon` runs the real daemon
-//!   and reads what it left in Redis.
+//!   and reads what it left in Redis; `harness::cluster` and
+//!   `harness::sentinel` run a Redis Cluster and Sentinel on loopback, from
+//!   the processes of `harness::loopback`.
 //! - `sandbox`: each limit a plugin can break, by name.
 //! - `plugins`: the shipped plugins on small service files, and on the example
 //!   service files and sample jobs.
@@ -31,7 +33,8 @@
 //! - `clients`: the Python client against the real daemon.
 //! - `slivka`: the shipped plugins against slivka 0.8.5b7 itself, on a
 //!   generated corpus (the differential test; Python in `target/venv`).
-//! - `chaos`: kill -9 of daemons and Redis while jobs flow (`make chaos`).
+//! - `chaos`: kill -9 of daemons and Redis while jobs flow, and failovers
+//!   behind Sentinel and on a Redis Cluster (`make chaos`).
 //! - `fuzz`: property tests of entries and plugin answers (`make fuzz`).
 //! - `retention`: trimming, archiving and bounded memory.
 //! - `cluster`: switchyard on a Redis Cluster.

@@ -301,6 +301,19 @@ fn redis_restarted_mid_run_loses_nothing() {
     );
 }
 
+/// Creates the group on the jobs already sent, then makes Redis refuse
+/// every write (`maxmemory` 1): the daemon can read them, never settle.
+fn starve(conn: &mut redis::Connection) {
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(SOURCE)
+        .arg(GROUP)
+        .arg(0)
+        .query(conn)
+        .unwrap();
+    set_maxmemory(conn, 1);
+}
+
 /// Redis answering "not now" (out of memory here; loading its data after a
 /// restart, busy with a script) is no fault of the jobs: they wait, pending,
 /// and are routed once Redis recovers, none dead-lettered for it.
@@ -312,19 +325,7 @@ fn jobs_wait_out_a_redis_out_of_memory_and_are_routed_after() {
     let mut conn = redis.connection();
     let n = 500;
     let kinds = send_mix(&mut conn, n);
-    let _: () = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(SOURCE)
-        .arg(GROUP)
-        .arg(0)
-        .query(&mut conn)
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory")
-        .arg(1)
-        .query(&mut conn)
-        .unwrap();
+    starve(&mut conn);
 
     let daemon = Daemon::start(&config, "starved");
     let refused = wait_until(SETTLE_TIMEOUT, || {
@@ -336,12 +337,7 @@ fn jobs_wait_out_a_redis_out_of_memory_and_are_routed_after() {
         daemon.log()
     );
     assert_eq!(settled(&mut conn), 0, "log:\n{}", daemon.log());
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory")
-        .arg(0)
-        .query(&mut conn)
-        .unwrap();
+    set_maxmemory(&mut conn, 0);
 
     wait_settled(&mut conn, n as usize, &daemon);
     assert_mix_routed(&mut conn, &kinds, &daemon);
@@ -377,4 +373,50 @@ fn sigterm_lets_jobs_in_flight_finish_and_exits_0() {
     let again = Daemon::start(&config, "graceful");
     wait_settled(&mut conn, n as usize, &again);
     assert_exactly_once(&mut conn, n as usize);
+}
+
+/// A stop cannot wait on Redis forever: with every settle refused (out of
+/// memory), SIGTERM ends the daemon once `shutdown-timeout` has passed,
+/// exit 1, naming the jobs left in flight; their entries stay pending, and
+/// a daemon started after Redis recovers settles every one exactly once.
+#[test]
+fn a_stop_whose_settles_keep_failing_exits_1_at_shutdown_timeout_leaving_entries_pending() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = slivka_config(dir.path(), &redis.url(), "shutdown-timeout = \"2s\"", "");
+    let mut conn = redis.connection();
+    let n = 300;
+    let kinds = send_mix(&mut conn, n);
+    starve(&mut conn);
+
+    let mut daemon = Daemon::start(&config, "stuck");
+    let refused = wait_until(SETTLE_TIMEOUT, || {
+        daemon.log().contains("cannot settle jobs") && pending(&mut conn) > 0
+    });
+    assert!(refused, "no settle was refused; log:\n{}", daemon.log());
+    let asked = std::time::Instant::now();
+    let status = daemon.terminate();
+    let took = asked.elapsed();
+    let log = daemon.log();
+    assert_eq!(status.code(), Some(1), "exit {status:?}; log:\n{log}");
+    assert!(
+        took >= std::time::Duration::from_secs(2),
+        "exited after {took:?}, before the timeout; log:\n{log}"
+    );
+    let said = log
+        .lines()
+        .find(|l| l.contains("shutdown-timeout (2.0s) has passed with"))
+        .unwrap_or_else(|| panic!("the log does not say why it stopped:\n{log}"));
+    let left = pending(&mut conn);
+    assert!(left > 0, "nothing was left pending; log:\n{log}");
+    assert!(
+        said.contains(&format!("with {left} jobs still in flight")),
+        "{left} entries pending, but the log says: {said}"
+    );
+    assert_eq!(settled(&mut conn), 0, "Redis refused every write");
+
+    set_maxmemory(&mut conn, 0);
+    let again = Daemon::start(&config, "stuck");
+    wait_settled(&mut conn, n as usize, &again);
+    assert_mix_routed(&mut conn, &kinds, &again);
 }

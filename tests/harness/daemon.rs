@@ -344,6 +344,16 @@ pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) -> Vec<
     ids
 }
 
+/// `CONFIG SET maxmemory BYTES`: 1 refuses every write, 0 is no limit.
+pub fn set_maxmemory(conn: &mut redis::Connection, bytes: u64) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(bytes)
+        .query(conn)
+        .expect("CONFIG SET maxmemory");
+}
+
 /// Length of a stream (0 if missing).
 pub fn xlen(conn: &mut redis::Connection, stream: &str) -> usize {
     redis::cmd("XLEN").arg(stream).query(conn).unwrap()
@@ -356,26 +366,125 @@ pub fn settled(conn: &mut redis::Connection) -> usize {
 
 /// [`settled`], or the error of a connection that failed.
 pub fn try_settled(conn: &mut redis::Connection) -> redis::RedisResult<usize> {
-    let mut total = 0;
-    for stream in TARGETS.iter().chain([&REJECTED, &DEAD]) {
-        total += redis::cmd("XLEN").arg(stream).query::<usize>(conn)?;
-    }
-    Ok(total)
+    Streams::slivka().try_settled(conn)
 }
 
 /// The group's pending count on the source.
 pub fn pending(conn: &mut redis::Connection) -> usize {
-    let reply: Value = redis::cmd("XPENDING")
-        .arg(SOURCE)
-        .arg(GROUP)
-        .query(conn)
-        .unwrap();
-    match reply {
-        Value::Array(parts) => match parts.first() {
-            Some(Value::Int(n)) => *n as usize,
+    Streams::slivka().pending(conn)
+}
+
+/// The streams of the slivka route and the keys of its status records:
+/// the example's names ([`SOURCE`], [`TARGETS`], [`REJECTED`], [`DEAD`]),
+/// or the same names under one hash tag (`{t}:jobs`, ...), so that on a
+/// Redis Cluster the whole route lives in one slot.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    tag: Option<String>,
+}
+
+impl Streams {
+    /// The example's names.
+    pub fn slivka() -> Streams {
+        Streams { tag: None }
+    }
+
+    /// The example's names under the hash tag `{tag}`.
+    pub fn tagged(tag: &str) -> Streams {
+        Streams {
+            tag: Some(tag.to_owned()),
+        }
+    }
+
+    /// `name` under this layout's tag, if any.
+    fn name(&self, name: &str) -> String {
+        match &self.tag {
+            Some(tag) => format!("{{{tag}}}:{name}"),
+            None => name.to_owned(),
+        }
+    }
+
+    pub fn source(&self) -> String {
+        self.name(SOURCE)
+    }
+
+    pub fn targets(&self) -> [String; 2] {
+        TARGETS.map(|t| self.name(t))
+    }
+
+    pub fn rejected(&self) -> String {
+        self.name(REJECTED)
+    }
+
+    pub fn dead(&self) -> String {
+        self.name(DEAD)
+    }
+
+    /// Every stream a source entry can end in: the targets, then rejected
+    /// and dead letters.
+    pub fn outcomes(&self) -> [String; 4] {
+        let [local, cluster] = self.targets();
+        [local, cluster, self.rejected(), self.dead()]
+    }
+
+    /// Where a job of `kind` ends.
+    pub fn of(&self, kind: Kind) -> String {
+        self.name(kind.stream())
+    }
+
+    /// fasta-size's `target-pattern` for these targets.
+    pub fn target_pattern(&self) -> String {
+        self.name("queue:{runner}")
+    }
+
+    /// [`SLIVKA_ROUTE`] with these names.
+    pub fn route(&self) -> String {
+        let quoted = |name: &str| format!("\"{name}\"");
+        let mut route = SLIVKA_ROUTE.to_owned();
+        // Longest first: "jobs" is a part of "jobs:rejected".
+        for name in [REJECTED, DEAD, TARGETS[0], TARGETS[1], SOURCE] {
+            route = route.replace(&quoted(name), &quoted(&self.name(name)));
+        }
+        route
+    }
+
+    /// The key of `job`'s status record, as a front end computes it:
+    /// `switchyard:job:JOB`, or `switchyard:job:{TAG}:JOB` under a tag.
+    pub fn status_key(&self, job: &str) -> String {
+        format!("switchyard:job:{}", self.name(job))
+    }
+
+    /// `job`'s status record as a map.
+    pub fn status(&self, conn: &mut redis::Connection, job: &str) -> HashMap<String, String> {
+        redis::cmd("HGETALL")
+            .arg(self.status_key(job))
+            .query(conn)
+            .unwrap()
+    }
+
+    /// Entries settled so far over [`Streams::outcomes`].
+    pub fn try_settled(&self, conn: &mut redis::Connection) -> redis::RedisResult<usize> {
+        let mut total = 0;
+        for stream in self.outcomes() {
+            total += redis::cmd("XLEN").arg(stream).query::<usize>(conn)?;
+        }
+        Ok(total)
+    }
+
+    /// The group's pending count on the source.
+    pub fn pending(&self, conn: &mut redis::Connection) -> usize {
+        let reply: Value = redis::cmd("XPENDING")
+            .arg(self.source())
+            .arg(GROUP)
+            .query(conn)
+            .unwrap();
+        match reply {
+            Value::Array(parts) => match parts.first() {
+                Some(Value::Int(n)) => *n as usize,
+                _ => 0,
+            },
             _ => 0,
-        },
-        _ => 0,
+        }
     }
 }
 
@@ -468,10 +577,7 @@ pub fn assert_exactly_once(
 
 /// The status record of `job_id` as a map.
 pub fn status(conn: &mut redis::Connection, job_id: &str) -> HashMap<String, String> {
-    redis::cmd("HGETALL")
-        .arg(format!("switchyard:job:{job_id}"))
-        .query(conn)
-        .unwrap()
+    Streams::slivka().status(conn, job_id)
 }
 
 /// How many of the first `n` jobs' status records name `consumer`.

@@ -7,7 +7,9 @@
 //! on a unix socket in a temporary directory, so no two tests share state
 //! and nothing listens on a TCP port.
 
+pub mod cluster;
 pub mod daemon;
+pub mod loopback;
 pub mod sentinel;
 pub mod venv;
 

@@ -3,52 +3,15 @@
 //! with its own directory, killed when dropped; and what the tests ask
 //! them (who is master now).
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use super::daemon::wait_until;
+pub use super::loopback::{Process, connect, free_port};
 
 /// The name the sentinels know the master by.
 pub const MASTER: &str = "mymaster";
-
-/// A `redis-server` process (a server or a sentinel), killed when dropped.
-pub struct Process {
-    child: Option<Child>,
-    /// The port it listens on.
-    pub port: u16,
-}
-
-impl Process {
-    /// Kills it with SIGKILL (no-op once dead).
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A loopback port free now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A plain connection to the server on `port`.
-pub fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
-    redis::Client::open(format!("redis://127.0.0.1:{port}"))?.get_connection()
-}
 
 /// A server on a free port with its own directory in `dir`, a replica of
 /// `master` if given.
@@ -60,28 +23,12 @@ pub fn server(dir: &Path, master: Option<u16>) -> Process {
 /// `dir`, a replica of `master` if given.
 pub fn server_at(dir: &Path, port: u16, master: Option<u16>) -> Process {
     let home = dir.join(format!("redis-{port}"));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut command = Command::new("redis-server");
-    command
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .arg("--dir")
-        .arg(&home)
-        .args(["--logfile", "redis.log", "--save", "", "--appendonly", "no"]);
-    if let Some(master) = master {
-        command.args(["--replicaof", "127.0.0.1", &master.to_string()]);
-    }
-    let child = command.stdout(Stdio::null()).spawn().unwrap();
-    let process = Process {
-        child: Some(child),
-        port,
+    let master = master.map(|m| m.to_string());
+    let replica_of: Vec<&str> = match &master {
+        Some(m) => vec!["--replicaof", "127.0.0.1", m],
+        None => Vec::new(),
     };
-    assert!(
-        wait_until(Duration::from_secs(10), || connect(port)
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()),
-        "redis-server on {port} did not start"
-    );
-    process
+    Process::server(port, &home, &replica_of)
 }
 
 /// A sentinel watching the master on `master`, quorum 2, a master down
@@ -103,16 +50,10 @@ pub fn sentinel(dir: &Path, master: u16) -> Process {
         ),
     )
     .unwrap();
-    let child = Command::new("redis-server")
-        .arg(&conf)
-        .arg("--sentinel")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    Process {
-        child: Some(child),
+    Process::spawn(
+        Command::new("redis-server").arg(&conf).arg("--sentinel"),
         port,
-    }
+    )
 }
 
 /// The port of the master the sentinel on `port` names now.
@@ -250,7 +191,7 @@ impl Sentinels {
         match self
             .servers
             .iter()
-            .position(|s| s.port == old && s.child.is_none())
+            .position(|s| s.port == old && !s.is_running())
         {
             Some(dead) => self.servers[dead] = server_at(self.dir.path(), old, Some(master)),
             // The sentinels would make it a replica too, at their next look

@@ -36,6 +36,12 @@ pub const MIN_CLAIM_IDLE: Duration = Duration::from_millis(10);
 /// long with nothing pending is removed (0 disables).
 pub const DEFAULT_FORGET_IDLE: Duration = Duration::from_secs(3600);
 
+/// `[consumer] shutdown-timeout`: 30 s, well inside systemd's default
+/// stop timeout (90 s), so the daemon says why it stops unfinished before
+/// systemd would kill it. Entries left pending are re-read at restart or
+/// claimed by another daemon.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `[consumer] max-deliveries`.
 pub const DEFAULT_MAX_DELIVERIES: u32 = 5;
 

@@ -163,6 +163,12 @@ pub(super) struct ConsumerSection {
     pub forget_idle: Option<Duration>,
     /// `forget-idle-ms`: `forget-idle`, in milliseconds.
     pub forget_idle_ms: Option<u64>,
+    /// `shutdown-timeout`: how long a stop waits for jobs in flight; 0
+    /// forever.
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_timeout: Option<Duration>,
+    /// `shutdown-timeout-ms`: `shutdown-timeout`, in milliseconds.
+    pub shutdown_timeout_ms: Option<u64>,
     /// `max-deliveries`: deliveries before an entry is dead-lettered.
     pub max_deliveries: Option<u32>,
     /// `max-entry-bytes`: the largest entry read.

@@ -17,8 +17,8 @@ use anyhow::{Context, anyhow};
 use super::defaults::{
     self, DEFAULT_BATCH, DEFAULT_BLOCK, DEFAULT_CLAIM_IDLE, DEFAULT_DATA_DIR, DEFAULT_FORGET_IDLE,
     DEFAULT_GROUP, DEFAULT_IN_FLIGHT_BATCHES, DEFAULT_MAX_DELIVERIES, DEFAULT_MAX_ENTRY_BYTES,
-    DEFAULT_PLUGIN_DIR, DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL, MAX_WORKERS, MIN_BLOCK,
-    MIN_CLAIM_IDLE, MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
+    DEFAULT_PLUGIN_DIR, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_STATUS_PREFIX, DEFAULT_STATUS_TTL,
+    MAX_WORKERS, MIN_BLOCK, MIN_CLAIM_IDLE, MIN_MAX_DELIVERIES, MIN_STATUS_TTL, MIN_WORKERS,
 };
 use super::env::Overrides;
 use super::file::{Base, duration};
@@ -278,6 +278,15 @@ fn consumer_settings(
         ),
     )?
     .unwrap_or(DEFAULT_FORGET_IDLE);
+    let shutdown_timeout = duration(
+        "consumer",
+        ("shutdown-timeout", section.shutdown_timeout),
+        (
+            "shutdown-timeout-ms",
+            section.shutdown_timeout_ms.map(Duration::from_millis),
+        ),
+    )?
+    .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT);
     Ok(ConsumerSettings {
         group: section.group.unwrap_or_else(|| DEFAULT_GROUP.into()),
         name: name
@@ -288,6 +297,7 @@ fn consumer_settings(
         block: block.max(MIN_BLOCK),
         claim_idle: claim_idle.max(MIN_CLAIM_IDLE),
         forget_idle: Some(forget_idle).filter(|idle| !idle.is_zero()),
+        shutdown_timeout: Some(shutdown_timeout).filter(|t| !t.is_zero()),
         max_deliveries: section
             .max_deliveries
             .unwrap_or(DEFAULT_MAX_DELIVERIES)
@@ -422,6 +432,31 @@ mod tests {
         let text = format!("{GOOD}\n[consumer]\nname = \"mine\"\n");
         let named = Settings::parse(Path::new("/etc/sy/fast.toml"), &text, None, None).unwrap();
         assert_eq!(named.consumer.name, "mine");
+    }
+
+    #[test]
+    fn shutdown_timeout_defaults_to_30_s_and_zero_waits_forever() {
+        let parse = |text: &str| Settings::parse(Path::new("s.toml"), text, None, None).unwrap();
+        assert_eq!(
+            parse(GOOD).consumer.shutdown_timeout,
+            Some(Duration::from_secs(30))
+        );
+        let forever = parse(&format!("{GOOD}\n[consumer]\nshutdown-timeout = \"0s\"\n"));
+        assert_eq!(forever.consumer.shutdown_timeout, None);
+        let short = parse(&format!("{GOOD}\n[consumer]\nshutdown-timeout-ms = 2500\n"));
+        assert_eq!(
+            short.consumer.shutdown_timeout,
+            Some(Duration::from_millis(2500))
+        );
+        let both = Settings::parse(
+            Path::new("s.toml"),
+            &format!("{GOOD}\n[consumer]\nshutdown-timeout = \"1s\"\nshutdown-timeout-ms = 1000\n"),
+            None,
+            None,
+        )
+        .unwrap_err();
+        let message = format!("{both:#}");
+        assert!(message.contains("shutdown-timeout-ms"), "{message}");
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct ConsumerSettings {
     /// Another consumer idle this long with nothing pending is removed from
     /// the group; `None`: never.
     pub forget_idle: Option<Duration>,
+    /// How long a graceful stop waits for jobs in flight before the daemon
+    /// exits with them pending; `None`: until they finish.
+    pub shutdown_timeout: Option<Duration>,
     /// An entry delivered more often than this is dead-lettered.
     pub max_deliveries: u32,
     /// An entry larger than this is dead-lettered unread.

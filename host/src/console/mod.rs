@@ -262,7 +262,7 @@ pub fn serve_alone(
         .build()
         .context("cannot start the async runtime")?;
     tokio.block_on(async move {
-        let shutdown = Shutdown::listen(None).context("cannot listen for signals")?;
+        let shutdown = Shutdown::listen(None, None).context("cannot listen for signals")?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("console --listen: cannot listen on {addr}"))?;

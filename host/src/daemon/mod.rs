@@ -95,8 +95,11 @@ pub fn run(
             RedisTarget::Embedded { data_dir } => Some(Embedded::start(data_dir).await?),
             RedisTarget::Url(_) | RedisTarget::Cluster(_) | RedisTarget::Sentinel { .. } => None,
         };
-        let shutdown = Shutdown::listen(embedded.as_ref().map(Embedded::pid))
-            .context("cannot listen for signals")?;
+        let shutdown = Shutdown::listen(
+            embedded.as_ref().map(Embedded::pid),
+            settings.consumer.shutdown_timeout,
+        )
+        .context("cannot listen for signals")?;
         let mut tasks = Supervisor::default();
         let mut stopping = shutdown.clone();
         tasks.spawn("the stop notice to systemd", async move {

@@ -3,10 +3,14 @@
 //! The first SIGINT or SIGTERM asks for a graceful stop: intake stops, jobs
 //! in flight finish and are acknowledged, the daemon exits 0. A second
 //! signal exits at once; entries not yet settled stay pending in Redis and
-//! are re-read or reclaimed later, so nothing is lost.
+//! are re-read or reclaimed later, so nothing is lost. So does the end of
+//! `[consumer] shutdown-timeout` after the first (Redis refusing every
+//! settle would otherwise hold the stop forever), exiting 1 with the count
+//! of jobs left in flight.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
+use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -21,10 +25,13 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    /// Listens for SIGINT and SIGTERM. At the second signal the process
-    /// exits at once, after sending SIGTERM to the process in `child` (the
-    /// embedded Redis), if any.
-    pub fn listen(child: Option<Arc<AtomicU32>>) -> std::io::Result<Shutdown> {
+    /// Listens for SIGINT and SIGTERM. At the second signal, or `timeout`
+    /// after the first, the process exits at once, after sending SIGTERM
+    /// to the process in `child` (the embedded Redis), if any.
+    pub fn listen(
+        child: Option<Arc<AtomicU32>>,
+        timeout: Option<Duration>,
+    ) -> std::io::Result<Shutdown> {
         let (tx, rx) = watch::channel(false);
         let tx = Arc::new(tx);
         let request = tx.clone();
@@ -43,12 +50,23 @@ impl Shutdown {
                         "shutting down: finishing jobs in flight (signal again to exit at once)"
                     );
                     tx.send_replace(true);
+                    if let Some(timeout) = timeout {
+                        let child = child.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(timeout).await;
+                            let left = crate::daemon::metrics::metrics().in_flight.get();
+                            tracing::error!(
+                                "[consumer] shutdown-timeout ({timeout:.1?}) has passed with \
+                                 {left} jobs still in flight (is Redis refusing their settles?): \
+                                 exiting now; their entries stay pending in the group, re-read \
+                                 at restart or claimed by another daemon"
+                            );
+                            exit(child.as_ref(), 1);
+                        });
+                    }
                 } else {
                     tracing::warn!("second signal: exiting now; unfinished entries stay pending");
-                    if let Some(pid) = &child {
-                        crate::store::terminate(pid);
-                    }
-                    std::process::exit(130);
+                    exit(child.as_ref(), 130);
                 }
             }
         });
@@ -58,7 +76,9 @@ impl Shutdown {
         })
     }
 
-    /// Asks every task to stop, as the first signal does.
+    /// Asks every task to stop, as the first signal does (the timeout does
+    /// not apply: a stop asked in code follows a task's failure, and the
+    /// daemon exits as soon as the batches in flight end).
     pub fn request(&self) {
         self.request.send_replace(true);
     }
@@ -73,4 +93,12 @@ impl Shutdown {
         // Fails only once the sender is gone, which `self.request` keeps.
         let _ = self.requested.wait_for(|stop| *stop).await;
     }
+}
+
+/// Exits with `code` at once, first stopping the embedded Redis in `child`.
+fn exit(child: Option<&Arc<AtomicU32>>, code: i32) -> ! {
+    if let Some(pid) = child {
+        crate::store::terminate(pid);
+    }
+    std::process::exit(code)
 }
