@@ -6,7 +6,8 @@
 //! behind Redis Sentinel (a master, a replica, three sentinels) and on a
 //! Redis Cluster (3 masters, 3 replicas; the route's streams tagged to one
 //! slot), failing the master over gracefully and by kill -9 instead, each
-//! time just after a burst of jobs, so that settles are in flight.
+//! time just after a burst of jobs, so that settles are in flight, and
+//! making it refuse writes with `min-replicas-to-write` unmet.
 //! Then an audit of everything Redis holds: every source entry settled
 //! exactly once, every status record agreeing with where its job went,
 //! nothing pending.
@@ -399,8 +400,17 @@ impl Backend {
                 vec![(30, "stall"), (45, "oom"), (90, "redis-kill")],
             ),
             Backend::Sentinel(_) | Backend::Cluster { .. } => (
-                vec![(0.15, "failover"), (0.40, "forced-failover")],
-                vec![(40, "failover"), (90, "forced-failover")],
+                vec![
+                    (0.15, "failover"),
+                    (0.30, "no-replicas"),
+                    (0.40, "forced-failover"),
+                    (0.60, "no-replicas"),
+                ],
+                vec![
+                    (40, "failover"),
+                    (50, "no-replicas"),
+                    (90, "forced-failover"),
+                ],
             ),
         }
     }
@@ -547,7 +557,7 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     timers.extend(fault_timers);
     let (mut kills, mut plugin_swaps, mut config_swaps) = (0, 0, 0);
     let (mut redis_kills, mut ooms, mut stalls) = (0, 0, 0);
-    let (mut failovers, mut forced_failovers) = (0, 0);
+    let (mut failovers, mut forced_failovers, mut no_replicas) = (0, 0, 0);
     // The DEBUG SLEEPs, checked at the end: each must have run.
     let mut stalling = Vec::new();
     // When each kind of event last happened.
@@ -660,20 +670,33 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
                 redis_kills += 1;
                 conn = redis.connection();
             }
-            Some("oom") => {
+            Some(how @ ("oom" | "no-replicas")) => {
                 // Every write refused for 1.5 s: the daemons' settles, reads
-                // and heartbeats. The producer waits (a front end would
-                // retry; here it keeps the audit exact).
+                // and heartbeats. Out of memory (`maxmemory` 1), or, with a
+                // replica, `min-replicas-to-write` unmet (2 asked, 1 there:
+                // NOREPLICAS). The producer waits (a front end would retry;
+                // here it keeps the audit exact).
                 hold_producer(&flow, producer.as_ref());
+                let (key, on, off) = match how {
+                    "oom" => ("maxmemory", 1, 0),
+                    _ => (
+                        "min-replicas-to-write",
+                        u64::from(backend.replicas()) + 1,
+                        0,
+                    ),
+                };
                 println!(
-                    "chaos: {} settled; Redis out of memory",
+                    "chaos: {} settled; Redis refuses writes: {key} {on}",
                     streams.try_settled(&mut conn).unwrap()
                 );
-                set_maxmemory(&mut conn, 1);
+                set_config(&mut conn, key, on);
                 std::thread::sleep(Duration::from_millis(1500));
-                set_maxmemory(&mut conn, 0);
+                set_config(&mut conn, key, off);
                 flow.hold.store(false, Ordering::SeqCst);
-                ooms += 1;
+                match how {
+                    "oom" => ooms += 1,
+                    _ => no_replicas += 1,
+                }
             }
             Some("stall") => {
                 // Redis answers no one for 3 s; every daemon's commands,
@@ -756,6 +779,23 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     for stall in stalling {
         stall.join().unwrap().expect("DEBUG SLEEP stalled Redis");
     }
+    // Each kind of refusal reached the daemons: some daemon (of any life)
+    // logged Redis's error for it.
+    let logs: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            (name.starts_with("daemon-") && name.ends_with(".log"))
+                .then(|| std::fs::read_to_string(&path).ok())?
+        })
+        .collect();
+    for (count, code) in [(ooms, "OOM"), (no_replicas, "NOREPLICAS")] {
+        assert!(
+            count == 0 || logs.contains(code),
+            "Redis refused writes {count} times ({code}), and no daemon logged {code}"
+        );
+    }
 
     // The audit.
     let mut outcomes: HashMap<String, Vec<Outcome>> = HashMap::new();
@@ -824,7 +864,8 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     println!(
         "chaos: {} jobs ({} hostile), 3 daemons, {kills} kills, {redis_kills} Redis kill -9 \
          and restart, {ooms} Redis out of memory, {stalls} Redis stalls, {failovers} graceful \
-         and {forced_failovers} forced failovers, {plugin_swaps} router swaps, {config_swaps} \
+         and {forced_failovers} forced failovers, {no_replicas} min-replicas-to-write unmet, \
+         {plugin_swaps} router swaps, {config_swaps} \
          config swaps: lost {lost}, duplicated {duplicated}, stuck {stuck}, inconsistent {}; \
          wall time {:.1} s",
         sent.len(),
@@ -845,7 +886,7 @@ fn chaos(mut backend: Backend, jobs: u64, rate: u64) {
     match backend {
         Backend::Single(_) => assert!(redis_kills >= 3 && ooms >= 2 && stalls >= 2),
         Backend::Sentinel(_) | Backend::Cluster { .. } => {
-            assert!(failovers >= 1 && forced_failovers >= 1)
+            assert!(failovers >= 1 && forced_failovers >= 1 && no_replicas >= 2)
         }
     }
 }

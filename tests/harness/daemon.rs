@@ -346,12 +346,17 @@ pub fn push(conn: &mut redis::Connection, stream: &str, jobs: &[Fields]) -> Vec<
 
 /// `CONFIG SET maxmemory BYTES`: 1 refuses every write, 0 is no limit.
 pub fn set_maxmemory(conn: &mut redis::Connection, bytes: u64) {
+    set_config(conn, "maxmemory", bytes);
+}
+
+/// `CONFIG SET KEY VALUE`.
+pub fn set_config(conn: &mut redis::Connection, key: &str, value: u64) {
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
-        .arg("maxmemory")
-        .arg(bytes)
+        .arg(key)
+        .arg(value)
         .query(conn)
-        .expect("CONFIG SET maxmemory");
+        .unwrap_or_else(|e| panic!("CONFIG SET {key} {value}: {e}"));
 }
 
 /// Length of a stream (0 if missing).
