@@ -17,9 +17,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use switchyard::config::Settings;
-use switchyard::daemon::snapshot::Snapshot;
 use switchyard::pipeline::job::{Entry, EntryId, MAX_FIELDS};
 use switchyard::pipeline::settle::Outcome;
+use switchyard::pipeline::snapshot::Snapshot;
 use switchyard::plugin::{Decision, Fault, Job, Plugin, PluginSettings, Runtime};
 
 use crate::harness::daemon::*;

@@ -15,9 +15,9 @@
 use serde_json::{Value, json};
 
 use switchyard::config::Settings;
-use switchyard::daemon::snapshot::Snapshot;
 use switchyard::pipeline::Deciding;
 use switchyard::pipeline::job::{Entry, EntryId};
+use switchyard::pipeline::snapshot::Snapshot;
 use switchyard::plugin::{Contract, Decision, Job, LoadError, Plugin, PluginSettings, Runtime};
 
 use crate::harness::{

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use switchyard::config::Settings;
-use switchyard::daemon::snapshot::Snapshot;
 use switchyard::pipeline::Deciding;
 use switchyard::pipeline::job::{Entry, EntryId};
+use switchyard::pipeline::snapshot::Snapshot;
 use switchyard::plugin::{
     Decision, ErrorCode, Fault, FieldError, Grants, Instances, Isolation, Job, Limits, LoadError,
     Plugin, PluginSettings, Runtime,

@@ -7,9 +7,12 @@
 //!   → validate → route → settle → dispatch → status. [`pipeline::decide`]
 //!   is that chain short of Redis.
 //! - [`daemon`]: the running daemon: wiring and supervision, the consume
-//!   loops, batches, backoff, shutdown, hot reload and the snapshot it swaps,
-//!   the health listener, the heartbeat, systemd's notifications and the
-//!   metrics.
+//!   loops, batches, backoff, shutdown, hot reload and the cell of the
+//!   snapshot it swaps, the health listener, the heartbeat and systemd's
+//!   notifications.
+//! - [`metrics`]: what switchyard counts, for Prometheus, in both text
+//!   formats, with the standard `process_*` metrics; below every room that
+//!   records.
 //! - [`plugin`]: the sandboxed plugin runtime (wasmtime components).
 //! - [`store`]: Redis access: connections (one server, a cluster, or the
 //!   embedded server), the cluster's key layout, reading Redis replies, a
@@ -32,6 +35,7 @@ pub mod config;
 pub mod console;
 pub mod daemon;
 pub mod logging;
+pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod retention;

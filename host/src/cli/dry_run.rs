@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::config::{Overrides, RedisTarget, Settings, streams_of};
-use crate::daemon::snapshot::{Router, Snapshot};
+use crate::pipeline::snapshot::{Router, Snapshot};
 use crate::plugin::Runtime;
 use crate::store::redact;
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 
-use super::metrics::metrics;
 use super::shutdown::Shutdown;
+use crate::metrics::metrics;
 
 /// The first sleep after a failure, before jitter (which adds up to as
 /// much again).

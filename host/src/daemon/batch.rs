@@ -34,15 +34,16 @@ use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Settling, Unusable};
 use super::health::Readiness;
-use super::metrics::{StreamLabels, metrics};
 use super::notify::Progress;
 use super::shutdown::Shutdown;
-use super::snapshot::{Snapshot, SnapshotCell};
+use super::snapshot::SnapshotCell;
 use crate::config::ConsumerSettings;
+use crate::metrics::{StreamLabels, metrics};
 use crate::pipeline::dispatch::{Dispatcher, Settled};
 use crate::pipeline::failure::Failure;
 use crate::pipeline::job::{Entry, EntryId};
 use crate::pipeline::settle::{Outcome, Settlement};
+use crate::pipeline::snapshot::Snapshot;
 use crate::plugin::watchdog::ThreadWatch;
 
 /// How long after the watchdog interrupted a plugin call at its deadline
@@ -598,7 +599,7 @@ fn refused(snapshot: &Snapshot, settlement: Settlement, reason: String) -> Settl
 fn record(settlement: &Settlement, outcome: Outcome) {
     let route = settlement.route().unwrap_or("none");
     for write in settlement.writes() {
-        metrics().settled(route, outcome, &write.stream);
+        metrics().settled(route, outcome.name(), &write.stream);
     }
     tracing::debug!(
         job = %settlement.job_id(), stream = %settlement.source(), entry = %settlement.entry_id(),

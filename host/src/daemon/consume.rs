@@ -16,9 +16,9 @@ use tokio::task::JoinSet;
 
 use super::backoff::{Backoff, RedisOp, Unusable, is_permanent};
 use super::batch::{Batch, Held, Processor, group_recreated};
-use super::metrics::{StreamLabels, metrics};
 use super::shutdown::Shutdown;
 use super::supervise::panic_text;
+use crate::metrics::{StreamLabels, metrics};
 use crate::pipeline::intake::{Intake, is_nogroup};
 use crate::pipeline::job::Cursor;
 use crate::store::Store;

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::daemon::exposition::Format;
 use crate::daemon::shutdown::Shutdown;
+use crate::metrics::exposition::Format;
 
 /// What `/readyz` reports; set by the daemon as things change.
 #[derive(Debug, Default)]
@@ -97,7 +97,7 @@ async fn metrics(headers: HeaderMap) -> impl IntoResponse {
             (header::CONTENT_TYPE, format.content_type()),
             (header::VARY, "Accept"),
         ],
-        crate::daemon::metrics::metrics().encode(format),
+        crate::metrics::metrics().encode(format),
     )
 }
 

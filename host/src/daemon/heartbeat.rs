@@ -19,10 +19,10 @@ use crate::store::Conn;
 use serde_json::json;
 
 use crate::daemon::health::Readiness;
-use crate::daemon::metrics::{StreamLabels, metrics};
 use crate::daemon::reload::ReloadReport;
 use crate::daemon::shutdown::Shutdown;
 use crate::daemon::snapshot::SnapshotCell;
+use crate::metrics::{StreamLabels, metrics};
 use crate::store::backlog;
 
 /// The hash of the daemons' heartbeat records (see the module doc).

@@ -15,25 +15,19 @@
 //! - [`backoff`]: waiting out Redis, with the operation that failed typed.
 //! - [`supervise`]: every task named; the first failure ends the daemon.
 //! - [`shutdown`]: the signal every task stops on.
-//! - [`snapshot`]: routes and plugins loaded as one unit, and the cell that
-//!   holds the current one.
+//! - [`snapshot`]: the cell that holds the current snapshot (the routes
+//!   and plugins loaded as one unit, `pipeline::snapshot`).
 //! - [`reload`]: watches the files and swaps in new snapshots.
 //! - [`health`]: `/metrics`, `/healthz` and `/readyz`.
 //! - [`heartbeat`]: readiness checks, gauges and the heartbeat record.
 //! - [`notify`]: `sd_notify` for systemd: ready, watchdog, stopping.
-//! - [`metrics`]: what switchyard counts, for Prometheus.
-//! - [`exposition`]: the OpenMetrics and classic text formats, negotiated.
-//! - [`process`]: the standard `process_*` metrics, from `/proc/self`.
 
 pub mod backoff;
 pub mod batch;
 pub mod consume;
-pub mod exposition;
 pub mod health;
 pub mod heartbeat;
-pub mod metrics;
 pub mod notify;
-pub mod process;
 pub mod reload;
 pub mod shutdown;
 pub mod snapshot;
@@ -51,6 +45,7 @@ use crate::config::{RedisTarget, Settings};
 use crate::console::Console;
 use crate::pipeline::dispatch::Dispatcher;
 use crate::pipeline::intake::Intake;
+use crate::pipeline::snapshot::Snapshot;
 use crate::plugin::Runtime;
 use crate::store::{self, Embedded, Store};
 use backoff::{RedisOp, Unusable, retry};
@@ -60,7 +55,7 @@ use heartbeat::{Observer, unix_ms};
 use notify::Progress;
 use reload::{ReloadReport, Reloader};
 use shutdown::Shutdown;
-use snapshot::{Snapshot, SnapshotCell};
+use snapshot::SnapshotCell;
 use supervise::Supervisor;
 
 /// Runs the daemon until SIGINT/SIGTERM, or until a task fails.

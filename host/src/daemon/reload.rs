@@ -27,7 +27,8 @@ use tokio::sync::mpsc;
 use crate::config::slivka::is_service_file;
 use crate::config::{ConsumerSettings, Settings, StatusSettings};
 use crate::daemon::shutdown::Shutdown;
-use crate::daemon::snapshot::{Snapshot, SnapshotCell};
+use crate::daemon::snapshot::SnapshotCell;
+use crate::pipeline::snapshot::Snapshot;
 use crate::plugin::Runtime;
 
 /// How long the files must be quiet before a reload starts.
@@ -184,7 +185,7 @@ impl Reloader {
                     snapshot.versions().into_iter().map(str::to_owned).collect();
                 self.snapshot.swap(snapshot);
                 report.ok += 1;
-                crate::daemon::metrics::metrics().reload(true);
+                crate::metrics::metrics().reload(true);
                 report.last_error = None;
                 tracing::info!(
                     reason,
@@ -202,14 +203,14 @@ impl Reloader {
                 );
                 report.failed += 1;
                 report.last_error = Some(message);
-                crate::daemon::metrics::metrics().reload(false);
+                crate::metrics::metrics().reload(false);
                 None
             }
             Err(e) => {
                 tracing::error!(reason, "reload failed: {e}");
                 report.failed += 1;
                 report.last_error = Some(e.to_string());
-                crate::daemon::metrics::metrics().reload(false);
+                crate::metrics::metrics().reload(false);
                 None
             }
         }

@@ -54,7 +54,7 @@ impl Shutdown {
                         let child = child.clone();
                         tokio::spawn(async move {
                             tokio::time::sleep(timeout).await;
-                            let left = crate::daemon::metrics::metrics().in_flight.get();
+                            let left = crate::metrics::metrics().in_flight.get();
                             tracing::error!(
                                 "[consumer] shutdown-timeout ({timeout:.1?}) has passed with \
                                  {left} jobs still in flight (is Redis refusing their settles?): \

@@ -321,7 +321,7 @@ impl Dispatcher {
                     _ => 0,
                 };
                 if acked < i64::from(acks.count) {
-                    crate::daemon::metrics::metrics().replica_acks_short.inc();
+                    crate::metrics::metrics().replica_acks_short.inc();
                     tracing::warn!(
                         "{acked} of the {} replicas [redis] replica-acks asks for acknowledged a settle within {}: a forced failover now could lose it",
                         acks.count,

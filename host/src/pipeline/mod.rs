@@ -17,11 +17,12 @@ pub mod intake;
 pub mod job;
 pub mod route;
 pub mod settle;
+pub mod snapshot;
 pub mod status;
 pub mod validate;
 
+use self::snapshot::Snapshot;
 use crate::config::ConsumerSettings;
-use crate::daemon::snapshot::Snapshot;
 use crate::plugin::Instances;
 use failure::Failure;
 use job::{DecodeLimits, Entry, Job};

@@ -10,8 +10,8 @@
 use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
 use super::validate::Validated;
-use crate::daemon::metrics::{ShadowLabels, metrics};
-use crate::daemon::snapshot::{Route, Router};
+use crate::metrics::{ShadowLabels, metrics};
+use crate::pipeline::snapshot::{Route, Router};
 use crate::plugin::{Decision, Fault, Instances, Target};
 
 /// A router's answer in the words shadow routing compares: its streams

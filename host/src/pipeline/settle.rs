@@ -357,7 +357,7 @@ mod tests {
 
     use super::*;
     use crate::config::Settings;
-    use crate::daemon::snapshot::Snapshot;
+    use crate::pipeline::snapshot::Snapshot;
     use crate::plugin::Runtime;
 
     /// A dispatched settlement of `fields` on a null-pipeline route reading

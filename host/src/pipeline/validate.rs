@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::failure::{Failure, Halt, Stage};
 use super::job::Job;
-use crate::daemon::snapshot::Route;
+use crate::pipeline::snapshot::Route;
 use crate::plugin::{self, FieldError, Instances, WrittenError};
 
 /// A job every validator of its route accepted. Made only by [`validate`].

@@ -171,7 +171,7 @@ impl Plugin {
     /// this plugin's name and the fault's kind.
     fn counted<R>(&self, answer: impl FnOnce() -> Result<R, Fault>) -> Result<R, Fault> {
         answer().inspect_err(|fault| {
-            crate::daemon::metrics::metrics().plugin_fault(&self.identity.name, fault.kind())
+            crate::metrics::metrics().plugin_fault(&self.identity.name, fault.kind())
         })
     }
 
@@ -258,7 +258,7 @@ impl Plugin {
             };
             body(store, &instance)
         });
-        crate::daemon::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
+        crate::metrics::metrics().plugin_call(&self.identity.name, call, started.elapsed());
         self.forward_stdio(&live.store);
         match result {
             Ok(answer) => {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::daemon::metrics::{PluginLabels, metrics};
+use crate::metrics::{PluginLabels, metrics};
 
 /// Bytes of log a plugin may write per second, on average.
 pub const LOG_BYTES_PER_SECOND: u32 = 64 * 1024;

@@ -36,9 +36,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::config::{RedisTarget, RetentionSettings, streams_of};
-use crate::daemon::metrics::{ResultLabels, metrics};
 use crate::daemon::shutdown::Shutdown;
 use crate::daemon::snapshot::SnapshotCell;
+use crate::metrics::{ResultLabels, metrics};
 use crate::store::BlockingConn;
 
 /// How long one command of a round may take (an XRANGE of a batch to

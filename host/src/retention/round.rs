@@ -14,7 +14,7 @@ use super::bound::{GroupPosition, acknowledged_bound, cap_bound, trim_bound};
 use super::{LOCK_KEY, POSITION_PREFIX};
 use crate::config::{Cap, RetentionSettings, Role};
 use crate::daemon::heartbeat::unix_ms;
-use crate::daemon::metrics::{StreamLabels, metrics};
+use crate::metrics::{StreamLabels, metrics};
 use crate::pipeline::job::EntryId;
 use crate::store::BlockingConn;
 use crate::store::reply::{flat_map, groups};

@@ -6,14 +6,20 @@
 //! each call and counts its faults, reload counts its results, the observer
 //! sets the gauges from Redis, retention counts what it trims and archives.
 //! [`crate::daemon::health`] serves it on `/metrics`, in the format the
-//! scraper asks for ([`super::exposition`]), with the standard `process_*`
-//! metrics ([`super::process`]).
+//! scraper asks for ([`exposition`]), with the standard `process_*`
+//! metrics ([`process`]).
+//!
+//! It sits below every room that records, and knows none of them: labels
+//! are names and words (a route, a stream, an outcome's name).
 //!
 //! Every series a snapshot can move is created at 0 when the snapshot
-//! becomes current ([`Metrics::create_series`]), so an alert on a counter's
+//! becomes current (`daemon::snapshot`), so an alert on a counter's
 //! `increase()` sees its first event. Label values are tokens: route,
 //! stream and plugin names are written with each space, control character,
 //! `"` and `\` as `_` ([`token`]).
+
+pub mod exposition;
+pub mod process;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -28,10 +34,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::exposition::Format;
-use crate::config::RouteSettings;
-use crate::pipeline::settle::Outcome;
-use crate::plugin::Fault;
+use exposition::Format;
 
 // Each label set writes its values as [`token`]s (its `EncodeLabelSet` is
 // below, through `encode_tokens`); a new one should too.
@@ -270,7 +273,7 @@ pub struct Metrics {
     /// The series of [`Metrics::settled`] found so far, by route, outcome
     /// and target: a job's count is found without building its labels.
     /// Each counter is the one in `settled` (they share their value).
-    settled_series: RwLock<Vec<(String, Outcome, String, Counter)>>,
+    settled_series: RwLock<Vec<(String, &'static str, String, Counter)>>,
     /// Holds all of the above for encoding.
     registry: Registry,
     /// The `process_*` metrics, unprefixed.
@@ -415,7 +418,7 @@ impl Metrics {
             metrics.build_info.clone(),
         );
         let mut process = Registry::default();
-        process.register_collector(Box::new(super::process::ProcessCollector));
+        process.register_collector(Box::new(process::ProcessCollector));
         metrics
             .build_info
             .get_or_create(&BuildLabels {
@@ -442,10 +445,9 @@ impl Metrics {
         }
     }
 
-    /// Creates at 0 the series of source `stream` whose unrouted entries
-    /// go to `dead_letters`: entries read and reclaimed, groups recreated,
-    /// consumers removed, and route `none` × dead-lettered.
-    pub fn create_source_series(&self, stream: &str, dead_letters: &str) {
+    /// Creates at 0 the series of source `stream`: entries read and
+    /// reclaimed, groups recreated, consumers removed.
+    pub fn create_source_series(&self, stream: &str) {
         let labels = StreamLabels {
             stream: stream.to_owned(),
         };
@@ -453,22 +455,15 @@ impl Metrics {
         self.reclaimed.get_or_create_owned(&labels);
         self.groups_recreated.get_or_create_owned(&labels);
         self.consumers_removed.get_or_create_owned(&labels);
-        self.create_settled_series("none", Outcome::DeadLettered, dead_letters);
     }
 
-    /// Creates at 0 the series of `route`: jobs settled per outcome × the
-    /// stream it writes, and a call per validator and router plugin.
-    pub fn create_route_series<'a>(
+    /// Creates at 0 the plugin calls of a route: a call per validator and
+    /// router plugin.
+    pub fn create_call_series<'a>(
         &self,
-        route: &RouteSettings,
         validators: impl Iterator<Item = &'a str>,
         router: Option<&str>,
     ) {
-        for target in &route.targets {
-            self.create_settled_series(&route.name, Outcome::Dispatched, target);
-        }
-        self.create_settled_series(&route.name, Outcome::Rejected, &route.rejected);
-        self.create_settled_series(&route.name, Outcome::DeadLettered, &route.dead_letters);
         let calls = validators
             .map(|plugin| (plugin, "validate"))
             .chain(router.map(|plugin| (plugin, "route")));
@@ -480,13 +475,13 @@ impl Metrics {
         }
     }
 
-    /// Creates at 0 the series of `plugin`: its faults of every kind and
-    /// its dropped log lines.
-    pub fn create_plugin_series(&self, plugin: &str) {
-        for kind in Fault::KINDS {
+    /// Creates at 0 the series of `plugin`: its faults of each of `kinds`
+    /// ([`crate::plugin::Fault::KINDS`]) and its dropped log lines.
+    pub fn create_plugin_series(&self, plugin: &str, kinds: &[&str]) {
+        for kind in kinds {
             self.plugin_faults.get_or_create_owned(&FaultLabels {
                 plugin: plugin.to_owned(),
-                kind: kind.to_owned(),
+                kind: (*kind).to_owned(),
             });
         }
         self.plugin_log_dropped.get_or_create_owned(&PluginLabels {
@@ -500,11 +495,12 @@ impl Metrics {
             .get_or_create_owned(&OpLabels { op: op.to_owned() });
     }
 
-    /// Creates at 0 jobs settled by `route` with `outcome` into `target`.
-    fn create_settled_series(&self, route: &str, outcome: Outcome, target: &str) {
+    /// Creates at 0 jobs settled by `route` with `outcome` (its name,
+    /// [`crate::pipeline::settle::Outcome::name`]) into `target`.
+    pub fn create_settled_series(&self, route: &str, outcome: &'static str, target: &str) {
         self.settled.get_or_create_owned(&SettledLabels {
             route: route.to_owned(),
-            outcome: outcome.name().to_owned(),
+            outcome: outcome.to_owned(),
             target: target.to_owned(),
         });
     }
@@ -514,8 +510,8 @@ impl Metrics {
     /// written, so this runs once per job or more: the series is looked up
     /// by its label values as they are, and only the first time created
     /// with owned labels.
-    pub fn settled(&self, route: &str, outcome: Outcome, target: &str) {
-        let found = |series: &[(String, Outcome, String, Counter)]| {
+    pub fn settled(&self, route: &str, outcome: &'static str, target: &str) {
+        let found = |series: &[(String, &'static str, String, Counter)]| {
             series
                 .iter()
                 .find(|(r, o, t, _)| *o == outcome && r == route && t == target)
@@ -527,7 +523,7 @@ impl Metrics {
             found(&series).unwrap_or_else(|| {
                 let counter = self.settled.get_or_create_owned(&SettledLabels {
                     route: route.to_owned(),
-                    outcome: outcome.name().to_owned(),
+                    outcome: outcome.to_owned(),
                     target: target.to_owned(),
                 });
                 series.push((
@@ -632,7 +628,7 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         match format {
             Format::OpenMetrics => text,
-            Format::Classic => super::exposition::classic(&text),
+            Format::Classic => exposition::classic(&text),
         }
     }
 }
@@ -646,6 +642,7 @@ pub fn metrics() -> &'static Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::settle::Outcome;
 
     #[test]
     fn a_settled_job_counts_in_its_series_whether_or_not_it_was_created() {
@@ -655,11 +652,11 @@ mod tests {
             outcome: Outcome::Dispatched.name().to_owned(),
             target: target.to_owned(),
         };
-        m.create_settled_series("settled-test", Outcome::Dispatched, "out-a");
-        m.settled("settled-test", Outcome::Dispatched, "out-a");
-        m.settled("settled-test", Outcome::Dispatched, "out-a");
-        m.settled("settled-test", Outcome::Dispatched, "out-b");
-        m.settled("settled-test", Outcome::Rejected, "out-a");
+        m.create_settled_series("settled-test", Outcome::Dispatched.name(), "out-a");
+        m.settled("settled-test", Outcome::Dispatched.name(), "out-a");
+        m.settled("settled-test", Outcome::Dispatched.name(), "out-a");
+        m.settled("settled-test", Outcome::Dispatched.name(), "out-b");
+        m.settled("settled-test", Outcome::Rejected.name(), "out-a");
         assert_eq!(
             m.settled
                 .get_or_create(&labels("settled-test", "out-a"))
