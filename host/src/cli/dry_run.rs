@@ -55,7 +55,10 @@ fn summary(settings: &Settings, snapshot: &Snapshot, variables: &[&str]) -> Stri
         "redis: {}",
         match &settings.redis {
             RedisTarget::Url(url) => redact(url),
-            RedisTarget::Cluster(url) => format!("cluster, through {}", redact(url)),
+            RedisTarget::Cluster(seeds) => {
+                let seeds: Vec<String> = seeds.iter().map(|url| redact(url)).collect();
+                format!("cluster, through {}", seeds.join(", "))
+            }
             RedisTarget::Sentinel { sentinels, master } => {
                 format!(
                     "master `{master}` of the sentinels {}",

@@ -36,6 +36,6 @@ pub fn connect(
     url: Option<String>,
     config: Option<&Path>,
 ) -> anyhow::Result<(BlockingConn, Option<Settings>)> {
-    let (url, settings) = crate::store::resolve(url, config)?;
-    Ok((BlockingConn::open(&url, COMMAND_TIMEOUT)?, settings))
+    let (target, settings) = crate::store::resolve(url, config)?;
+    Ok((BlockingConn::to_target(&target, COMMAND_TIMEOUT)?, settings))
 }

@@ -113,12 +113,24 @@ pub(super) struct ConsoleSection {
     pub token_env: Option<String>,
 }
 
+/// `[redis] url`: one URL, or several (the seeds of a cluster).
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a Redis URL, or a list of cluster nodes' URLs (with cluster = true)"
+)]
+pub(super) enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
 /// `[redis]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RedisSection {
-    /// `url`: a Redis URL, or `embedded`.
-    pub url: Option<String>,
+    /// `url`: a Redis URL, or `embedded`; with `cluster = true`, a list of
+    /// nodes' URLs too.
+    pub url: Option<Urls>,
     /// `data-dir`: the embedded server's directory.
     pub data_dir: Option<PathBuf>,
     /// `cluster`: whether `url` is a node of a Redis Cluster.

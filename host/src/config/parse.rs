@@ -24,6 +24,7 @@ use super::env::Overrides;
 use super::file::{Base, duration};
 use super::file::{
     ConsumerSection, File, MatchValue, MetricsSection, RedisSection, RouteSection, StatusSection,
+    Urls,
 };
 use super::plugins::plugin_configs;
 use super::retention::retention_settings;
@@ -213,28 +214,44 @@ fn redis_target(
         }
         (None, None) => {}
     }
-    match url.or(section.url) {
-        None => Err("[redis] url is missing (a redis:// URL or \"embedded\")".into()),
-        Some(u) if u == "embedded" && cluster => {
-            Err("[redis] cluster = true needs the url of a cluster node, not \"embedded\"".into())
+    let mut urls = match url.map(Urls::One).or(section.url) {
+        None => return Err("[redis] url is missing (a redis:// URL or \"embedded\")".into()),
+        Some(Urls::One(u)) => vec![u],
+        Some(Urls::Many(list)) if list.is_empty() => {
+            return Err("[redis] url is an empty list: give at least one node's URL".into());
         }
-        Some(u) if u == "embedded" => Ok(RedisTarget::Embedded {
+        Some(Urls::Many(list)) if !cluster && list.len() > 1 => {
+            return Err(format!(
+                "[redis] url lists {} URLs, which only a Redis Cluster takes (cluster = true)",
+                list.len()
+            ));
+        }
+        Some(Urls::Many(list)) => list,
+    };
+    if urls.iter().any(|u| u == "embedded") {
+        if cluster || urls.len() > 1 {
+            return Err(
+                "[redis] cluster = true needs the url of a cluster node, not \"embedded\"".into(),
+            );
+        }
+        return Ok(RedisTarget::Embedded {
             data_dir: base.resolve(&section.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into())),
-        }),
-        Some(u) => {
-            redis::parse_redis_url(&u)
-                .ok_or_else(|| format!("[redis] url `{}` is not a Redis URL", redact(&u)))?;
-            if !cluster {
-                return Ok(RedisTarget::Url(u));
-            }
-            if !(u.starts_with("redis://") || u.starts_with("rediss://")) {
-                return Err(format!(
-                    "[redis] cluster = true needs a redis:// or rediss:// url, not `{}`",
-                    redact(&u)
-                ));
-            }
-            Ok(RedisTarget::Cluster(u))
+        });
+    }
+    for u in &urls {
+        redis::parse_redis_url(u)
+            .ok_or_else(|| format!("[redis] url `{}` is not a Redis URL", redact(u)))?;
+        if cluster && !(u.starts_with("redis://") || u.starts_with("rediss://")) {
+            return Err(format!(
+                "[redis] cluster = true needs redis:// or rediss:// urls, not `{}`",
+                redact(u)
+            ));
         }
+    }
+    if cluster {
+        Ok(RedisTarget::Cluster(urls))
+    } else {
+        Ok(RedisTarget::Url(urls.remove(0)))
     }
 }
 
@@ -522,6 +539,63 @@ mod tests {
             .replace("\"jobs:dead\"", "\"{jobs}:dead\"");
         let s = Settings::parse(Path::new("s.toml"), &tagged, None, None).unwrap();
         assert!(s.cluster() && s.status.tagged);
+    }
+
+    #[test]
+    fn a_cluster_takes_a_list_of_seed_urls_and_one_server_only_one() {
+        let tagged = |redis: &str| {
+            GOOD.replace("url = \"redis://127.0.0.1:1\"", redis)
+                .replace("\"jobs\"", "\"{jobs}\"")
+                .replace("\"queue:local\"", "\"{jobs}:local\"")
+                .replace("\"jobs:rejected\"", "\"{jobs}:rejected\"")
+                .replace("\"jobs:dead\"", "\"{jobs}:dead\"")
+        };
+        let seeds = tagged("cluster = true\nurl = [\"redis://a:1\", \"redis://b:2\"]");
+        let s = Settings::parse(Path::new("s.toml"), &seeds, None, None).unwrap();
+        assert_eq!(
+            s.redis,
+            RedisTarget::Cluster(vec!["redis://a:1".into(), "redis://b:2".into()])
+        );
+        let one = tagged("cluster = true\nurl = \"redis://a:1\"");
+        let s = Settings::parse(Path::new("s.toml"), &one, None, None).unwrap();
+        assert_eq!(s.redis, RedisTarget::Cluster(vec!["redis://a:1".into()]));
+        // The command line's URL stands for the whole list.
+        let s = Settings::parse(
+            Path::new("s.toml"),
+            &seeds,
+            Some("redis://c:3".into()),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.redis, RedisTarget::Cluster(vec!["redis://c:3".into()]));
+
+        let two = GOOD.replace(
+            "url = \"redis://127.0.0.1:1\"",
+            "url = [\"redis://a:1\", \"redis://b:2\"]",
+        );
+        assert!(
+            refusal(&two).contains("[redis] url lists 2 URLs, which only a Redis Cluster takes"),
+            "{}",
+            refusal(&two)
+        );
+        let empty = tagged("cluster = true\nurl = []");
+        assert!(
+            refusal(&empty).contains("url is an empty list"),
+            "{}",
+            refusal(&empty)
+        );
+        let unix = tagged("cluster = true\nurl = [\"redis://a:1\", \"redis+unix:///r.sock\"]");
+        assert!(
+            refusal(&unix).contains("needs redis:// or rediss:// urls"),
+            "{}",
+            refusal(&unix)
+        );
+        let number = GOOD.replace("url = \"redis://127.0.0.1:1\"", "url = 6379");
+        assert!(
+            refusal(&number).contains("a Redis URL, or a list of cluster nodes' URLs"),
+            "{}",
+            refusal(&number)
+        );
     }
 
     fn refusal(text: &str) -> String {

@@ -17,9 +17,10 @@ use crate::plugin::PluginSettings;
 pub enum RedisTarget {
     /// A server at this URL (`redis://`, `rediss://`, `redis+unix://`).
     Url(String),
-    /// A Redis Cluster, reached first through the node at this URL (a
-    /// `redis://` or `rediss://` URL; the other nodes are discovered).
-    Cluster(String),
+    /// A Redis Cluster, reached through the first of these nodes that
+    /// answers (`redis://` or `rediss://` URLs, at least one; the other
+    /// nodes are discovered).
+    Cluster(Vec<String>),
     /// The master that Redis Sentinel names: found through the sentinels
     /// at each connection, so a failover is followed.
     Sentinel {

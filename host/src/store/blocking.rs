@@ -35,9 +35,21 @@ pub enum BlockingConn {
 
 impl BlockingConn {
     /// Connects to the Redis `target` names, each command allowed `timeout`.
-    /// Sentinels are asked for the master now.
+    /// Sentinels are asked for the master now; a cluster is reached through
+    /// the first of its seeds that answers.
     pub fn to_target(target: &RedisTarget, timeout: Duration) -> anyhow::Result<BlockingConn> {
-        BlockingConn::open(&url_for(target)?, timeout)
+        let RedisTarget::Cluster(seeds) = target else {
+            return BlockingConn::open(&url_for(target)?, timeout);
+        };
+        // The first seed that answers; else the last seed's error.
+        let mut failed = None;
+        for seed in seeds {
+            match BlockingConn::open(seed, timeout) {
+                Ok(conn) => return Ok(conn),
+                Err(e) => failed = Some(e),
+            }
+        }
+        Err(failed.expect("a cluster has at least one seed"))
     }
 
     /// Connects to the server at `url`, or to its whole cluster when it is a

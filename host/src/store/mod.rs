@@ -46,14 +46,19 @@ pub fn describe(target: &RedisTarget) -> String {
                 sentinels.join(", ")
             )
         }
+        RedisTarget::Cluster(seeds) => {
+            let seeds: Vec<String> = seeds.iter().map(|url| redact(url)).collect();
+            format!("the cluster of {}", seeds.join(", "))
+        }
         other => url_for(other).map_or_else(|e| format!("{e:#}"), |url| redact(&url)),
     }
 }
 
-/// The URL to reach `target` at.
+/// The URL to reach `target` at (a cluster's first seed).
 pub fn url_for(target: &RedisTarget) -> anyhow::Result<String> {
     match target {
-        RedisTarget::Url(url) | RedisTarget::Cluster(url) => Ok(url.clone()),
+        RedisTarget::Url(url) => Ok(url.clone()),
+        RedisTarget::Cluster(seeds) => Ok(seeds[0].clone()),
         // The commands beside the daemon talk to the master of now.
         RedisTarget::Sentinel { sentinels, master } => {
             sentinel::Sentinels::master_url_blocking(sentinels, master).with_context(|| {
@@ -71,13 +76,14 @@ pub fn url_for(target: &RedisTarget) -> anyhow::Result<String> {
     }
 }
 
-/// The Redis URL for a command run beside the daemon: `--redis-url` if it
-/// names a server, else the config's (the embedded server's socket for
-/// `embedded`). Also returns the config, when one was given.
+/// The Redis a command run beside the daemon talks to: `--redis-url` if it
+/// names a server, else the config's (its sentinels, a cluster's seeds, the
+/// embedded server's socket for `embedded`). Also returns the config, when
+/// one was given.
 pub fn resolve(
     url: Option<String>,
     config: Option<&Path>,
-) -> anyhow::Result<(String, Option<crate::config::Settings>)> {
+) -> anyhow::Result<(RedisTarget, Option<crate::config::Settings>)> {
     let settings = match config {
         Some(config) => Some(crate::config::Settings::load(
             config,
@@ -86,13 +92,13 @@ pub fn resolve(
         )?),
         None => None,
     };
-    let url = match (url, &settings) {
-        (Some(url), _) if url != "embedded" => url,
-        (_, Some(settings)) => url_for(&settings.redis)?,
+    let target = match (url, &settings) {
+        (Some(url), _) if url != "embedded" => RedisTarget::Url(url),
+        (_, Some(settings)) => settings.redis.clone(),
         (Some(_), None) => bail!("--redis-url embedded needs --config to find the data directory"),
         (None, None) => bail!("give --config (or --redis-url)"),
     };
-    Ok((url, settings))
+    Ok((target, settings))
 }
 
 /// A client for `url`.
@@ -134,8 +140,9 @@ pub async fn connect(
 pub enum Store {
     /// One server (or the embedded one).
     Single(Box<redis::Client>),
-    /// A cluster, discovered from this seed node's URL.
-    Cluster(String),
+    /// A cluster, discovered from the first of these seed nodes that
+    /// answers.
+    Cluster(Vec<String>),
     /// The master Redis Sentinel names, followed through failovers.
     Sentinel(sentinel::Sentinels),
 }
@@ -149,17 +156,14 @@ impl Store {
                 .with_context(|| format!("cannot use the sentinels {}", sentinels.join(", ")))?;
             return Ok(Store::Sentinel(found));
         }
-        let url = url_for(target)?;
-        Ok(match target {
-            RedisTarget::Cluster(_) => {
-                // Checked here so a bad URL fails at start, not per connect.
-                ClusterClientBuilder::new(vec![url.as_str()])
-                    .build()
-                    .with_context(|| format!("cannot use Redis Cluster URL {}", redact(&url)))?;
-                Store::Cluster(url)
-            }
-            _ => Store::Single(Box::new(client(&url)?)),
-        })
+        if let RedisTarget::Cluster(seeds) = target {
+            // Checked here so a bad URL fails at start, not per connect.
+            ClusterClientBuilder::new(seeds.clone())
+                .build()
+                .with_context(|| format!("cannot use Redis Cluster URLs {}", describe(target)))?;
+            return Ok(Store::Cluster(seeds.clone()));
+        }
+        Ok(Store::Single(Box::new(client(&url_for(target)?)?)))
     }
 
     /// Whether this is a cluster.
@@ -176,8 +180,8 @@ impl Store {
             Store::Sentinel(sentinels) => {
                 Ok(Conn::Sentinel(sentinels.connect(response_timeout).await?))
             }
-            Store::Cluster(url) => {
-                let client = ClusterClientBuilder::new(vec![url.as_str()])
+            Store::Cluster(seeds) => {
+                let client = ClusterClientBuilder::new(seeds.clone())
                     .connection_timeout(Duration::from_secs(2))
                     .response_timeout(response_timeout)
                     // Redirections (MOVED, ASK) and a failover are retried
