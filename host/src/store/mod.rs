@@ -36,8 +36,8 @@ pub use url::redact;
 
 use crate::config::RedisTarget;
 
-/// Where `target` is, for messages: its URL without the password, or the
-/// sentinels and master's name. Never connects.
+/// Where `target` is, for messages: its URL without the password, a
+/// cluster's seeds so, or the sentinels and master's name. Never connects.
 pub fn describe(target: &RedisTarget) -> String {
     match target {
         RedisTarget::Sentinel { sentinels, master } => {
@@ -160,7 +160,7 @@ impl Store {
             // Checked here so a bad URL fails at start, not per connect.
             ClusterClientBuilder::new(seeds.clone())
                 .build()
-                .with_context(|| format!("cannot use Redis Cluster URLs {}", describe(target)))?;
+                .with_context(|| format!("cannot use {}", describe(target)))?;
             return Ok(Store::Cluster(seeds.clone()));
         }
         Ok(Store::Single(Box::new(client(&url_for(target)?)?)))
