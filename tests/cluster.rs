@@ -29,14 +29,12 @@ const GROUP: &str = "switchyard";
 
 /// The streams of one route, all sharing the hash tag `{tag}`.
 struct Layout {
-    tag: String,
     streams: Streams,
 }
 
 impl Layout {
     fn new(tag: &str) -> Layout {
         Layout {
-            tag: tag.into(),
             streams: Streams::tagged(tag),
         }
     }
@@ -77,7 +75,7 @@ impl Layout {
 [plugin.fasta-size-{name}]
 file = "{router}"
 [plugin.fasta-size-{name}.config]
-target-pattern = "{{{tag}}}:queue:{{runner}}"
+target-pattern = "{pattern}"
 tiers = '{tiers}'
 
 [[routes]]
@@ -91,7 +89,7 @@ rejected = "{rejected}"
 dead-letters = "{dead}"
 "#,
             router = plugins.join("fasta-size.wasm").display(),
-            tag = self.tag,
+            pattern = self.streams.target_pattern(),
             tiers = harness::slivka_tiers(),
             local = self.local(),
             cluster = self.cluster(),
@@ -387,6 +385,16 @@ fn switchyard(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The row of `stream` in `switchyard status --json`'s report.
+fn status_row<'a>(report: &'a serde_json::Value, stream: &str) -> &'a serde_json::Value {
+    report["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == stream)
+        .unwrap_or_else(|| panic!("status lists no {stream}: {report}"))
+}
+
 /// The jobs of the mix for `side` (even numbers 0, odd 1) as a JSON-lines
 /// file in `dir`; each job's number and kind.
 fn mix_file(dir: &Path, n: u64, side: u64) -> (PathBuf, Vec<(u64, Kind)>) {
@@ -514,12 +522,7 @@ fn every_command_works_from_any_nodes_url_and_retention_trims_each_shard() {
         assert_eq!(source["pending"], 0, "{source}");
         assert_eq!(source["group-exists"], true, "{source}");
         for stream in layout.outcomes() {
-            let row = report["streams"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["stream"] == stream.as_str())
-                .unwrap_or_else(|| panic!("status lists no {stream}: {report}"));
+            let row = status_row(&report, &stream);
             assert_eq!(row["length"], xlen(conn.as_mut(), &stream), "{stream}");
         }
     }
@@ -628,12 +631,7 @@ fn with_its_first_seed_down_the_daemon_and_status_reach_the_cluster_through_the_
     assert!(ok, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     for layout in [&a, &b] {
-        let row = report["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stream"] == layout.local().as_str())
-            .unwrap_or_else(|| panic!("status lists no {}: {report}", layout.local()));
+        let row = status_row(&report, &layout.local());
         assert_eq!(row["length"], xlen(conn.as_mut(), &layout.local()));
     }
 }

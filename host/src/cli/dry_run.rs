@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::config::{Overrides, RedisTarget, Settings, streams_of};
 use crate::pipeline::snapshot::{Router, Snapshot};
 use crate::plugin::Runtime;
-use crate::store::redact;
+use crate::store::{redact, redact_all};
 
 /// Loads `config` as `run` would (`url` and `consumer` are its flags) and
 /// prints what it would run.
@@ -55,10 +55,7 @@ fn summary(settings: &Settings, snapshot: &Snapshot, variables: &[&str]) -> Stri
         "redis: {}",
         match &settings.redis {
             RedisTarget::Url(url) => redact(url),
-            RedisTarget::Cluster(seeds) => {
-                let seeds: Vec<String> = seeds.iter().map(|url| redact(url)).collect();
-                format!("cluster, through {}", seeds.join(", "))
-            }
+            RedisTarget::Cluster(seeds) => format!("cluster, through {}", redact_all(seeds)),
             RedisTarget::Sentinel { sentinels, master } => {
                 format!(
                     "master `{master}` of the sentinels {}",

@@ -32,7 +32,7 @@ use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-pub use url::redact;
+pub use url::{redact, redact_all};
 
 use crate::config::RedisTarget;
 
@@ -46,10 +46,7 @@ pub fn describe(target: &RedisTarget) -> String {
                 sentinels.join(", ")
             )
         }
-        RedisTarget::Cluster(seeds) => {
-            let seeds: Vec<String> = seeds.iter().map(|url| redact(url)).collect();
-            format!("the cluster of {}", seeds.join(", "))
-        }
+        RedisTarget::Cluster(seeds) => format!("the cluster of {}", redact_all(seeds)),
         other => url_for(other).map_or_else(|e| format!("{e:#}"), |url| redact(&url)),
     }
 }

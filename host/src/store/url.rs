@@ -27,6 +27,12 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// Several URLs (a cluster's seeds), each [`redact`]ed, joined by `, `.
+pub fn redact_all(urls: &[String]) -> String {
+    let redacted: Vec<String> = urls.iter().map(|url| redact(url)).collect();
+    redacted.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
